@@ -1,0 +1,67 @@
+# supportdesk — everyday commands. `make dev` runs it all locally; `make test` tests it all.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCALE := shared/supportdesk/locale
+CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
+
+.PHONY: dev test lint check catalogs messages chromium deploy-site clean
+
+dev: $(VENV)/.installed $(CATALOGS)
+	$(BIN)/python -m supportdesk.local.devserver
+
+test: $(VENV)/.installed $(CATALOGS) chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Babel catalogs: `make messages` after changing texts, then translate the new
+# entries in $(LOCALE)/es/LC_MESSAGES/messages.po; `make catalogs` compiles them.
+catalogs: $(CATALOGS)
+
+$(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -d $(LOCALE) -l $*
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --no-fuzzy-matching
+
+# Browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# --- sam build (BuildMethod: makefile) ------------------------------------------------
+# The web function: its package and the Jinja2 templates beside it.
+build-WebFunction:
+	cp -r functions/portal "$(ARTIFACTS_DIR)/portal"
+	cp -r templates "$(ARTIFACTS_DIR)/templates"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# The layer: the supportdesk package (without the local stack and the CLI) and its
+# pinned dependencies, for the Lambda runtime (python3.12, arm64).
+build-SharedLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+	  --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: \
+	  -r shared/requirements.txt
+	cp -r shared/supportdesk "$(ARTIFACTS_DIR)/python/supportdesk"
+	rm -rf "$(ARTIFACTS_DIR)/python/supportdesk/local" "$(ARTIFACTS_DIR)/python/supportdesk/cli.py"
+	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -m babel.messages.frontend compile -d "$(ARTIFACTS_DIR)/python/supportdesk/locale"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# Upload site/ to the stack's site bucket (after `sam deploy`): make deploy-site STACK=name
+deploy-site:
+	$(BIN)/python scripts/deploy_site.py $(STACK)
+
+clean:
+	rm -rf $(VENV) .pytest_cache $(LOCALE)/*/LC_MESSAGES/*.mo

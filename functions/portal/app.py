@@ -1,0 +1,45 @@
+"""The web function: routes, middleware, and the Lambda entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from mangum import Mangum
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from portal import errors, home, login
+from portal.csrf import CsrfMiddleware
+from portal.language import LanguageMiddleware
+from portal.session import SessionMiddleware
+
+logger = Logger()
+
+routes = [
+    Route("/api/login", login.login_form, methods=["GET"], name="login"),
+    Route("/api/login", login.log_in, methods=["POST"]),
+    Route("/api/logout", login.log_out, methods=["POST"], name="logout"),
+    Route("/api/password/forgot", login.forgot_form, methods=["GET"], name="forgot"),
+    Route("/api/password/forgot", login.send_reset_code, methods=["POST"]),
+    Route("/api/password/reset", login.reset_password, methods=["POST"], name="reset"),
+    Route("/api/home", home.home_page, methods=["GET"], name="home"),
+]
+
+app = Starlette(
+    routes=routes,
+    middleware=[
+        Middleware(LanguageMiddleware),
+        Middleware(CsrfMiddleware),
+        Middleware(SessionMiddleware),
+    ],
+    exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+)
+
+_mangum = Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _mangum(event, context)  # type: ignore[arg-type]

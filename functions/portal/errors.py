@@ -1,0 +1,50 @@
+"""Errors become pages in one place: localized, with the right status, never a trace."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.pages import LoginRequired, go_to
+from portal.rendering import is_htmx, render
+from supportdesk.i18n import DEFAULT_LANGUAGE
+
+logger = Logger()
+
+REASONS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "not-allowed",
+           413: "too-large"}
+
+
+def _ensure_state(request: Request) -> None:
+    # An error raised before the middleware ran still needs a language and a token.
+    if not hasattr(request.state, "language"):
+        request.state.language = DEFAULT_LANGUAGE
+    if not hasattr(request.state, "csrf_token"):
+        request.state.csrf_token = ""
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    return go_to(request, "/api/login", page="/")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    _ensure_state(request)
+    reason = exc.detail if exc.detail in ("no-profile",) else REASONS.get(exc.status_code, "bad-request")
+    response = render(request, "error.html", {"reason": reason}, status_code=exc.status_code)
+    if is_htmx(request):
+        # Show it above the page instead of in place of it: nothing on screen is lost.
+        response.headers["HX-Retarget"] = "#notice"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    _ensure_state(request)
+    return render(request, "error.html", {"reason": "server"}, status_code=500)
+
+
+HANDLERS = {LoginRequired: login_required, HTTPException: http_error, Exception: server_error}

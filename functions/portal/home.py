@@ -1,0 +1,14 @@
+"""The signed-in home page: the greeting and the way to the customer's tickets."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.pages import require_account
+from portal.rendering import render
+
+
+async def home_page(request: Request) -> Response:
+    account = require_account(request)
+    return render(request, "home.html", {"account": account})

@@ -1,0 +1,98 @@
+"""Login, logout and password reset pages."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal import resources
+from portal.home import home_page
+from portal.pages import go_to, session
+from portal.rendering import render
+from supportdesk import auth
+
+
+def _status(error: auth.AuthError) -> int:
+    return 429 if isinstance(error, auth.TooManyAttempts) else 400
+
+
+async def login_form(request: Request) -> Response:
+    if session(request).identity():
+        return go_to(request, "/api/home", page="/home.html")
+    notice = "password-changed" if request.query_params.get("reset") == "done" else None
+    return render(request, "login.html", {"email": "", "error": None, "notice": notice})
+
+
+async def log_in(request: Request) -> Response:
+    form = await request.form()
+    email = str(form.get("email", ""))
+    password = str(form.get("password", ""))
+    try:
+        tokens = auth.log_in(
+            resources.cognito(), resources.settings().user_pool_client_id, email, password
+        )
+    except auth.AuthError as error:
+        return render(
+            request, "login.html", {"email": email, "error": error.reason, "notice": None},
+            status_code=_status(error),
+        )
+    session(request).start(tokens)
+    # htmx swaps the home page in at once (one round trip); a plain form is redirected.
+    if request.headers.get("hx-request") == "true":
+        response = await home_page(request)
+        response.headers["HX-Push-Url"] = "/home.html"
+        return response
+    return go_to(request, "/api/home")
+
+
+async def log_out(request: Request) -> Response:
+    session(request).end()
+    return go_to(request, "/api/login", page="/")
+
+
+async def forgot_form(request: Request) -> Response:
+    return render(request, "password_forgot.html", {"email": "", "error": None})
+
+
+async def send_reset_code(request: Request) -> Response:
+    form = await request.form()
+    email = str(form.get("email", "")).strip()
+    if "@" not in email:
+        return render(request, "password_forgot.html", {"email": email, "error": "invalid-email"},
+                      status_code=400)
+    try:
+        auth.start_password_reset(
+            resources.cognito(), resources.settings().user_pool_client_id, email
+        )
+    except auth.AuthError as error:
+        return render(request, "password_forgot.html", {"email": email, "error": error.reason},
+                      status_code=_status(error))
+    return render(request, "password_reset.html", {"email": email, "code": "", "error": None})
+
+
+async def reset_password(request: Request) -> Response:
+    form = await request.form()
+    email = str(form.get("email", "")).strip()
+    code = str(form.get("code", "")).strip()
+    password = str(form.get("password", ""))
+    error_reason = None
+    if not code:
+        error_reason = "invalid-code"
+    elif len(password) < 8:
+        error_reason = "invalid-password"
+    else:
+        try:
+            auth.finish_password_reset(
+                resources.cognito(), resources.settings().user_pool_client_id,
+                email, code, password,
+            )
+        except auth.AuthError as error:
+            error_reason = error.reason
+            if isinstance(error, auth.TooManyAttempts):
+                return render(request, "password_reset.html",
+                              {"email": email, "code": code, "error": error_reason},
+                              status_code=429)
+    if error_reason:
+        return render(request, "password_reset.html",
+                      {"email": email, "code": code, "error": error_reason}, status_code=400)
+    return go_to(request, "/api/login?reset=done", page="/?reset=done")

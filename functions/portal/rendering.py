@@ -1,0 +1,93 @@
+"""HTML responses: one URL, two renderings.
+
+A request from htmx (HX-Request) gets the page's fragment, which goes inside #page;
+any other request (a browser without JavaScript, a bookmark of an /api/ URL) gets the same
+fragment inside the whole page. Templates auto-escape; texts come from the catalogs.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlencode, urlsplit, parse_qsl
+
+import jinja2
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from supportdesk.i18n import LANGUAGES, translations
+
+
+def _templates_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    # In the Lambda bundle templates/ sits beside portal/; in the repository, at the top.
+    for candidate in (here.parent / "templates", here.parents[1] / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("templates/ not found")
+
+
+@cache
+def environment(language: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_templates_dir()),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    # A history restore wants the whole page, not a fragment.
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def language_links(request: Request) -> dict[str, str]:
+    """The current address in each language, for the switcher.
+
+    Under htmx the address the user sees is the static page (HX-Current-URL), not the
+    fragment's; only its path and query are used, never its host.
+    """
+    current = request.headers.get("hx-current-url") if is_htmx(request) else None
+    parts = urlsplit(current or str(request.url))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "lang"]
+    return {
+        language: f"{parts.path or '/'}?{urlencode([*query, ('lang', language)])}"
+        for language in LANGUAGES
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    language = request.state.language
+    env = environment(language)
+    values = {
+        "lang": language,
+        "csrf_token": request.state.csrf_token,
+        "language_links": language_links(request),
+        "account": None,
+        **(context or {}),
+    }
+    body = env.get_template(template).render(values)
+    if not is_htmx(request):
+        body = env.get_template("page.html").render({**values, "content": Markup(body)})
+    response = HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
+    response.headers["Vary"] = "HX-Request, Accept-Language, Cookie"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = language
+    return response

@@ -1,0 +1,48 @@
+"""Settings and AWS clients of the web function, created on first use and kept.
+
+A Lambda container serves many requests: each client is made once, and only when a
+request needs it, so a cold start pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from supportdesk.auth import TokenVerifier
+from supportdesk.config import Settings
+from supportdesk.store import Table
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_environ()
+
+
+@cache
+def _client(service: str) -> Any:
+    import boto3
+
+    s = settings()
+    return boto3.client(service, region_name=s.region, endpoint_url=s.endpoint_url)
+
+
+def cognito() -> Any:
+    return _client("cognito-idp")
+
+
+@cache
+def table() -> Table:
+    return Table(_client("dynamodb"), settings().table_name)
+
+
+@cache
+def token_verifier() -> TokenVerifier:
+    s = settings()
+    return TokenVerifier(s.jwks_url, s.token_issuer, s.user_pool_client_id)
+
+
+def reset() -> None:
+    """Forget settings and clients (tests point the app at a new local stack)."""
+    for cached in (settings, _client, table, token_verifier):
+        cached.cache_clear()

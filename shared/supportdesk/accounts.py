@@ -1,0 +1,145 @@
+"""Accounts: customers and agents, their profile, and their login in Cognito.
+
+Cognito holds the credentials; the table holds the profile the portal shows (name,
+language, services). The account id is the Cognito `sub`, so a verified ID token leads
+straight to the profile item with one GetItem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from supportdesk.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from supportdesk.store import Item, Table
+
+AGENTS_GROUP = "agents"  # template.yaml: AgentsGroup
+
+
+class AccountExists(Exception):
+    """An account with this e-mail address exists already."""
+
+
+class InvalidAccount(ValueError):
+    """The account's data cannot be stored as given (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    name: str
+    language: str = DEFAULT_LANGUAGE
+    is_agent: bool = False
+    services: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.name
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _account_item(account: Account) -> Item:
+    return {
+        "PK": f"ACCOUNT#{account.id}",
+        "SK": "PROFILE",
+        "GSI1PK": f"EMAIL#{account.email}",
+        "GSI1SK": "ACCOUNT",
+        "type": "Account",
+        "id": account.id,
+        "email": account.email,
+        "name": account.name,
+        "language": account.language,
+        "is_agent": account.is_agent,
+        "services": list(account.services),
+    }
+
+
+def _account_from_item(item: Item) -> Account:
+    return Account(
+        id=item["id"],
+        email=item["email"],
+        name=item["name"],
+        language=item.get("language", DEFAULT_LANGUAGE),
+        is_agent=bool(item.get("is_agent", False)),
+        services=tuple(item.get("services", ())),
+    )
+
+
+def get_account(table: Table, account_id: str) -> Account | None:
+    item = table.get(f"ACCOUNT#{account_id}", "PROFILE")
+    return _account_from_item(item) if item else None
+
+
+def find_account_by_email(table: Table, email: str) -> Account | None:
+    items = table.query("GSI1PK", f"EMAIL#{normalize_email(email)}", index="GSI1", limit=1)
+    return _account_from_item(items[0]) if items else None
+
+
+def register_account(
+    cognito: Any,
+    table: Table,
+    user_pool_id: str,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    language: str = DEFAULT_LANGUAGE,
+    services: tuple[str, ...] = (),
+    agent: bool = False,
+) -> Account:
+    """Create the login in Cognito and the profile in the table; the account can log in at once.
+
+    The password is set as permanent (operators hand it over), so no first-login
+    challenge stands between the customer and the portal. If the profile cannot be
+    stored, the Cognito user is removed again: nothing is left half-made.
+    """
+    email = normalize_email(email)
+    name = name.strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidAccount(f"not an e-mail address: {email!r}")
+    if not name:
+        raise InvalidAccount("the name is empty")
+    if language not in LANGUAGES:
+        raise InvalidAccount(f"language must be one of {', '.join(LANGUAGES)}")
+    try:
+        created = cognito.admin_create_user(
+            UserPoolId=user_pool_id,
+            Username=email,
+            MessageAction="SUPPRESS",
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "name", "Value": name},
+                {"Name": "locale", "Value": language},
+            ],
+        )
+    except cognito.exceptions.UsernameExistsException as error:
+        raise AccountExists(email) from error
+    try:
+        cognito.admin_set_user_password(
+            UserPoolId=user_pool_id, Username=email, Password=password, Permanent=True
+        )
+        if agent:
+            cognito.admin_add_user_to_group(
+                UserPoolId=user_pool_id, Username=email, GroupName=AGENTS_GROUP
+            )
+        attributes = {a["Name"]: a["Value"] for a in created["User"]["Attributes"]}
+        account = Account(
+            id=attributes["sub"],
+            email=email,
+            name=name,
+            language=language,
+            is_agent=agent,
+            services=tuple(s.strip() for s in services if s.strip()),
+        )
+        table.put(_account_item(account))
+    except Exception as error:
+        cognito.admin_delete_user(UserPoolId=user_pool_id, Username=email)
+        if isinstance(error, cognito.exceptions.InvalidPasswordException):
+            raise InvalidAccount(error.response["Error"]["Message"]) from error
+        raise
+    return account

@@ -1,0 +1,140 @@
+"""The operators' command line: customers, agents and departments.
+
+Without --stack it works against the stack `make dev` is running (it finds it through
+.dev/stack.json); with --stack NAME it works against that CloudFormation stack in AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from supportdesk.accounts import AccountExists, InvalidAccount, register_account
+from supportdesk.departments import list_departments
+from supportdesk.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from supportdesk.store import Table
+
+
+class Target:
+    """Where the commands act: the table, the user pool, and clients for them."""
+
+    def __init__(self, client: Callable[[str], Any], table_name: str, user_pool_id: str) -> None:
+        self.client = client
+        self.table = Table(client("dynamodb"), table_name)
+        self.user_pool_id = user_pool_id
+
+
+def _dev_stack_file() -> Path | None:
+    candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
+    for directory in candidates:
+        path = directory / ".dev" / "stack.json"
+        if path.exists():
+            return path
+    return None
+
+
+def local_target() -> Target:
+    from supportdesk.local.stack import client_factory, read_stack_file
+
+    path = _dev_stack_file()
+    if path is None:
+        raise SystemExit(
+            "supportdesk: no local stack is running. Start it with `make dev`, "
+            "or pass --stack NAME to work on a stack in AWS."
+        )
+    env = read_stack_file(path)
+    return Target(client_factory(env["AWS_ENDPOINT_URL"], env["AWS_REGION"]),
+                  env["TABLE_NAME"], env["USER_POOL_ID"])
+
+
+def aws_target(stack_name: str, region: str | None) -> Target:
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return Target(session.client, outputs["TableName"], outputs["UserPoolId"])
+
+
+def add_account(target: Target, args: argparse.Namespace, *, agent: bool) -> int:
+    try:
+        account = register_account(
+            target.client("cognito-idp"),
+            target.table,
+            target.user_pool_id,
+            email=args.email,
+            name=args.name,
+            password=args.password,
+            language=args.language,
+            services=tuple(args.service or ()),
+            agent=agent,
+        )
+    except AccountExists:
+        print(f"supportdesk: an account with {args.email} exists already", file=sys.stderr)
+        return 1
+    except InvalidAccount as error:
+        print(f"supportdesk: {error}", file=sys.stderr)
+        return 2
+    kind = "agent" if agent else "customer"
+    print(f"Created {kind} {account.email} ({account.name}), id {account.id}. They can log in now.")
+    for service in account.services:
+        print(f"  service: {service}")
+    return 0
+
+
+def show_departments(target: Target, args: argparse.Namespace) -> int:
+    departments = list_departments(target.table)
+    if not departments:
+        print("No departments yet.")
+        return 0
+    print(f"{'slug':10} {'name (es / en)':28} {'address':26} login  guests  mail")
+    for d in departments:
+        names = f"{d.name_es} / {d.name_en}"
+        print(f"{d.slug:10} {names:28} {d.email:26} "
+              f"{'yes' if d.login_required else 'no':6} {'yes' if d.guests_allowed else 'no':7} "
+              f"{'on' if d.email_intake else 'off'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="supportdesk", description=__doc__.splitlines()[0])
+    top.add_argument("--stack", help="CloudFormation stack in AWS (default: the running `make dev`)")
+    top.add_argument("--region", default=os.environ.get("AWS_REGION"), help="AWS region of --stack")
+    nouns = top.add_subparsers(dest="noun", required=True)
+
+    for noun, help_text in (("customer", "customer accounts"), ("agent", "support agents")):
+        verbs = nouns.add_parser(noun, help=help_text).add_subparsers(dest="verb", required=True)
+        add = verbs.add_parser("add", help=f"create a {noun} who can log in at once")
+        add.add_argument("email")
+        add.add_argument("--name", required=True)
+        add.add_argument("--password", required=True)
+        add.add_argument("--language", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
+        if noun == "customer":
+            add.add_argument("--service", action="append",
+                             help="a service in the account (repeat for several)")
+        add.set_defaults(run=lambda t, a, agent=(noun == "agent"): add_account(t, a, agent=agent))
+
+    departments = nouns.add_parser("department", help="departments").add_subparsers(
+        dest="verb", required=True)
+    departments.add_parser("list", help="list the departments").set_defaults(run=show_departments)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    target = aws_target(args.stack, args.region) if args.stack else local_target()
+    try:
+        return int(args.run(target, args))
+    except Exception as error:  # connection refused, missing permissions...: one clear line
+        if type(error).__name__ in ("EndpointConnectionError", "ConnectionRefusedError"):
+            print("supportdesk: the local stack does not answer. Is `make dev` running?",
+                  file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Settings, read from the environment in this one place.
+
+Lambda gets them from template.yaml (Globals/Environment); ``make dev`` and the tests set
+the same variables for the local stack, plus ``AWS_ENDPOINT_URL`` pointing at moto.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    user_pool_id: str
+    user_pool_client_id: str
+    attachments_bucket: str = ""
+    inbound_bucket: str = ""
+    region: str = "us-east-1"
+    mail_domain: str = "example.com"
+    stage: str = "prod"
+    # Set only locally: every AWS call goes to moto's server there.
+    endpoint_url: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            table_name=env["TABLE_NAME"],
+            user_pool_id=env["USER_POOL_ID"],
+            user_pool_client_id=env["USER_POOL_CLIENT_ID"],
+            attachments_bucket=env.get("ATTACHMENTS_BUCKET", ""),
+            inbound_bucket=env.get("INBOUND_BUCKET", ""),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            mail_domain=env.get("MAIL_DOMAIN", "example.com"),
+            stage=env.get("STAGE", "prod"),
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )
+
+    @property
+    def token_issuer(self) -> str:
+        # Cognito (and moto) put this in the `iss` claim of every token of the pool.
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        base = self.endpoint_url.rstrip("/") if self.endpoint_url else (
+            f"https://cognito-idp.{self.region}.amazonaws.com"
+        )
+        return f"{base}/{self.user_pool_id}/.well-known/jwks.json"

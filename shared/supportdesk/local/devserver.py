@@ -1,0 +1,97 @@
+"""`make dev`: the whole system on one machine, no Docker and no cloud account.
+
+moto's server runs in this process with the resources of template.yaml; the web function's
+Starlette app and the static site are served on one origin, as CloudFront serves them.
+State is kept under .dev/ so a restart loses nothing; mail the system sends lands in
+.dev/outbox/ as .eml files. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from supportdesk.local.demo import DEMO_AGENT, DEMO_CUSTOMER, seed_demo
+from supportdesk.local.provision import REPO_ROOT
+from supportdesk.local.stack import apply_environment, start_local_stack, write_stack_file
+from supportdesk.store import Table
+
+DEV_DIR = REPO_ROOT / ".dev"
+STACK_FILE = DEV_DIR / "stack.json"
+
+
+def site_and_api(api: Any, site_dir: Path) -> Any:
+    """/api/* to the web function's app, everything else from site/ (CloudFront's two behaviours)."""
+    from starlette.staticfiles import StaticFiles
+
+    site = StaticFiles(directory=site_dir, html=True)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await api(scope, receive, send)
+        else:
+            await site(scope, receive, send)
+
+    return app
+
+
+def load_portal() -> Any:
+    functions = str(REPO_ROOT / "functions")
+    if functions not in sys.path:
+        sys.path.insert(0, functions)
+    from portal.app import app
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    port = int(os.environ.get("PORT", "8000"))
+    moto_port = int(os.environ.get("MOTO_PORT", "4566"))
+    mail_domain = os.environ.get("MAIL_DOMAIN", "example.com")
+    DEV_DIR.mkdir(exist_ok=True)
+    stack = start_local_stack(
+        port=moto_port,
+        state_file=DEV_DIR / "state.pickle",
+        outbox=DEV_DIR / "outbox",
+        stack_name="supportdesk-dev",
+        mail_domain=mail_domain,
+    )
+    try:
+        apply_environment(stack.environment)
+        write_stack_file(STACK_FILE, stack)
+        env = stack.environment
+        seed_demo(stack.client("cognito-idp"), Table(stack.client("dynamodb"), env["TABLE_NAME"]),
+                  env["USER_POOL_ID"], mail_domain)
+        app = site_and_api(load_portal(), REPO_ROOT / "site")
+        print(banner(port, stack.endpoint_url, mail_domain), flush=True)
+        uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    finally:
+        stack.stop()
+        STACK_FILE.unlink(missing_ok=True)
+        print("supportdesk: stopped; state saved in .dev/", flush=True)
+
+
+def banner(port: int, endpoint: str, mail_domain: str) -> str:
+    return "\n".join([
+        "",
+        "  supportdesk is running",
+        f"    portal        http://127.0.0.1:{port}",
+        f"    AWS (moto)    {endpoint}",
+        f"    mail domain   {mail_domain}   (sent mail: .dev/outbox/)",
+        "",
+        "  demo logins",
+        f"    customer      {DEMO_CUSTOMER['email']} / {DEMO_CUSTOMER['password']}",
+        f"    agent         {DEMO_AGENT['email']} / {DEMO_AGENT['password']}",
+        "",
+        "  CLI            .venv/bin/supportdesk customer add EMAIL --name NAME --password PW",
+        "  Ctrl-C stops everything; data stays in .dev/",
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Create the local table, buckets and user pool from template.yaml.
+
+The template is the single source of truth: this module reads each resource's own
+properties (key schema, indexes, bucket settings, pool policies, client flows) and makes
+the same calls CloudFormation would make, against moto's server. A property it does not
+know how to apply stops it, so a template change cannot be silently missed locally.
+The function environment (TABLE_NAME, USER_POOL_ID, ...) is the template's Globals, with
+each !Ref resolved to the local resource.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from samtranslator.yaml_helper import yaml_parse
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+# Properties with no local meaning (who owns objects, retention, CloudFront access).
+IGNORED_PROPERTIES = {
+    "AWS::S3::Bucket": {"OwnershipControls"},
+    "AWS::DynamoDB::Table": set(),
+    "AWS::Cognito::UserPool": set(),
+    "AWS::Cognito::UserPoolClient": set(),
+    "AWS::Cognito::UserPoolGroup": set(),
+}
+
+
+class UnsupportedProperty(Exception):
+    pass
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    return dict(yaml_parse(path.read_text()))
+
+
+class Resolver:
+    """Resolves the intrinsic functions the local resources need: Ref and Sub."""
+
+    def __init__(self, stack_name: str, parameters: dict[str, str], region: str) -> None:
+        self.values: dict[str, str] = {
+            "AWS::StackName": stack_name,
+            "AWS::Region": region,
+            "AWS::AccountId": "123456789012",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            **parameters,
+        }
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (function, argument), = value.items()
+            if function == "Ref":
+                return self.values[argument]
+            if function == "Fn::Sub" and isinstance(argument, str):
+                return re.sub(r"\$\{([^}]+)\}", lambda m: self.values[m.group(1)], argument)
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        return value
+
+
+def _check(kind: str, logical_id: str, properties: dict[str, Any], handled: set[str]) -> None:
+    unknown = set(properties) - handled - IGNORED_PROPERTIES[kind]
+    if unknown:
+        raise UnsupportedProperty(
+            f"{logical_id} ({kind}): no local equivalent for {', '.join(sorted(unknown))}"
+        )
+
+
+def create_table(dynamodb: Any, name: str, logical_id: str, props: dict[str, Any]) -> None:
+    _check("AWS::DynamoDB::Table", logical_id, props, {
+        "TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+        "LocalSecondaryIndexes", "DeletionProtectionEnabled", "SSESpecification",
+        "PointInTimeRecoverySpecification", "TimeToLiveSpecification", "StreamSpecification",
+    })
+    if name in dynamodb.list_tables()["TableNames"]:
+        return
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "DeletionProtectionEnabled"):
+        if key in props:
+            kwargs[key] = props[key]
+    if "SSESpecification" in props:
+        kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+    if "StreamSpecification" in props:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    dynamodb.create_table(**kwargs)
+    if "TimeToLiveSpecification" in props:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
+        )
+    if "PointInTimeRecoverySpecification" in props:
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"],
+        )
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    converted: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"]}
+    converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    for key in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
+        if key in rule:
+            converted[key] = rule[key]
+    return converted
+
+
+def create_bucket(s3: Any, name: str, logical_id: str, props: dict[str, Any]) -> None:
+    _check("AWS::S3::Bucket", logical_id, props, {
+        "BucketName", "VersioningConfiguration", "BucketEncryption",
+        "PublicAccessBlockConfiguration", "LifecycleConfiguration", "CorsConfiguration",
+    })
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if name in existing:
+        return
+    s3.create_bucket(Bucket=name)
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
+        )
+    if "BucketEncryption" in props:
+        rules = [
+            {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
+            for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    if "LifecycleConfiguration" in props:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={
+                "Rules": [_lifecycle_rule(r) for r in props["LifecycleConfiguration"]["Rules"]]
+            },
+        )
+    if "CorsConfiguration" in props:
+        rules = []
+        for rule in props["CorsConfiguration"]["CorsRules"]:
+            rule = dict(rule)
+            if "MaxAge" in rule:
+                rule["MaxAgeSeconds"] = rule.pop("MaxAge")
+            rule.pop("Id", None)
+            rules.append(rule)
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+
+
+def create_user_pool(cognito: Any, logical_id: str, props: dict[str, Any]) -> str:
+    _check("AWS::Cognito::UserPool", logical_id, props, {
+        "UserPoolName", "DeletionProtection", "AdminCreateUserConfig", "UsernameConfiguration",
+        "AutoVerifiedAttributes", "AccountRecoverySetting", "Policies", "Schema",
+        "UsernameAttributes", "AliasAttributes", "MfaConfiguration",
+    })
+    name = props["UserPoolName"]
+    for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
+        if pool["Name"] == name:
+            return str(pool["Id"])
+    kwargs = {k: v for k, v in props.items() if k != "UserPoolName"}
+    return str(cognito.create_user_pool(PoolName=name, **kwargs)["UserPool"]["Id"])
+
+
+def create_user_pool_client(cognito: Any, logical_id: str, props: dict[str, Any]) -> str:
+    _check("AWS::Cognito::UserPoolClient", logical_id, props, {
+        "UserPoolId", "ClientName", "GenerateSecret", "ExplicitAuthFlows",
+        "PreventUserExistenceErrors", "EnableTokenRevocation", "ReadAttributes", "IdTokenValidity",
+        "AccessTokenValidity", "RefreshTokenValidity", "TokenValidityUnits",
+    })
+    pool_id = props["UserPoolId"]
+    for client in cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]:
+        if client["ClientName"] == props["ClientName"]:
+            return str(client["ClientId"])
+    return str(cognito.create_user_pool_client(**props)["UserPoolClient"]["ClientId"])
+
+
+def create_user_pool_group(cognito: Any, logical_id: str, props: dict[str, Any]) -> str:
+    _check("AWS::Cognito::UserPoolGroup", logical_id, props, {
+        "GroupName", "UserPoolId", "Description", "Precedence",
+    })
+    try:
+        cognito.create_group(**props)
+    except cognito.exceptions.GroupExistsException:
+        pass
+    return str(props["GroupName"])
+
+
+def provision(
+    client: Callable[[str], Any],
+    *,
+    stack_name: str,
+    parameters: dict[str, str] | None = None,
+    region: str = "us-east-1",
+    template: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """Create what the template declares (idempotent) and return the functions' environment.
+
+    `client(service)` returns a boto3 client bound to the local endpoint.
+    """
+    template = template or load_template()
+    given = parameters or {}
+    values = {
+        name: str(given.get(name, spec.get("Default", "")))
+        for name, spec in template.get("Parameters", {}).items()
+    }
+    resolve = Resolver(stack_name, values, region)
+    resources = template["Resources"]
+    # Creation order follows the references: pool before its client and group.
+    order = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool",
+             "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"]
+    for kind in order:
+        for logical_id, resource in resources.items():
+            if resource["Type"] != kind:
+                continue
+            props = resolve(resource.get("Properties", {}))
+            if kind == "AWS::DynamoDB::Table":
+                physical = props.get("TableName") or f"{stack_name}-{logical_id}"
+                create_table(client("dynamodb"), physical, logical_id, props)
+            elif kind == "AWS::S3::Bucket":
+                physical = props.get("BucketName") or f"{stack_name}-{logical_id}".lower()
+                create_bucket(client("s3"), physical, logical_id, props)
+            elif kind == "AWS::Cognito::UserPool":
+                physical = create_user_pool(client("cognito-idp"), logical_id, props)
+            elif kind == "AWS::Cognito::UserPoolClient":
+                physical = create_user_pool_client(client("cognito-idp"), logical_id, props)
+            else:
+                physical = create_user_pool_group(client("cognito-idp"), logical_id, props)
+            resolve.values[logical_id] = physical
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get(
+        "Variables", {}
+    )
+    return {name: str(resolve(value)) for name, value in variables.items()}

@@ -1,0 +1,269 @@
+"""The local AWS: moto's server in this process, resources from template.yaml, state on disk.
+
+Used by ``make dev`` and by the tests, so both run the code paths the Lambda functions run
+in AWS, over HTTP, against the same resource definitions.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import json
+import logging
+import os
+import pickle
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from supportdesk.local.provision import provision
+
+REGION = "us-east-1"
+# moto accepts any credentials; boto3 only needs some to sign requests.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+PERSISTED_BACKENDS = {
+    "dynamodb": "moto.dynamodb.models",
+    "s3": "moto.s3.models",
+    "cognitoidp": "moto.cognitoidp.models",
+    "ses": "moto.ses.models",
+}
+
+log = logging.getLogger("supportdesk.local")
+
+
+def client_factory(endpoint_url: str, region: str = REGION) -> Callable[[str], Any]:
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+    config = Config(signature_version="s3v4", retries={"max_attempts": 2})
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url, config=config)
+
+    return client
+
+
+def write_outbox(outbox: Path, message: EmailMessage) -> Path:
+    """Keep a mail the system sent as an .eml file, where `make dev` users read it."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    # Names sort by time of sending and never collide.
+    path = outbox / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+    path.write_bytes(bytes(message))
+    return path
+
+
+# --- state kept across restarts --------------------------------------------------------
+
+def _backend_dicts() -> dict[str, Any]:
+    import importlib
+
+    return {
+        service: getattr(importlib.import_module(module), f"{service}_backends")
+        for service, module in PERSISTED_BACKENDS.items()
+    }
+
+
+def _bundled_cognito_key() -> Any:
+    from joserfc import jwk
+    from moto.utilities.utils import load_resource
+
+    return jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+
+
+def _reduce_cognito_key(key: Any) -> tuple[Callable[[], Any], tuple[()]]:
+    # moto signs every pool's tokens with one fixed bundled key, so restoring means
+    # loading that key again (the key object itself does not pickle).
+    return _bundled_cognito_key, ()
+
+
+def _register_reducers() -> None:
+    from joserfc import jwk
+
+    copyreg.pickle(jwk.RSAKey, _reduce_cognito_key)
+
+
+def snapshot_state() -> bytes:
+    _register_reducers()
+    state = {
+        service: {account: dict(regions) for account, regions in backends.items()}
+        for service, backends in _backend_dicts().items()
+    }
+    return pickle.dumps(state)
+
+
+def restore_state(data: bytes) -> None:
+    _register_reducers()
+    state = pickle.loads(data)  # our own file, written by snapshot_state
+    backends = _backend_dicts()
+    for service, accounts in state.items():
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                dict.__setitem__(backends[service][account], region, backend)
+
+
+class StateKeeper:
+    """Saves moto's state to a file now and then, and on stop; loads it at start."""
+
+    def __init__(self, path: Path, interval: float = 2.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._last: bytes | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def load(self) -> bool:
+        if not self.path.exists():
+            return False
+        data = self.path.read_bytes()
+        restore_state(data)
+        self._last = data
+        return True
+
+    def save(self) -> None:
+        for _ in range(5):
+            try:
+                data = snapshot_state()
+                break
+            except RuntimeError:  # a request changed a dict while it was being pickled
+                continue
+        else:
+            log.warning("could not snapshot the local state; will try again")
+            return
+        if data != self._last:
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_bytes(data)
+            temporary.replace(self.path)  # atomic: a crash never leaves half a file
+            self._last = data
+
+    def start(self) -> None:
+        def run() -> None:
+            while not self._stop.wait(self.interval):
+                self.save()
+
+        self._thread = threading.Thread(target=run, name="state-keeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self.save()
+
+
+# --- what AWS would do that moto does not ------------------------------------------------
+
+def deliver_cognito_codes(outbox: Path) -> None:
+    """Cognito mails password-reset codes itself; moto only keeps them. Mail them to the outbox."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    original = CognitoIdpBackend.forgot_password
+    if getattr(original, "delivers_to_outbox", False):
+        return
+
+    def forgot_password(self: Any, client_id: str, username: str) -> Any:
+        code, response = original(self, client_id, username)
+        if code:
+            user = next(
+                (p._get_user(username) for p in self.user_pools.values() if client_id in p.clients),
+                None,
+            )
+            address = user and next(
+                (a["Value"] for a in user.attributes if a["Name"] == "email"), None
+            )
+            if address:
+                message = EmailMessage()
+                message["From"] = "no-reply@verificationemail.com"
+                message["To"] = address
+                message["Subject"] = "Your verification code"
+                message["Date"] = formatdate(localtime=False)
+                message["Message-ID"] = make_msgid(domain="verificationemail.com")
+                message.set_content(f"Your verification code is {code}")
+                write_outbox(outbox, message)
+        return code, response
+
+    forgot_password.delivers_to_outbox = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.forgot_password = forgot_password  # type: ignore[method-assign]
+
+
+# --- the stack ---------------------------------------------------------------------------
+
+@dataclass
+class LocalStack:
+    server: ThreadedMotoServer
+    endpoint_url: str
+    environment: dict[str, str]
+    state: StateKeeper | None = None
+    outbox: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return client_factory(self.endpoint_url)(service)
+
+    def stop(self) -> None:
+        if self.state:
+            self.state.stop()
+        self.server.stop()
+
+
+def start_local_stack(
+    *,
+    port: int = 0,
+    state_file: Path | None = None,
+    outbox: Path | None = None,
+    stack_name: str = "supportdesk-local",
+    mail_domain: str = "example.com",
+) -> LocalStack:
+    """Start moto's server, restore saved state, create the template's resources.
+
+    Returns the environment the Lambda functions would have (TABLE_NAME, USER_POOL_ID...),
+    plus AWS_ENDPOINT_URL, region and fake credentials for the local endpoint.
+    """
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    keeper = StateKeeper(state_file) if state_file else None
+    if keeper:
+        keeper.load()
+    if outbox:
+        deliver_cognito_codes(outbox)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    endpoint = f"http://{host}:{bound_port}"
+    environment = provision(
+        client_factory(endpoint),
+        stack_name=stack_name,
+        parameters={"Stage": "dev", "MailDomain": mail_domain},
+        region=REGION,
+    )
+    environment.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        **FAKE_CREDENTIALS,
+    )
+    if keeper:
+        keeper.save()
+        keeper.start()
+    return LocalStack(server, endpoint, environment, keeper, outbox)
+
+
+def write_stack_file(path: Path, stack: LocalStack) -> None:
+    """Tell other local processes (the CLI) where the running stack is."""
+    path.write_text(json.dumps(stack.environment, indent=2, sort_keys=True) + "\n")
+
+
+def read_stack_file(path: Path) -> dict[str, str]:
+    return dict(json.loads(path.read_text()))
+
+
+def apply_environment(environment: dict[str, str]) -> None:
+    os.environ.update(environment)

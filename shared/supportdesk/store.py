@@ -1,0 +1,120 @@
+"""A thin layer over the DynamoDB client for the single table.
+
+It only converts between Python values and DynamoDB's typed JSON and names the few
+operations the domain uses; the key design lives in template.yaml's comment block and in
+the modules that own each item type. The low-level client is used (not boto3.resource)
+because it is cheaper to import and create, which matters on a cold start.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+Item = dict[str, Any]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_dynamodb(item: Item) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+
+
+def from_dynamodb(raw: dict[str, Any]) -> Item:
+    return {key: _deserializer.deserialize(value) for key, value in raw.items()}
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item in a state it did not expect."""
+
+    def __init__(self, reasons: list[str] | None = None) -> None:
+        super().__init__(", ".join(reasons or []) or "condition failed")
+        self.reasons = reasons or []
+
+
+class Table:
+    """The single table, bound to a DynamoDB client and its name."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get(self, pk: str, sk: str, *, consistent: bool = False) -> Item | None:
+        response = self.client.get_item(
+            TableName=self.name, Key=to_dynamodb({"PK": pk, "SK": sk}), ConsistentRead=consistent
+        )
+        raw = response.get("Item")
+        return from_dynamodb(raw) if raw else None
+
+    def put(self, item: Item, *, condition: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_dynamodb(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self.client.put_item(**kwargs)
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            raise ConditionFailed(["ConditionalCheckFailed"]) from error
+
+    def query(
+        self,
+        key: str,
+        value: str,
+        *,
+        index: str | None = None,
+        sort_key: str | None = None,
+        begins_with: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[Item]:
+        """Items whose partition key `key` equals `value`, optionally filtered by a sort-key prefix."""
+        names = {"#pk": key}
+        values: dict[str, Any] = {":pk": value}
+        expression = "#pk = :pk"
+        if begins_with is not None:
+            if sort_key is None:
+                raise ValueError("begins_with needs the sort key's name")
+            names["#sk"] = sort_key
+            values[":prefix"] = begins_with
+            expression += " AND begins_with(#sk, :prefix)"
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_dynamodb(values),
+            "ScanIndexForward": not newest_first,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if limit:
+            kwargs["Limit"] = limit
+        items: list[Item] = []
+        while True:
+            response = self.client.query(**kwargs)
+            items.extend(from_dynamodb(raw) for raw in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if not last or (limit and len(items) >= limit):
+                return items
+            kwargs["ExclusiveStartKey"] = last
+
+    def put_all(self, puts: Iterable[tuple[Item, str | None]]) -> None:
+        """Write several items in one transaction, each with an optional condition.
+
+        Either every item is written or none is; a failed condition raises
+        ConditionFailed with one reason per item ("None" for items that were fine).
+        """
+        actions = []
+        for item, condition in puts:
+            put: dict[str, Any] = {"TableName": self.name, "Item": to_dynamodb(item)}
+            if condition:
+                put["ConditionExpression"] = condition
+            actions.append({"Put": put})
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = [
+                reason.get("Code", "None")
+                for reason in error.response.get("CancellationReasons", [])
+            ]
+            raise ConditionFailed(reasons) from error

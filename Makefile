@@ -30,7 +30,7 @@ $(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(VENV)
 	$(BIN)/pybabel compile -d $(LOCALE) -l $*
 
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header shared functions templates
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --no-fuzzy-matching
 
 # Browser tests drive Debian's Chromium (Playwright cannot download a browser here).

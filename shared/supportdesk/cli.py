@@ -28,6 +28,9 @@ class Target:
 
 
 def _dev_stack_file() -> Path | None:
+    if os.environ.get("SUPPORTDESK_DEV_DIR"):
+        path = Path(os.environ["SUPPORTDESK_DEV_DIR"]) / "stack.json"
+        return path if path.exists() else None
     candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
     for directory in candidates:
         path = directory / ".dev" / "stack.json"

@@ -18,15 +18,20 @@ from supportdesk.local.provision import REPO_ROOT
 from supportdesk.local.stack import apply_environment, start_local_stack, write_stack_file
 from supportdesk.store import Table
 
-DEV_DIR = REPO_ROOT / ".dev"
-STACK_FILE = DEV_DIR / "stack.json"
+
+
+def dev_dir() -> Path:
+    """Where `make dev` keeps its state (SUPPORTDESK_DEV_DIR moves it, for tests)."""
+    return Path(os.environ.get("SUPPORTDESK_DEV_DIR") or REPO_ROOT / ".dev")
 
 
 def site_and_api(api: Any, site_dir: Path) -> Any:
     """/api/* to the web function's app, everything else from site/ (CloudFront's two behaviours)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
-    site = StaticFiles(directory=site_dir, html=True)
+    site = Starlette(routes=[Mount("/", StaticFiles(directory=site_dir, html=True))])
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
@@ -52,17 +57,19 @@ def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "4566"))
     mail_domain = os.environ.get("MAIL_DOMAIN", "example.com")
-    DEV_DIR.mkdir(exist_ok=True)
+    state = dev_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    stack_file = state / "stack.json"
     stack = start_local_stack(
         port=moto_port,
-        state_file=DEV_DIR / "state.pickle",
-        outbox=DEV_DIR / "outbox",
+        state_file=state / "state.pickle",
+        outbox=state / "outbox",
         stack_name="supportdesk-dev",
         mail_domain=mail_domain,
     )
     try:
         apply_environment(stack.environment)
-        write_stack_file(STACK_FILE, stack)
+        write_stack_file(stack_file, stack)
         env = stack.environment
         seed_demo(stack.client("cognito-idp"), Table(stack.client("dynamodb"), env["TABLE_NAME"]),
                   env["USER_POOL_ID"], mail_domain)
@@ -71,8 +78,8 @@ def main() -> None:
         uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     finally:
         stack.stop()
-        STACK_FILE.unlink(missing_ok=True)
-        print("supportdesk: stopped; state saved in .dev/", flush=True)
+        stack_file.unlink(missing_ok=True)
+        print(f"supportdesk: stopped; state saved in {state}", flush=True)
 
 
 def banner(port: int, endpoint: str, mail_domain: str) -> str:

@@ -1,0 +1,177 @@
+"""Fixtures: a local AWS (moto's server over HTTP, resources from template.yaml), the web
+app on it, a live server for browsers, and accounts to log in with."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supportdesk.accounts import Account, register_account
+from supportdesk.departments import seed_departments
+from supportdesk.local.stack import LocalStack, start_local_stack
+from supportdesk.store import Table
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+_emails = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("stack")
+    local = start_local_stack(outbox=state / "outbox", stack_name="supportdesk-test")
+    saved = dict(os.environ)
+    os.environ.update(local.environment)
+    from portal import resources
+
+    resources.reset()
+    seed_departments(Table(local.client("dynamodb"), local.environment["TABLE_NAME"]), "example.com")
+    yield local
+    os.environ.clear()
+    os.environ.update(saved)
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def table(stack: LocalStack) -> Table:
+    return Table(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
+
+
+@pytest.fixture(scope="session")
+def cognito(stack: LocalStack) -> Any:
+    return stack.client("cognito-idp")
+
+
+@dataclass
+class Person:
+    account: Account
+    password: str
+
+    @property
+    def email(self) -> str:
+        return self.account.email
+
+
+@pytest.fixture
+def make_customer(stack: LocalStack, table: Table, cognito: Any) -> Any:
+    def make(name: str = "Ana Pérez", services: tuple[str, ...] = ("Hosting Pro — ana.es",),
+             language: str = "es", agent: bool = False) -> Person:
+        email = f"person{next(_emails)}-{time.time_ns()}@example.org"
+        password = "correct horse 1"
+        account = register_account(
+            cognito, table, stack.environment["USER_POOL_ID"], email=email, name=name,
+            password=password, language=language, services=services, agent=agent,
+        )
+        return Person(account, password)
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer: Any) -> Person:
+    return make_customer()
+
+
+@pytest.fixture
+def app(stack: LocalStack) -> Any:
+    from portal.app import app
+
+    return app
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[Any]:
+    from starlette.testclient import TestClient
+
+    # https, so the Secure cookies are kept and sent as a browser would.
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+def csrf_token(client: Any, path: str = "/api/login") -> str:
+    """Load a page as a browser would and return the form's CSRF token."""
+    response = client.get(path)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def log_in(client: Any, email: str, password: str, **headers: str) -> Any:
+    token = csrf_token(client)
+    return client.post(
+        "/api/login", data={"email": email, "password": password, "csrf_token": token},
+        headers=headers, follow_redirects=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(stack: LocalStack) -> Iterator[str]:
+    """The site and the API on one origin over real HTTP, as `make dev` serves them."""
+    import uvicorn
+
+    from supportdesk.local.devserver import load_portal, site_and_api
+
+    port = free_port()
+    config = uvicorn.Config(site_and_api(load_portal(), REPO / "site"), host="127.0.0.1",
+                            port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page_in(browser: Any) -> Iterator[Any]:
+    """page_in("es") → a fresh browser page whose user speaks that language."""
+    contexts: list[Any] = []
+
+    def open_page(locale: str) -> Any:
+        context = browser.new_context(locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

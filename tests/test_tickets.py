@@ -1,0 +1,78 @@
+"""Tickets in the table: IDs, the conditional write, the thread in one query."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from supportdesk.store import Table
+from supportdesk.tickets import (
+    Priority,
+    Requester,
+    Status,
+    TicketIdExhausted,
+    create_ticket,
+    get_ticket,
+    is_ticket_id,
+    list_tickets_of,
+    new_ticket_id,
+)
+
+
+def test_ticket_ids_have_the_documented_shape_and_vary() -> None:
+    ids = {new_ticket_id() for _ in range(2000)}
+    assert all(re.fullmatch(r"[A-Z]{3}-\d{6}", i) for i in ids)
+    assert len(ids) > 1990  # 17.6 billion possible IDs: repeats in 2000 draws are rare
+    assert is_ticket_id("KXR-482913")
+    for wrong in ("kxr-482913", "KXR482913", "KX-4829131", "KXR-48291", "KXR-482913 ", ""):
+        assert not is_ticket_id(wrong)
+
+
+def test_a_taken_id_is_never_overwritten_and_another_is_drawn(table: Table) -> None:
+    first = create_ticket(table, department="support", subject="El correo no llega",
+                          body="Desde ayer no recibo correo.", requester=Requester("Ana", "ana@example.org", "acc-1"))
+    drawn = iter([first.id, first.id, "ZZZ-000001"])
+    second = create_ticket(table, department="sales", subject="Otra cosa", body="Hola",
+                           requester=Requester("Bea", "bea@example.org", "acc-2"),
+                           draw_id=lambda: next(drawn))
+    assert second.id == "ZZZ-000001"
+    kept = get_ticket(table, first.id)
+    assert kept is not None
+    assert kept.subject == "El correo no llega"
+    assert kept.requester.email == "ana@example.org"
+    assert [m.body for m in kept.messages] == ["Desde ayer no recibo correo."]
+
+
+def test_creation_gives_up_when_every_draw_is_taken(table: Table) -> None:
+    taken = create_ticket(table, department="support", subject="s", body="b",
+                          requester=Requester("Ana", "ana@example.org", "acc-3"))
+    with pytest.raises(TicketIdExhausted):
+        create_ticket(table, department="support", subject="s2", body="b2",
+                      requester=Requester("Ana", "ana@example.org", "acc-3"),
+                      draw_id=lambda: taken.id)
+
+
+def test_ticket_and_thread_come_back_whole(table: Table) -> None:
+    ticket = create_ticket(table, department="support", subject="Error 500 en mi web",
+                           body="**Desde** las 10:00\n\n```\nPHP Fatal error\n```",
+                           requester=Requester("Ana", "ana@example.org", "acc-4"),
+                           priority=Priority.HIGH, service="Hosting Pro — ana.es")
+    loaded = get_ticket(table, ticket.id)
+    assert loaded == ticket
+    assert loaded.status is Status.OPEN
+    assert loaded.priority is Priority.HIGH
+
+
+def test_an_accounts_tickets_list_newest_first_and_only_its_own(table: Table) -> None:
+    mine = [create_ticket(table, department="support", subject=f"n{i}", body="b",
+                          requester=Requester("Ana", "ana@example.org", "acc-5")) for i in range(3)]
+    create_ticket(table, department="support", subject="not mine", body="b",
+                  requester=Requester("Eve", "eve@example.org", "acc-6"))
+    listed = list_tickets_of(table, "acc-5")
+    assert [t.id for t in listed] == [t.id for t in reversed(mine)]
+
+
+def test_unknown_or_malformed_ids_find_nothing(table: Table) -> None:
+    assert get_ticket(table, "AAA-000000") is None
+    assert get_ticket(table, "TICKET#X") is None

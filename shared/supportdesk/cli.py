@@ -72,7 +72,7 @@ def add_account(target: Target, args: argparse.Namespace, *, agent: bool) -> int
             name=args.name,
             password=args.password,
             language=args.language,
-            services=tuple(args.service or ()),
+            services=tuple(getattr(args, "service", None) or ()),
             agent=agent,
         )
     except AccountExists:

@@ -1,0 +1,116 @@
+"""The Lambda entry point: an HTTP API (payload 2.0) event in, a response out, as in AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import Person
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def http_api_event(method: str, path: str, *, cookies: list[str] | None = None,
+                   headers: dict[str, str] | None = None, body: str = "") -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, shaped as AWS sends it."""
+    return {
+        "version": "2.0",
+        "routeKey": "ANY /api/{proxy+}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "cookies": cookies or [],
+        "headers": {"host": "d111111abcdef8.cloudfront.net", "x-forwarded-proto": "https",
+                    "x-forwarded-port": "443", "accept-language": "es-ES,es;q=0.9",
+                    **(headers or {})},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api-id", "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "api-id", "requestId": "request-id", "routeKey": "ANY /api/{proxy+}",
+            "stage": "$default", "time": "25/Nov/2026:20:00:00 +0000", "timeEpoch": 1795636800000,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
+                     "userAgent": "Mozilla/5.0"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+class Context:
+    function_name = "supportdesk-WebFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:supportdesk-WebFunction"
+    memory_limit_in_mb = 256
+    aws_request_id = "request-id"
+    log_group_name = "/aws/lambda/supportdesk-WebFunction"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
+
+
+def test_a_login_through_the_lambda_handler(stack: Any, customer: Person) -> None:
+    from portal.app import handler
+
+    form = handler(http_api_event("GET", "/api/login"), Context())
+    assert form["statusCode"] == 200
+    assert "Ingrese a su cuenta de cliente" in form["body"]
+    csrf_cookie = next(c for c in form["cookies"] if c.startswith("sd_csrf="))
+    token = csrf_cookie.split(";")[0].split("=", 1)[1]
+
+    body = f"email={customer.email}&password={customer.password.replace(' ', '+')}&csrf_token={token}"
+    login = handler(http_api_event(
+        "POST", "/api/login", cookies=[f"sd_csrf={token}"],
+        headers={"content-type": "application/x-www-form-urlencoded"}, body=body), Context())
+    assert login["statusCode"] == 303
+    session = next(c for c in login["cookies"] if c.startswith("sd_id="))
+    assert "Secure" in session and "HttpOnly" in session
+
+    home = handler(http_api_event("GET", "/api/home", cookies=[session.split(";")[0]]), Context())
+    assert home["statusCode"] == 200 and "Hola, Ana" in home["body"]
+
+
+def test_an_error_in_the_lambda_is_logged_as_json_and_answered_kindly(
+        stack: Any, customer: Person, capsys: Any, monkeypatch: Any) -> None:
+    import sys
+
+    from portal import errors, pages
+    from portal.app import handler
+
+    # The JSON handler holds the stdout of the test that first imported it; read this one's.
+    monkeypatch.setattr(errors.logger.registered_handler, "stream", sys.stdout)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("table unreachable")
+
+    monkeypatch.setattr(pages, "get_account", broken)
+    form = handler(http_api_event("GET", "/api/login"), Context())
+    token = next(c for c in form["cookies"] if c.startswith("sd_csrf=")).split(";")[0].split("=", 1)[1]
+    body = f"email={customer.email}&password={customer.password.replace(' ', '+')}&csrf_token={token}"
+    login = handler(http_api_event("POST", "/api/login", cookies=[f"sd_csrf={token}"],
+                                   headers={"content-type": "application/x-www-form-urlencoded"},
+                                   body=body), Context())
+    session = next(c for c in login["cookies"] if c.startswith("sd_id=")).split(";")[0]
+    home = handler(http_api_event("GET", "/api/home", cookies=[session]), Context())
+    assert home["statusCode"] == 500
+    assert "Algo falló de nuestro lado" in home["body"] and "table unreachable" not in home["body"]
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    error = next(r for r in records if r.get("message") == "unhandled error")
+    assert error["level"] == "ERROR" and error["path"] == "/api/home"
+    assert error["function_request_id"] == "request-id"
+    assert "table unreachable" in error["exception"]
+
+
+def test_the_built_function_finds_its_templates(tmp_path: Path) -> None:
+    """`sam build` runs `make build-WebFunction`; the bundle must render pages on its own."""
+    subprocess.run(["make", "--no-print-directory", "build-WebFunction", f"ARTIFACTS_DIR={tmp_path}"],
+                   cwd=REPO, check=True, capture_output=True)
+    assert (tmp_path / "portal" / "app.py").exists()
+    assert (tmp_path / "templates" / "login.html").exists()
+    probe = ("from portal.rendering import _templates_dir; print(_templates_dir())")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO / 'shared'}"}
+    found = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    assert Path(found) == tmp_path / "templates"

@@ -147,8 +147,10 @@ def live_server(stack: LocalStack) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module: Playwright's sync API keeps an event loop running in this thread while
+    # it is open, and the Lambda tests (Mangum) need to run their own.
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")

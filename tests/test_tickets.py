@@ -6,16 +6,21 @@ import re
 
 import pytest
 
+from supportdesk.ratelimit import allow
 from supportdesk.store import Table
 from supportdesk.tickets import (
     Priority,
     Requester,
     Status,
+    TicketChanged,
     TicketIdExhausted,
+    add_customer_reply,
+    close_ticket,
     create_ticket,
     get_ticket,
     is_ticket_id,
     list_tickets_of,
+    new_guest_key,
     new_ticket_id,
 )
 
@@ -76,3 +81,68 @@ def test_an_accounts_tickets_list_newest_first_and_only_its_own(table: Table) ->
 def test_unknown_or_malformed_ids_find_nothing(table: Table) -> None:
     assert get_ticket(table, "AAA-000000") is None
     assert get_ticket(table, "TICKET#X") is None
+
+
+def queue(table: Table, department: str) -> list[str]:
+    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="GSI2")]
+
+
+def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None:
+    department = f"dept-{new_ticket_id()}"
+    first = create_ticket(table, department=department, subject="uno", body="b",
+                          requester=Requester("Ana", "ana@example.org", "acc-7"))
+    second = create_ticket(table, department=department, subject="dos", body="b",
+                           requester=Requester("Bea", "bea@example.org", "acc-8"))
+    assert queue(table, department) == [first.id, second.id]
+    updated = add_customer_reply(table, first, author_name="Ana", body="Más información: **logs**")
+    assert updated.status is Status.OPEN  # nobody answered yet: still open
+    assert queue(table, department) == [first.id, second.id]  # not sent to the back
+    stored = get_ticket(table, first.id)
+    assert stored is not None and [m.body for m in stored.messages] == ["b", "Más información: **logs**"]
+    assert stored.message_count == 2 and "logs" in stored.search_text
+
+
+def test_closing_leaves_the_queue_and_a_reply_reopens_at_the_back(table: Table) -> None:
+    department = f"dept-{new_ticket_id()}"
+    first = create_ticket(table, department=department, subject="uno", body="b",
+                          requester=Requester("Ana", "ana@example.org", "acc-9"))
+    second = create_ticket(table, department=department, subject="dos", body="b",
+                           requester=Requester("Bea", "bea@example.org", "acc-10"))
+    closed = close_ticket(table, first)
+    assert closed.status is Status.CLOSED
+    assert queue(table, department) == [second.id]
+    assert get_ticket(table, first.id).status is Status.CLOSED  # type: ignore[union-attr]
+    reopened = add_customer_reply(table, closed, author_name="Ana", body="Vuelve a fallar")
+    assert reopened.status is Status.CUSTOMER_REPLY
+    assert queue(table, department) == [second.id, first.id]
+    assert list_tickets_of(table, "acc-9")[0].status is Status.CUSTOMER_REPLY
+
+
+def test_a_reply_written_on_a_stale_ticket_is_refused_not_lost(table: Table) -> None:
+    ticket = create_ticket(table, department="support", subject="s", body="b",
+                           requester=Requester("Ana", "ana@example.org", "acc-11"))
+    add_customer_reply(table, ticket, author_name="Ana", body="primera")
+    with pytest.raises(TicketChanged):
+        add_customer_reply(table, ticket, author_name="Ana", body="segunda, sobre la versión vieja")
+    stored = get_ticket(table, ticket.id)
+    assert stored is not None and [m.body for m in stored.messages] == ["b", "primera"]
+
+
+def test_guest_tickets_open_only_with_their_key(table: Table) -> None:
+    key = new_guest_key()
+    ticket = create_ticket(table, department="sales", subject="Precio VPS", body="b",
+                           requester=Requester("Bea", "bea@example.org"), guest_key=key)
+    stored = get_ticket(table, ticket.id)
+    assert stored is not None
+    assert stored.opens_with(key)
+    assert not stored.opens_with(new_guest_key())
+    assert not stored.opens_with(None) and not stored.opens_with("")
+    assert key not in str(table.query("PK", f"TICKET#{ticket.id}"))  # only its hash is stored
+
+
+def test_rate_limit_counts_per_key_and_window(table: Table) -> None:
+    key = new_ticket_id()
+    results = [allow(table, "test", key, limit=3, window_seconds=3600, now=7200.0) for _ in range(5)]
+    assert results == [True, True, True, False, False]
+    assert allow(table, "test", "other-" + key, limit=3, window_seconds=3600, now=7200.0)
+    assert allow(table, "test", key, limit=3, window_seconds=3600, now=10800.0)  # next window

@@ -21,6 +21,8 @@ class Settings:
     region: str = "us-east-1"
     mail_domain: str = "example.com"
     stage: str = "prod"
+    # Where customers reach the portal, for links in mails; empty: from the request.
+    public_url: str = ""
     # Set only locally: every AWS call goes to moto's server there.
     endpoint_url: str | None = None
 
@@ -36,6 +38,7 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             mail_domain=env.get("MAIL_DOMAIN", "example.com"),
             stage=env.get("STAGE", "prod"),
+            public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )
 

@@ -98,18 +98,61 @@ class Table:
                 return items
             kwargs["ExclusiveStartKey"] = last
 
-    def put_all(self, puts: Iterable[tuple[Item, str | None]]) -> None:
-        """Write several items in one transaction, each with an optional condition.
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        values: Item,
+        *,
+        names: dict[str, str] | None = None,
+        condition: str | None = None,
+    ) -> Item:
+        """UpdateItem; returns the item as it is after the update."""
+        kwargs = self._update_kwargs(pk, sk, expression, values, names, condition)
+        try:
+            response = self.client.update_item(**kwargs, ReturnValues="ALL_NEW")
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            raise ConditionFailed(["ConditionalCheckFailed"]) from error
+        return from_dynamodb(response.get("Attributes", {}))
 
-        Either every item is written or none is; a failed condition raises
-        ConditionFailed with one reason per item ("None" for items that were fine).
+    def _update_kwargs(
+        self, pk: str, sk: str, expression: str, values: Item,
+        names: dict[str, str] | None, condition: str | None,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_dynamodb({"PK": pk, "SK": sk}),
+            "UpdateExpression": expression,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = {
+                k: _serializer.serialize(v) for k, v in values.items()
+            }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        return kwargs
+
+    def put_action(self, item: Item, condition: str | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.name, "Item": to_dynamodb(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def update_action(
+        self, pk: str, sk: str, expression: str, values: Item, *,
+        names: dict[str, str] | None = None, condition: str | None = None,
+    ) -> dict[str, Any]:
+        return {"Update": self._update_kwargs(pk, sk, expression, values, names, condition)}
+
+    def transact(self, actions: list[dict[str, Any]]) -> None:
+        """Write several items in one transaction: all of them or none.
+
+        A failed condition raises ConditionFailed with one reason per action
+        ("None" for the actions that were fine).
         """
-        actions = []
-        for item, condition in puts:
-            put: dict[str, Any] = {"TableName": self.name, "Item": to_dynamodb(item)}
-            if condition:
-                put["ConditionExpression"] = condition
-            actions.append({"Put": put})
         try:
             self.client.transact_write_items(TransactItems=actions)
         except self.client.exceptions.TransactionCanceledException as error:
@@ -118,3 +161,7 @@ class Table:
                 for reason in error.response.get("CancellationReasons", [])
             ]
             raise ConditionFailed(reasons) from error
+
+    def put_all(self, puts: Iterable[tuple[Item, str | None]]) -> None:
+        """Put several items in one transaction, each with an optional condition."""
+        self.transact([self.put_action(item, condition) for item, condition in puts])

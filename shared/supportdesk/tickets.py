@@ -3,22 +3,29 @@
 A ticket and its messages share a partition (PK=TICKET#<id>), so the ticket page is one
 Query. A new ticket is written in one transaction with its first message, on the
 condition that its ID is new: an ID is never overwritten, and a collision draws another.
+A reply is one transaction too: the message, and the ticket's new status, activity time
+and queue position, on the condition that nobody replied in between.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Callable
 
+from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
 TICKET_ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 MAX_ID_ATTEMPTS = 8
+MAX_SUBJECT_CHARS = 200
+MAX_MESSAGE_BYTES = 64 * 1024
 
 
 class Priority(str, Enum):
@@ -44,6 +51,10 @@ class TicketIdExhausted(Exception):
     """Every drawn ID was taken: something is wrong with the random source."""
 
 
+class TicketChanged(Exception):
+    """The ticket changed between reading and writing it; read it again."""
+
+
 def new_ticket_id() -> str:
     """Three capital letters, a dash and six digits, e.g. KXR-482913 (17.6 billion IDs)."""
     letters = "".join(secrets.choice(string.ascii_uppercase) for _ in range(3))
@@ -52,6 +63,16 @@ def new_ticket_id() -> str:
 
 def is_ticket_id(text: str) -> bool:
     return bool(TICKET_ID.match(text))
+
+
+def new_guest_key() -> str:
+    """The secret of a guest's ticket link: 192 random bits."""
+    return secrets.token_urlsafe(24)
+
+
+def hash_guest_key(key: str) -> str:
+    # Only the hash is stored: a leaked table does not open guests' tickets.
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def utc_now() -> str:
@@ -66,6 +87,7 @@ class Requester:
     name: str
     email: str
     account_id: str | None = None
+    language: str = "es"
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ class Message:
     author_name: str
     body: str
     from_agent: bool = False
+    sequence: int = 1
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,23 @@ class Ticket:
     updated_at: str
     service: str | None = None
     messages: tuple[Message, ...] = field(default_factory=tuple)
+    message_count: int = 1
+    search_text: str = ""
+    guest_key_hash: str | None = None
+    # When the ticket started waiting for an agent (its place in the queue).
+    waiting_since: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is Status.CLOSED
+
+    def belongs_to(self, account_id: str | None) -> bool:
+        return account_id is not None and self.requester.account_id == account_id
+
+    def opens_with(self, guest_key: str | None) -> bool:
+        if not guest_key or not self.guest_key_hash:
+            return False
+        return hmac.compare_digest(hash_guest_key(guest_key), self.guest_key_hash)
 
 
 def _ticket_item(ticket: Ticket) -> Item:
@@ -103,48 +143,51 @@ def _ticket_item(ticket: Ticket) -> Item:
         "status": ticket.status.value,
         "requester_name": ticket.requester.name,
         "requester_email": ticket.requester.email,
+        "requester_language": ticket.requester.language,
         "account_id": ticket.requester.account_id,
         "service": ticket.service,
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
+        "message_count": ticket.message_count,
+        "search_text": ticket.search_text,
+        "guest_key_hash": ticket.guest_key_hash,
+        "waiting_since": ticket.waiting_since,
     }
     if ticket.requester.account_id:
         item["GSI1PK"] = f"OWNER#{ticket.requester.account_id}"
         item["GSI1SK"] = f"{ticket.updated_at}#{ticket.id}"
-    if ticket.status in AWAITING_AGENT:
+    if ticket.status in AWAITING_AGENT and ticket.waiting_since:
         item["GSI2PK"] = f"QUEUE#{ticket.department}"
-        item["GSI2SK"] = f"{ticket.created_at}#{ticket.id}"
+        item["GSI2SK"] = f"{ticket.waiting_since}#{ticket.id}"
     return item
 
 
-def _message_item(message: Message, sequence: int) -> Item:
+def _message_item(message: Message) -> Item:
     return {
         "PK": f"TICKET#{message.ticket_id}",
-        "SK": f"MESSAGE#{message.created_at}#{sequence:04d}",
+        "SK": f"MESSAGE#{message.created_at}#{message.sequence:04d}",
         "type": "Message",
         "ticket_id": message.ticket_id,
         "created_at": message.created_at,
         "author_name": message.author_name,
         "body": message.body,
         "from_agent": message.from_agent,
+        "sequence": message.sequence,
     }
 
 
-def _ticket_from_items(items: list[Item]) -> Ticket | None:
-    head = next((i for i in items if i["SK"] == "TICKET"), None)
-    if head is None:
-        return None
-    messages = tuple(
-        Message(
-            ticket_id=i["ticket_id"],
-            created_at=i["created_at"],
-            author_name=i["author_name"],
-            body=i["body"],
-            from_agent=bool(i.get("from_agent", False)),
-        )
-        for i in items
-        if i["SK"].startswith("MESSAGE#")
+def _message_from_item(item: Item) -> Message:
+    return Message(
+        ticket_id=item["ticket_id"],
+        created_at=item["created_at"],
+        author_name=item["author_name"],
+        body=item["body"],
+        from_agent=bool(item.get("from_agent", False)),
+        sequence=int(item.get("sequence", 1)),
     )
+
+
+def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
     return Ticket(
         id=head["id"],
         department=head["department"],
@@ -155,11 +198,16 @@ def _ticket_from_items(items: list[Item]) -> Ticket | None:
             name=head["requester_name"],
             email=head["requester_email"],
             account_id=head.get("account_id"),
+            language=head.get("requester_language", "es"),
         ),
         created_at=head["created_at"],
         updated_at=head["updated_at"],
         service=head.get("service"),
         messages=messages,
+        message_count=int(head.get("message_count", len(messages) or 1)),
+        search_text=head.get("search_text", ""),
+        guest_key_hash=head.get("guest_key_hash"),
+        waiting_since=head.get("waiting_since"),
     )
 
 
@@ -172,6 +220,7 @@ def create_ticket(
     requester: Requester,
     priority: Priority = Priority.NORMAL,
     service: str | None = None,
+    guest_key: str | None = None,
     draw_id: Callable[[], str] = new_ticket_id,
 ) -> Ticket:
     """Store a new ticket with its first message under a fresh, never-reused ID."""
@@ -190,11 +239,15 @@ def create_ticket(
             updated_at=now,
             service=service,
             messages=(message,),
+            message_count=1,
+            search_text=search_text_of(ticket_id, subject, [body]),
+            guest_key_hash=hash_guest_key(guest_key) if guest_key else None,
+            waiting_since=now,
         )
         try:
             table.put_all([
                 (_ticket_item(ticket), "attribute_not_exists(PK)"),
-                (_message_item(message, 1), None),
+                (_message_item(message), None),
             ])
         except ConditionFailed as failure:
             if failure.reasons and failure.reasons[0] == "ConditionalCheckFailed":
@@ -208,10 +261,87 @@ def get_ticket(table: Table, ticket_id: str) -> Ticket | None:
     """The ticket with its whole thread, oldest message first, in one Query."""
     if not is_ticket_id(ticket_id):
         return None
-    return _ticket_from_items(table.query("PK", f"TICKET#{ticket_id}"))
+    items = table.query("PK", f"TICKET#{ticket_id}")
+    head = next((i for i in items if i["SK"] == "TICKET"), None)
+    if head is None:
+        return None
+    messages = tuple(_message_from_item(i) for i in items if i["SK"].startswith("MESSAGE#"))
+    return ticket_from_item(head, messages)
 
 
 def list_tickets_of(table: Table, account_id: str) -> list[Ticket]:
     """An account's tickets, newest activity first (headers only, no messages)."""
     items = table.query("GSI1PK", f"OWNER#{account_id}", index="GSI1", newest_first=True)
-    return [t for t in (_ticket_from_items([i]) for i in items) if t is not None]
+    return [ticket_from_item(i) for i in items if i.get("type") == "Ticket"]
+
+
+def _status_after_customer_message(status: Status) -> Status:
+    # A ticket nobody has answered yet stays Open; any other (closed included: a reply
+    # reopens it) now waits for an agent because of the customer.
+    return Status.OPEN if status is Status.OPEN else Status.CUSTOMER_REPLY
+
+
+def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str) -> Ticket:
+    """Add the requester's message; the ticket (re)enters its department's queue.
+
+    `ticket` is the version the caller read; if another message arrived since, the
+    write is refused (TicketChanged) instead of overwriting that message's effects.
+    A ticket that was already waiting keeps its place in the queue: adding information
+    never sends a customer to the back of the line.
+    """
+    now = utc_now()
+    sequence = ticket.message_count + 1
+    message = Message(ticket.id, now, author_name, body, sequence=sequence)
+    status = _status_after_customer_message(ticket.status)
+    waiting_since = ticket.waiting_since if ticket.status in AWAITING_AGENT else now
+    previous = [m.body for m in ticket.messages] or [ticket.search_text]
+    search = search_text_of(ticket.id, ticket.subject, [*previous, body])
+    values = {
+        ":status": status.value, ":now": now, ":activity": f"{now}#{ticket.id}",
+        ":count": sequence, ":expected": ticket.message_count, ":search": search,
+        ":queue": f"QUEUE#{ticket.department}", ":position": f"{waiting_since}#{ticket.id}",
+        ":waiting": waiting_since,
+    }
+    expression = ("SET #status = :status, updated_at = :now, message_count = :count, "
+                  "search_text = :search, waiting_since = :waiting, GSI2PK = :queue, "
+                  "GSI2SK = :position")
+    if ticket.requester.account_id:
+        expression += ", GSI1SK = :activity"
+    else:
+        del values[":activity"]
+    try:
+        table.transact([
+            table.put_action(_message_item(message), "attribute_not_exists(PK)"),
+            table.update_action(
+                f"TICKET#{ticket.id}", "TICKET", expression, values,
+                names={"#status": "status"}, condition="message_count = :expected",
+            ),
+        ])
+    except ConditionFailed as failure:
+        raise TicketChanged(ticket.id) from failure
+    return replace(
+        ticket, status=status, updated_at=now, message_count=sequence, search_text=search,
+        waiting_since=waiting_since, messages=(*ticket.messages, message),
+    )
+
+
+def close_ticket(table: Table, ticket: Ticket) -> Ticket:
+    """Close the ticket; it leaves the queue and stays in the customer's archive."""
+    if ticket.is_closed:
+        return ticket
+    now = utc_now()
+    values = {":closed": Status.CLOSED.value, ":now": now, ":activity": f"{now}#{ticket.id}",
+              ":expected": ticket.message_count}
+    expression = "SET #status = :closed, updated_at = :now"
+    if ticket.requester.account_id:
+        expression += ", GSI1SK = :activity"
+    else:
+        del values[":activity"]
+    try:
+        table.update(
+            f"TICKET#{ticket.id}", "TICKET", expression + " REMOVE GSI2PK, GSI2SK, waiting_since",
+            values, names={"#status": "status"}, condition="message_count = :expected",
+        )
+    except ConditionFailed as failure:
+        raise TicketChanged(ticket.id) from failure
+    return replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)

@@ -66,6 +66,7 @@ def main() -> None:
         outbox=state / "outbox",
         stack_name="supportdesk-dev",
         mail_domain=mail_domain,
+        public_url=f"http://127.0.0.1:{port}",
     )
     try:
         apply_environment(stack.environment)

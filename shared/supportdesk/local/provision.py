@@ -26,6 +26,7 @@ IGNORED_PROPERTIES = {
     "AWS::Cognito::UserPool": set(),
     "AWS::Cognito::UserPoolClient": set(),
     "AWS::Cognito::UserPoolGroup": set(),
+    "AWS::SES::EmailIdentity": set(),
 }
 
 
@@ -195,6 +196,16 @@ def create_user_pool_group(cognito: Any, logical_id: str, props: dict[str, Any])
     return str(props["GroupName"])
 
 
+def create_email_identity(ses: Any, logical_id: str, props: dict[str, Any]) -> str:
+    _check("AWS::SES::EmailIdentity", logical_id, props, {"EmailIdentity"})
+    identity = str(props["EmailIdentity"])
+    if "@" in identity:
+        ses.verify_email_identity(EmailAddress=identity)
+    else:
+        ses.verify_domain_identity(Domain=identity)
+    return identity
+
+
 def provision(
     client: Callable[[str], Any],
     *,
@@ -217,7 +228,8 @@ def provision(
     resources = template["Resources"]
     # Creation order follows the references: pool before its client and group.
     order = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool",
-             "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"]
+             "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
+             "AWS::SES::EmailIdentity"]
     for kind in order:
         for logical_id, resource in resources.items():
             if resource["Type"] != kind:
@@ -233,8 +245,10 @@ def provision(
                 physical = create_user_pool(client("cognito-idp"), logical_id, props)
             elif kind == "AWS::Cognito::UserPoolClient":
                 physical = create_user_pool_client(client("cognito-idp"), logical_id, props)
-            else:
+            elif kind == "AWS::Cognito::UserPoolGroup":
                 physical = create_user_pool_group(client("cognito-idp"), logical_id, props)
+            else:
+                physical = create_email_identity(client("ses"), logical_id, props)
             resolve.values[logical_id] = physical
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get(
         "Variables", {}

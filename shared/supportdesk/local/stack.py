@@ -53,12 +53,12 @@ def client_factory(endpoint_url: str, region: str = REGION) -> Callable[[str], A
     return client
 
 
-def write_outbox(outbox: Path, message: EmailMessage) -> Path:
+def write_outbox(outbox: Path, raw: bytes) -> Path:
     """Keep a mail the system sent as an .eml file, where `make dev` users read it."""
     outbox.mkdir(parents=True, exist_ok=True)
     # Names sort by time of sending and never collide.
     path = outbox / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
-    path.write_bytes(bytes(message))
+    path.write_bytes(raw)
     return path
 
 
@@ -188,11 +188,28 @@ def deliver_cognito_codes(outbox: Path) -> None:
                 message["Date"] = formatdate(localtime=False)
                 message["Message-ID"] = make_msgid(domain="verificationemail.com")
                 message.set_content(f"Your verification code is {code}")
-                write_outbox(outbox, message)
+                write_outbox(outbox, bytes(message))
         return code, response
 
     forgot_password.delivers_to_outbox = True  # type: ignore[attr-defined]
     CognitoIdpBackend.forgot_password = forgot_password  # type: ignore[method-assign]
+
+
+def deliver_sent_mail(outbox: Path) -> None:
+    """SES delivers what it is given; moto only counts it. Write each mail to the outbox."""
+    from moto.ses.models import SESBackend
+
+    original = SESBackend.send_raw_email
+    if getattr(original, "delivers_to_outbox", False):
+        return
+
+    def send_raw_email(self: Any, source: Any, destinations: Any, raw_data: str) -> Any:
+        sent = original(self, source, destinations, raw_data)
+        write_outbox(outbox, raw_data.encode("utf-8", "surrogateescape"))
+        return sent
+
+    send_raw_email.delivers_to_outbox = True  # type: ignore[attr-defined]
+    SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
 
 
 # --- the stack ---------------------------------------------------------------------------
@@ -222,6 +239,7 @@ def start_local_stack(
     outbox: Path | None = None,
     stack_name: str = "supportdesk-local",
     mail_domain: str = "example.com",
+    public_url: str = "",
 ) -> LocalStack:
     """Start moto's server, restore saved state, create the template's resources.
 
@@ -234,6 +252,7 @@ def start_local_stack(
         keeper.load()
     if outbox:
         deliver_cognito_codes(outbox)
+        deliver_sent_mail(outbox)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
@@ -241,7 +260,7 @@ def start_local_stack(
     environment = provision(
         client_factory(endpoint),
         stack_name=stack_name,
-        parameters={"Stage": "dev", "MailDomain": mail_domain},
+        parameters={"Stage": "dev", "MailDomain": mail_domain, "PublicUrl": public_url},
         region=REGION,
     )
     environment.update(

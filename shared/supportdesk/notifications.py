@@ -1,0 +1,66 @@
+"""Mail the system sends: the acknowledgement of a new ticket.
+
+Every automatic mail says so (Auto-Submitted: auto-generated, RFC 3834), so other robots
+do not answer it and no loop can start. The subject carries the ticket reference
+([#ABC-123456]) that the mail intake recognizes when the customer answers.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from typing import Any
+
+from supportdesk.departments import Department
+from supportdesk.i18n import translations
+from supportdesk.tickets import Ticket
+
+
+def reference(ticket_id: str) -> str:
+    return f"[#{ticket_id}]"
+
+
+def acknowledgement(ticket: Ticket, department: Department, *, link: str,
+                    guest: bool = False) -> EmailMessage:
+    """The mail that confirms a new ticket, in the requester's language."""
+    language = ticket.requester.language
+    _ = translations(language).gettext
+    department_name = department.name(language)
+    lines = [
+        _("Hello %(name)s,") % {"name": ticket.requester.name},
+        "",
+        _("We received your ticket %(id)s, \u201c%(subject)s\u201d, for %(department)s.")
+        % {"id": ticket.id, "subject": ticket.subject, "department": department_name},
+        _("Tickets are answered in order of arrival; you will hear from us here."),
+        "",
+        _("See it and add information at any time:"),
+        link,
+        "",
+    ]
+    if guest:
+        lines += [_("This link is your access to the ticket: keep it and do not share it."), ""]
+    lines += [
+        _("Keep the ticket ID %(id)s for any question about this case.") % {"id": ticket.id},
+        "",
+        f"— {department_name}",
+    ]
+    message = EmailMessage()
+    domain = department.email.split("@", 1)[1]
+    message["From"] = formataddr((department_name, department.email))
+    message["To"] = formataddr((ticket.requester.name, ticket.requester.email))
+    message["Reply-To"] = department.email
+    message["Subject"] = f"{reference(ticket.id)} {ticket.subject}"
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(idstring=f"{ticket.id}.ack", domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["Content-Language"] = language
+    message["X-Supportdesk-Ticket"] = ticket.id
+    message.set_content("\n".join(lines))
+    return message
+
+
+def send(ses: Any, message: EmailMessage) -> str:
+    """Hand the mail to SES; returns SES's message id."""
+    response = ses.send_raw_email(RawMessage={"Data": bytes(message)})
+    return str(response["MessageId"])

@@ -1,0 +1,83 @@
+"""The seed's advice and the customer's search, as pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from supportdesk.advice import is_generic_subject, message_is_too_short, same_subject
+from supportdesk.search import fold, matches, search_text_of, similar_tickets
+
+
+@dataclass(frozen=True)
+class Header:
+    id: str
+    subject: str
+    search_text: str = ""
+
+
+def header(ticket_id: str, subject: str, *bodies: str) -> Header:
+    return Header(ticket_id, subject, search_text_of(ticket_id, subject, bodies))
+
+
+@pytest.mark.parametrize("subject", [
+    "Ayuda", "ayuda!", "Pregunta", "Preguntas", "Help", "Problem", "PROBLEMA URGENTE",
+    "Tengo un problema", "help please", "Consulta", "Hola", "Error", "¿Ayuda?",
+])
+def test_generic_subjects_get_a_hint(subject: str) -> None:
+    assert is_generic_subject(subject)
+
+
+@pytest.mark.parametrize("subject", [
+    "Error 500 en ana.es desde las 10:00", "No llegan correos a info@ana.es",
+    "Renovar dominio ana.es", "Help with DNS records for shop.example", "", "   ",
+])
+def test_specific_subjects_do_not(subject: str) -> None:
+    assert not is_generic_subject(subject)
+
+
+def test_a_subject_used_before_is_recognized_whatever_its_case_and_accents() -> None:
+    earlier = [header("AAA-000001", "Migración de correo"), header("AAA-000002", "Renovar dominio")]
+    assert same_subject(earlier, "  MIGRACION de   correo ") == earlier[0]
+    assert same_subject(earlier, "Migración de correo a otro plan") is None
+    assert same_subject(earlier, "") is None
+
+
+def test_similar_tickets_rank_shared_subject_words_first() -> None:
+    earlier = [
+        header("AAA-000001", "Certificado SSL caducado", "El navegador dice que el sitio no es seguro"),
+        header("AAA-000002", "Correo rebotado", "Los correos a gmail rebotan con error 550"),
+        header("AAA-000003", "Factura duplicada", "Me cobraron dos veces"),
+        header("AAA-000004", "Error 550 al enviar", "mensajes rebotados"),
+    ]
+    found = similar_tickets(earlier, "Correos rebotan con error 550")
+    # 550 and error in the subject weigh more than the same words in a message
+    assert [t.id for t in found] == ["AAA-000004", "AAA-000002"]
+    assert similar_tickets(earlier, "el de la") == []  # only words that say nothing
+
+
+def test_search_finds_by_id_subject_and_message_text() -> None:
+    ticket = header("KXR-482913", "Migración de correo", "Los buzones de **info@ana.es** no sincronizan")
+    assert matches(ticket, "KXR-482913")
+    assert matches(ticket, "kxr-482913")
+    assert matches(ticket, "migracion")
+    assert matches(ticket, "BUZONES sincronizan")
+    assert matches(ticket, "")
+    assert not matches(ticket, "factura")
+    assert not matches(ticket, "buzones factura")  # every word must match
+
+
+def test_folding_removes_case_and_accents() -> None:
+    assert fold("  Éxito  TOTAL\tÑandú ") == "exito total nandu"
+
+
+@pytest.mark.parametrize("message, short", [
+    ("Ayuda, tengo un problema", True),
+    ("No puedo acceder a mi correo", True),
+    ("", False),
+    ("Desde ayer a las 10:00 el sitio ana.es muestra 'Error 500 Internal Server Error' en todas "
+     "las páginas; el panel funciona y el disco no está lleno.", False),
+])
+def test_messages_too_short_to_act_on_get_a_hint(message: str, short: bool) -> None:
+    assert message_is_too_short(message) is short

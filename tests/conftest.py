@@ -105,8 +105,9 @@ def client(app: Any) -> Iterator[Any]:
 def csrf_token(client: Any, path: str = "/api/login") -> str:
     """Load a page as a browser would and return the form's CSRF token."""
     response = client.get(path)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
-    assert match, "the page has no CSRF field"
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text) or re.search(
+        r'"X-CSRF-Token": "([^"]+)"', response.text)
+    assert match, "the page has no CSRF token"
     return match.group(1)
 
 

@@ -10,45 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from conftest import Person
+from supportdesk.local.events import LambdaContext as Context
+from supportdesk.local.events import http_api_event
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def http_api_event(method: str, path: str, *, cookies: list[str] | None = None,
-                   headers: dict[str, str] | None = None, body: str = "") -> dict[str, Any]:
-    """An API Gateway HTTP API (payload format 2.0) event, shaped as AWS sends it."""
-    return {
-        "version": "2.0",
-        "routeKey": "ANY /api/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "cookies": cookies or [],
-        "headers": {"host": "d111111abcdef8.cloudfront.net", "x-forwarded-proto": "https",
-                    "x-forwarded-port": "443", "accept-language": "es-ES,es;q=0.9",
-                    **(headers or {})},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api-id", "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "api-id", "requestId": "request-id", "routeKey": "ANY /api/{proxy+}",
-            "stage": "$default", "time": "25/Nov/2026:20:00:00 +0000", "timeEpoch": 1795636800000,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
-                     "userAgent": "Mozilla/5.0"},
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
-class Context:
-    function_name = "supportdesk-WebFunction"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:supportdesk-WebFunction"
-    memory_limit_in_mb = 256
-    aws_request_id = "request-id"
-    log_group_name = "/aws/lambda/supportdesk-WebFunction"
-    log_stream_name = "stream"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 15_000
 
 
 def test_a_login_through_the_lambda_handler(stack: Any, customer: Person) -> None:

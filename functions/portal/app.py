@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from portal import errors, home, login
+from portal import errors, home, login, tickets
 from portal.csrf import CsrfMiddleware
 from portal.language import LanguageMiddleware
 from portal.session import SessionMiddleware
@@ -25,6 +25,15 @@ routes = [
     Route("/api/password/forgot", login.send_reset_code, methods=["POST"]),
     Route("/api/password/reset", login.reset_password, methods=["POST"], name="reset"),
     Route("/api/home", home.home_page, methods=["GET"], name="home"),
+    Route("/api/departments", tickets.departments_page, methods=["GET"], name="departments"),
+    Route("/api/tickets/new", tickets.new_ticket_form, methods=["GET"], name="new_ticket"),
+    Route("/api/tickets/similar", tickets.subject_advice, methods=["GET"], name="subject_advice"),
+    Route("/api/tickets", tickets.my_tickets, methods=["GET"], name="tickets"),
+    Route("/api/tickets", tickets.submit_ticket, methods=["POST"]),
+    Route("/api/preview", tickets.preview, methods=["POST"], name="preview"),
+    Route("/api/tickets/{ticket_id}", tickets.ticket_page, methods=["GET"], name="ticket"),
+    Route("/api/tickets/{ticket_id}/replies", tickets.reply_to_ticket, methods=["POST"], name="reply"),
+    Route("/api/tickets/{ticket_id}/close", tickets.close, methods=["POST"], name="close"),
 ]
 
 app = Starlette(

@@ -11,4 +11,4 @@ from portal.rendering import render
 
 async def home_page(request: Request) -> Response:
     account = require_account(request)
-    return render(request, "home.html", {"account": account})
+    return render(request, "home.html", {"account": account, "viewer": account})

@@ -47,3 +47,20 @@ def go_to(request: Request, url: str, *, page: str | None = None) -> Response:
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": page or url})
     return RedirectResponse(url, status_code=303)
+
+
+def optional_identity(request: Request) -> Identity | None:
+    return session(request).identity()
+
+
+def public_url(request: Request) -> str:
+    """Where customers reach the portal, for links in mails."""
+    configured = resources.settings().public_url
+    if configured:
+        return configured
+    # Behind CloudFront the viewer's host arrives as X-Forwarded-Host (template.yaml's
+    # viewer function); locally the request's own address is the portal's.
+    host = request.headers.get("x-forwarded-host")
+    if host:
+        return f"https://{host}"
+    return f"{request.url.scheme}://{request.url.netloc}"

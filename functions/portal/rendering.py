@@ -7,6 +7,7 @@ fragment inside the whole page. Templates auto-escape; texts come from the catal
 
 from __future__ import annotations
 
+from datetime import timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -40,7 +41,26 @@ def environment(language: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["markdown"] = _markdown
+    env.filters["when"] = lambda iso: _when(iso, language)
     return env
+
+
+def _markdown(text: str) -> Markup:
+    """A message as the customer and the agents see it: the one rendering, stored or previewed."""
+    from supportdesk.markup import render_markdown
+
+    return Markup(render_markdown(text))
+
+
+def _when(iso: str, language: str) -> str:
+    """A stored UTC time in the reader's language (the browser then shows it in its zone)."""
+    from datetime import datetime
+
+    from babel.dates import format_datetime
+
+    moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return str(format_datetime(moment, "medium", tzinfo=timezone.utc, locale=language)) + " UTC"
 
 
 def is_htmx(request: Request) -> bool:
@@ -80,7 +100,7 @@ def render(
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),
-        "account": None,
+        "viewer": None,
         **(context or {}),
     }
     body = env.get_template(template).render(values)

@@ -6,11 +6,13 @@ request needs it, so a cold start pays only for what it uses.
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
 from supportdesk.auth import TokenVerifier
 from supportdesk.config import Settings
+from supportdesk.departments import Department, list_departments
 from supportdesk.store import Table
 
 
@@ -44,5 +46,25 @@ def token_verifier() -> TokenVerifier:
 
 def reset() -> None:
     """Forget settings and clients (tests point the app at a new local stack)."""
+    global _departments
     for cached in (settings, _client, table, token_verifier):
         cached.cache_clear()
+    _departments = None
+
+
+def ses() -> Any:
+    return _client("ses")
+
+
+_departments: tuple[float, dict[str, Department]] | None = None
+DEPARTMENTS_TTL = 60.0  # seconds: an operator's change shows within a minute
+
+
+def departments() -> dict[str, Department]:
+    """Departments by slug, kept for a minute: they change rarely and every form needs them."""
+    global _departments
+    now = time.monotonic()
+    if _departments is None or _departments[0] < now:
+        listed = list_departments(table())
+        _departments = (now + DEPARTMENTS_TTL, {d.slug: d for d in listed})
+    return _departments[1]

@@ -1,0 +1,190 @@
+"""Benchmark of the web function against SPEC §5's quality bars.
+
+    .venv/bin/python bench/web.py            # prints a Markdown report
+
+Measures, with the local stack (moto's server over HTTP) standing in for AWS:
+- data-store calls (DynamoDB and S3, counted by a botocore event hook) per customer action,
+  through the real Lambda entry point (HTTP API events into the Mangum handler);
+- the time of each action, median of repeated runs (moto's latency, not AWS's: compare
+  runs of this script with each other, not with production);
+- cold start: importing the handler module vs importing its bare dependencies (boto3,
+  starlette, mangum, jinja2), each in fresh interpreters, alternated, median of 15;
+- peak RSS of the process that served all the actions, against the function's MemorySize;
+- page weight of the ticket form page (HTML shell, fragment, JS, CSS), gzip-compressed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = 15
+
+
+def import_time(code: str, env: dict[str, str]) -> float:
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            check=True)
+    return float(result.stdout.strip())
+
+
+def cold_start() -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}",
+           "TABLE_NAME": "t", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c"}
+    timer = "import time; t = time.perf_counter(); {imports}; print(time.perf_counter() - t)"
+    bare, handler = [], []
+    for _ in range(RUNS):  # alternate, so both see the same machine state
+        bare.append(import_time(timer.format(
+            imports="import boto3, starlette.applications, mangum, jinja2"), env))
+        handler.append(import_time(timer.format(imports="import portal.app"), env))
+    return {"bare_ms": statistics.median(bare) * 1000, "handler_ms": statistics.median(handler) * 1000}
+
+
+def serve_actions(rounds: int) -> dict[str, Any]:
+    """Drive the Lambda handler through every customer action; runs in a child process."""
+    from portal import resources
+    from portal.app import handler
+    from supportdesk.local.events import LambdaContext, http_api_event
+
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name)
+
+    for service in ("dynamodb", "s3"):
+        resources._client(service).meta.events.register("before-call.*", count)
+    context = LambdaContext()
+    jar: dict[str, str] = {}
+
+    def call(method: str, url: str, form: dict[str, str] | None = None, htmx: bool = True) -> dict[str, Any]:
+        headers = {"hx-request": "true"} if htmx else {}
+        body = ""
+        if form is not None:
+            headers["content-type"] = "application/x-www-form-urlencoded"
+            body = urlencode({**form, "csrf_token": jar.get("sd_csrf", "")})
+        event = http_api_event(method, url, headers=headers, body=body,
+                               cookies=[f"{k}={v}" for k, v in jar.items()])
+        response = handler(event, context)
+        for cookie in response.get("cookies", []):
+            name, _, rest = cookie.partition("=")
+            jar[name] = rest.split(";")[0]
+        return response
+
+    costs: dict[str, list[int]] = {}
+    times: dict[str, list[float]] = {}
+
+    def measure(name: str, method: str, url: str, form: dict[str, str] | None = None) -> dict[str, Any]:
+        calls.clear()
+        start = time.perf_counter()
+        response = call(method, url, form)
+        times.setdefault(name, []).append(time.perf_counter() - start)
+        costs.setdefault(name, []).append(len(calls))
+        assert response["statusCode"] < 400, (name, response["statusCode"], response["body"][:300])
+        return response
+
+    email, password = os.environ["BENCH_EMAIL"], os.environ["BENCH_PASSWORD"]
+    call("GET", "/api/login")
+    resources.departments()  # as in a warm container
+    for round_number in range(rounds):
+        jar.pop("sd_id", None)
+        jar.pop("sd_refresh", None)
+        measure("login", "POST", "/api/login", {"email": email, "password": password})
+        measure("form", "GET", "/api/tickets/new?department=support")
+        measure("subject advice", "GET", "/api/tickets/similar?subject=correo+rebota")
+        measure("preview", "POST", "/api/preview", {"message": "**negrita** y `code`"})
+        created = measure("submit", "POST", "/api/tickets", {
+            "department": "support", "subject": f"El correo rebota {round_number}",
+            "priority": "normal", "service": "Hosting Pro — ana.es",
+            "message": "Desde las 10:00 los mensajes a info@ana.es rebotan con 550.\n\n```\n550 5.1.1\n```"})
+        ticket_id = re.search(r'id="created-ticket-id">([A-Z]{3}-\d{6})<', created["body"]).group(1)  # type: ignore[union-attr]
+        measure("list + search", "GET", "/api/tickets?q=rebota")
+        measure("view", "GET", f"/api/tickets/{ticket_id}")
+        measure("reply", "POST", f"/api/tickets/{ticket_id}/replies", {"message": "Más datos: el log."})
+        measure("close", "POST", f"/api/tickets/{ticket_id}/close", {})
+    form_fragment = call("GET", "/api/tickets/new?department=support")["body"]
+    return {
+        "costs": {name: max(values) for name, values in costs.items()},
+        "times_ms": {name: statistics.median(values) * 1000 for name, values in times.items()},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "form_fragment": form_fragment,
+    }
+
+
+def page_weight(form_fragment: str) -> dict[str, int]:
+    parts = {
+        "site/new.html": (REPO / "site/new.html").read_bytes(),
+        "form fragment (/api/tickets/new)": form_fragment.encode(),
+        "static/htmx.min.js": (REPO / "site/static/htmx.min.js").read_bytes(),
+        "static/app.js": (REPO / "site/static/app.js").read_bytes(),
+        "static/app.css": (REPO / "site/static/app.css").read_bytes(),
+    }
+    return {name: len(gzip.compress(data, compresslevel=9)) for name, data in parts.items()}
+
+
+def memory_size() -> int:
+    text = (REPO / "template.yaml").read_text()
+    return int(re.search(r"Globals:\n  Function:.*?MemorySize: (\d+)", text, re.S).group(1))  # type: ignore[union-attr]
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        print(json.dumps(serve_actions(int(sys.argv[2]))))
+        return
+    sys.path.insert(0, str(REPO / "functions"))
+    from supportdesk.accounts import register_account
+    from supportdesk.departments import seed_departments
+    from supportdesk.local.stack import start_local_stack
+    from supportdesk.store import Table
+
+    with tempfile.TemporaryDirectory() as state:
+        stack = start_local_stack(outbox=Path(state) / "outbox", stack_name="supportdesk-bench")
+        env = stack.environment
+        table = Table(stack.client("dynamodb"), env["TABLE_NAME"])
+        seed_departments(table, "example.com")
+        register_account(stack.client("cognito-idp"), table, env["USER_POOL_ID"],
+                         email="bench@example.org", name="Ana Bench", password="bench-password",
+                         services=("Hosting Pro — ana.es",))
+        child_env = {**os.environ, **env, "BENCH_EMAIL": "bench@example.org",
+                     "BENCH_PASSWORD": "bench-password", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                     "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}"}
+        served = subprocess.run([sys.executable, __file__, "--serve", "20"], env=child_env,
+                                capture_output=True, text=True, check=True)
+        stack.stop()
+    results = json.loads(served.stdout.strip().splitlines()[-1])
+    starts = cold_start()
+    weights = page_weight(results["form_fragment"])
+
+    print("## Data-store calls and time per customer action (20 rounds, warm container)\n")
+    print("| action | DynamoDB + S3 calls (max) | median time (ms, moto) |")
+    print("|---|---|---|")
+    for name, cost in results["costs"].items():
+        print(f"| {name} | {cost} | {results['times_ms'][name]:.1f} |")
+    print("\n## Cold start (median of 15 fresh interpreters each)\n")
+    ratio = starts["handler_ms"] / starts["bare_ms"]
+    print(f"- bare dependencies (boto3, starlette, mangum, jinja2): {starts['bare_ms']:.0f} ms")
+    print(f"- `import portal.app` (the handler module): {starts['handler_ms']:.0f} ms")
+    print(f"- ratio: {ratio:.2f} (bar: at most 1.30)")
+    print("\n## Memory\n")
+    print(f"- peak RSS of the process that served {20 * len(results['costs'])} requests: "
+          f"{results['peak_rss_mb']:.0f} MB (MemorySize in template.yaml: {memory_size()} MB)")
+    print("\n## Page weight of the ticket form (gzip -9)\n")
+    print("| part | bytes |")
+    print("|---|---|")
+    for name, size in weights.items():
+        print(f"| {name} | {size:,} |")
+    print(f"| **total** | **{sum(weights.values()):,}** (bar: 30,720) |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Lambda events shaped as AWS sends them, for the tests and the benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def http_api_event(method: str, url: str, *, cookies: list[str] | None = None,
+                   headers: dict[str, str] | None = None, body: str = "") -> dict[str, Any]:
+    """An API Gateway HTTP API event (payload format 2.0) for `method url`."""
+    parts = urlsplit(url)
+    return {
+        "version": "2.0",
+        "routeKey": "ANY /api/{proxy+}",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "cookies": cookies or [],
+        "headers": {"host": "d111111abcdef8.cloudfront.net", "x-forwarded-proto": "https",
+                    "x-forwarded-port": "443", "accept-language": "es-ES,es;q=0.9",
+                    **(headers or {})},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api-id",
+            "domainName": "api-id.execute-api.us-east-1.amazonaws.com", "domainPrefix": "api-id",
+            "requestId": "request-id", "routeKey": "ANY /api/{proxy+}", "stage": "$default",
+            "time": "25/Nov/2026:20:00:00 +0000", "timeEpoch": 1795636800000,
+            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+class LambdaContext:
+    """The context object the Lambda runtime passes to a handler."""
+
+    function_name = "supportdesk-WebFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:supportdesk-WebFunction"
+    memory_limit_in_mb = 256
+    aws_request_id = "request-id"
+    log_group_name = "/aws/lambda/supportdesk-WebFunction"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000

@@ -1,0 +1,211 @@
+"""The seed article, followed step by step in Debian's Chromium: Spanish, English, a guest,
+and the OWASP XSS payloads that must never run."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from conftest import Person
+
+pytestmark = pytest.mark.browser
+
+ID = re.compile(r"^[A-Z]{3}-\d{6}$")
+
+TEXTS = {
+    "es": dict(locale="es-ES", email="Correo electrónico", password="Contraseña", login="Ingresar",
+               open="Abrir ticket", support="Soporte", subject="Asunto", service="Servicio Relacionado",
+               priority="Prioridad", low="Baja", message="Mensaje", bold="Negrita", code="Code",
+               preview="Previsualizar", submit="Enviar", mine="Mis tickets",
+               search="Buscar por ID de ticket, asunto o texto", reply="Enviar respuesta",
+               close="Cerrar ticket", closed="Cerrado", reopen="Enviar y reabrir",
+               reopened="Respuesta del cliente", fullscreen="Pantalla completa"),
+    "en": dict(locale="en-GB", email="E-mail", password="Password", login="Log in",
+               open="Open ticket", support="Support", subject="Subject", service="Related Service",
+               priority="Priority", low="Low", message="Message", bold="Bold", code="Code",
+               preview="Preview", submit="Submit", mine="My tickets",
+               search="Search by ticket ID, subject or text", reply="Send reply",
+               close="Close ticket", closed="Closed", reopen="Send and reopen",
+               reopened="Customer-Reply", fullscreen="Full screen"),
+}
+
+
+def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
+    page.goto(base + "/")
+    page.get_by_label(t["email"]).fill(person.email)
+    page.get_by_label(t["password"]).fill(person.password)
+    page.get_by_role("button", name=t["login"], exact=True).click()
+    page.locator("#greeting").wait_for()
+
+
+def select_in(page: Any, start: int, end: int) -> None:
+    page.locator("#message").evaluate(f"t => {{ t.focus(); t.setSelectionRange({start}, {end}); }}")
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_customer_follows_the_seed_from_login_to_a_reopened_ticket(
+        live_server: str, page_in: Any, make_customer: Any, language: str) -> None:
+    t = TEXTS[language]
+    person = make_customer(services=("Hosting Pro — ana.es", "Dominio ana.es"), language=language)
+    page = page_in(t["locale"])
+    log_in(page, live_server, person, t)
+
+    # Soporte > Abrir Ticket, then the Support department
+    page.get_by_role("link", name=t["open"], exact=True).click()
+    page.get_by_role("link", name=re.compile(t["support"])).click()
+    page.get_by_label(t["subject"]).wait_for()
+    assert page.get_by_label(t["priority"]).input_value() == "normal"  # Normal preselected
+    assert page.locator("#name").input_value() == person.account.name  # from the account
+    page.get_by_label(t["subject"]).fill("Error 500 en la tienda de ana.es desde las 10:00")
+    page.get_by_label(t["service"]).select_option("Hosting Pro — ana.es")
+    page.get_by_label(t["priority"]).select_option(label=t["low"])
+    message = page.get_by_label(t["message"])
+    message.fill("Importante: la tienda muestra un error.\nEl log dice:\nPHP Fatal error:  Allowed memory\n\tat line 42")
+    select_in(page, 0, 10)
+    page.get_by_role("button", name=t["bold"]).click()
+    value = message.input_value()
+    assert value.startswith("**Importante**")
+    start = value.index("PHP Fatal")
+    select_in(page, start, len(value))
+    page.get_by_role("button", name=t["code"], exact=True).click()
+    assert "```\nPHP Fatal error:  Allowed memory\n\tat line 42\n```" in message.input_value()
+
+    page.get_by_role("button", name=t["fullscreen"]).click()
+    assert "fullscreen" in (page.locator("[data-editor]").first.get_attribute("class") or "")
+    page.keyboard.press("Escape")
+    assert "fullscreen" not in (page.locator("[data-editor]").first.get_attribute("class") or "")
+
+    page.get_by_role("button", name=t["preview"], exact=True).click()
+    preview = page.locator("#preview .message-body")
+    preview.locator("strong").wait_for()
+    assert preview.locator("strong").inner_text() == "Importante"
+    assert "\tat line 42" in preview.locator("pre code").inner_text()
+
+    page.get_by_role("button", name=t["submit"], exact=True).click()
+    created = page.locator("#created-ticket-id")
+    created.wait_for()
+    ticket_id = created.inner_text()
+    assert ID.match(ticket_id)
+    assert page.url.endswith(f"/ticket.html?id={ticket_id}")
+
+    # find it in my tickets by its ID
+    page.get_by_role("link", name=t["mine"], exact=True).click()
+    page.get_by_label(t["search"]).fill(ticket_id)
+    row_link = page.locator("#ticket-rows a.ticket-id")
+    page.wait_for_function("n => document.querySelectorAll('#ticket-rows a.ticket-id').length === n", arg=1)
+    assert row_link.inner_text() == ticket_id
+    row_link.click()
+    page.locator("h1", has_text="Error 500 en la tienda").wait_for()
+
+    page.get_by_label(t["message"]).fill("También falla el **panel**.")
+    page.get_by_role("button", name=t["reply"]).click()
+    page.locator(".message-body strong", has_text="panel").wait_for()
+
+    page.get_by_role("button", name=t["close"]).click()
+    page.locator("#ticket-status", has_text=t["closed"]).wait_for()
+    page.get_by_label(t["message"]).fill("Vuelve a fallar desde las 18:00.")
+    page.get_by_role("button", name=t["reopen"]).click()
+    page.locator("#ticket-status", has_text=t["reopened"]).wait_for()
+    assert page.locator(".thread > li").count() == 3
+
+
+def test_a_guest_opens_a_sales_ticket_and_follows_its_link(live_server: str, page_in: Any) -> None:
+    page = page_in("es-ES")
+    page.goto(live_server + "/departments.html")
+    page.get_by_role("link", name=re.compile("Ventas")).click()
+    page.get_by_label("Nombre").fill("Bea Invitada")
+    page.get_by_label("Correo electrónico").fill("bea.browser@example.org")
+    page.get_by_label("Asunto").fill("Precio del VPS de 4 GB con pago anual")
+    page.get_by_label("Mensaje").fill("Quisiera saber si hay descuento por pagar el VPS de 4 GB un año entero.")
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    page.locator("#created-ticket-id").wait_for()
+    link = page.locator("#guest-link").inner_text()
+    assert "key=" in link
+
+    later = page_in("es-ES")  # another day, another browser: only the link opens it
+    later.goto(link)
+    later.locator("h1", has_text="Precio del VPS").wait_for()
+    without_key = link.split("&key=")[0]
+    later.goto(without_key)
+    later.locator("#notice [data-reason=not-found]").wait_for()
+
+
+def test_the_seeds_advice_appears_while_typing_and_the_draft_survives_a_reload(
+        live_server: str, page_in: Any, customer: Person) -> None:
+    t = TEXTS["es"]
+    page = page_in(t["locale"])
+    log_in(page, live_server, customer, t)
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label("Asunto").fill("Ayuda")
+    page.locator("#subject-generic").wait_for()
+    page.get_by_label("Mensaje").fill("Ayuda, tengo un problema")
+    assert page.locator("#message-coach").is_visible()
+    page.get_by_label("Mensaje").fill("Desde esta mañana el sitio ana.es responde con un error 503 y el "
+                                      "panel de control no carga las estadísticas.")
+    assert not page.locator("#message-coach").is_visible()
+    page.get_by_label("Asunto").fill("Error 503 en ana.es desde esta mañana")
+    page.get_by_label("Prioridad").select_option("high")
+    page.reload()
+    page.get_by_label("Asunto").wait_for()
+    assert page.get_by_label("Asunto").input_value() == "Error 503 en ana.es desde esta mañana"
+    assert page.get_by_label("Mensaje").input_value().startswith("Desde esta mañana")
+    assert page.get_by_label("Prioridad").input_value() == "high"
+
+
+# Payloads of the OWASP XSS Filter Evasion Cheat Sheet, in the subject and the message.
+XSS = [
+    "<SCRIPT SRC=https://cdn.jsdelivr.net/gh/Moksh45/host-xss.rocks/index.js></SCRIPT>",
+    "<IMG SRC=\"javascript:alert('XSS');\">",
+    "<IMG SRC=# onmouseover=\"alert('xxs')\">",
+    "<IMG SRC=/ onerror=\"alert(String.fromCharCode(88,83,83))\"></img>",
+    "<img src=x onerror=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041\">",
+    "<svg/onload=alert('XSS')>",
+    "<BODY ONLOAD=alert('XSS')>",
+    "<<SCRIPT>alert(\"XSS\");//\\<</SCRIPT>",
+    "<iframe src=javascript:alert('XSS')></iframe>",
+    "\"><script>alert(1)</script>",
+    "'><img src=x onerror=alert(2)>",
+    "<a href=\"javascript:alert(3)\">click</a>",
+    "[click](javascript:alert(4))",
+    "<div hx-get=\"/api/logout\" hx-trigger=\"load\">x</div>",
+    "<details open ontoggle=alert(5)>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(6)>",
+]
+
+
+def test_xss_payloads_never_run_anywhere_they_are_shown(live_server: str, page_in: Any,
+                                                          customer: Person) -> None:
+    t = TEXTS["es"]
+    page = page_in(t["locale"])
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    log_in(page, live_server, customer, t)
+    ticket_ids = []
+    for number, payload in enumerate(XSS):
+        page.goto(live_server + "/new.html?department=support")
+        page.get_by_label("Asunto").fill(payload[:190])
+        page.get_by_label("Mensaje").fill(f"Caso {number}:\n\n{payload}\n\n" + "\n\n".join(XSS))
+        if number == 0:
+            page.get_by_role("button", name="Previsualizar").click()
+            page.locator("#preview .message-body").wait_for()
+        page.get_by_role("button", name="Enviar", exact=True).click()
+        page.locator("#created-ticket-id").wait_for()
+        ticket_ids.append(page.locator("#created-ticket-id").inner_text())
+        shown = page.locator("main h1").inner_text()
+        assert shown == " ".join(payload[:190].split())  # the subject appears as text
+    page.goto(live_server + "/tickets.html")
+    page.locator("#ticket-rows a.ticket-id").first.wait_for()
+    page.get_by_label("Buscar por ID de ticket, asunto o texto").fill("script")
+    page.wait_for_timeout(600)
+    for ticket_id in ticket_ids[:3]:
+        page.goto(f"{live_server}/ticket.html?id={ticket_id}")
+        page.locator(".thread").wait_for()
+        injected = page.evaluate("""() => {
+            const bodies = [...document.querySelectorAll('.message-body, main h1, #ticket-rows')];
+            return bodies.flatMap(b => [...b.querySelectorAll('script, img, svg, iframe, body, details, math, style, [hx-get], [onerror], [onload], [onmouseover], a[href^="javascript" i]')]).length;
+        }""")
+        assert injected == 0
+    page.wait_for_timeout(300)
+    assert dialogs == []

@@ -1,0 +1,411 @@
+"""The customer portal over HTTP: departments, the form, tickets, guests, and who sees what."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import Person, csrf_token, log_in
+from supportdesk.local.stack import LocalStack
+
+TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")
+
+
+@pytest.fixture
+def signed_in(app: Any) -> Iterator[Any]:
+    """signed_in(person) → a browser-like client with that person's session."""
+    clients: list[TestClient] = []
+
+    def open_for(person: Person | None) -> TestClient:
+        client = TestClient(app, base_url="https://testserver")
+        client.__enter__()
+        clients.append(client)
+        if person:
+            assert log_in(client, person.email, person.password).status_code == 303
+        return client
+
+    yield open_for
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def submit(client: TestClient, *, htmx: bool = False, **fields: str) -> Any:
+    token = csrf_token(client, "/api/departments")
+    data = {"department": "support", "subject": "El correo de ana.es no recibe mensajes",
+            "priority": "normal", "message": "Desde ayer a las 10:00 los mensajes a info@ana.es "
+            "rebotan con **550 mailbox unavailable**.\n\n```\n550 5.1.1 <info@ana.es>\n```",
+            "csrf_token": token, **fields}
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post("/api/tickets", data=data, headers=headers, follow_redirects=False)
+
+
+def created_id(response: Any) -> str:
+    match = re.search(r'id="created-ticket-id">([A-Z]{3}-\d{6})<', response.text)
+    if match:
+        return match.group(1)
+    location = response.headers["location"]
+    found = TICKET_ID.search(location)
+    assert found, location
+    return found.group(0)
+
+
+def rows(client: TestClient, **params: str) -> list[str]:
+    """The ticket IDs listed on "my tickets", in order."""
+    page = client.get("/api/tickets", params=params).text
+    return re.findall(r'<a href="/ticket.html\?id=[^"]+" class="ticket-id">([A-Z]{3}-\d{6})</a>', page)
+
+
+def mails_to(outbox: Path, address: str) -> list[email.message.EmailMessage]:
+    found = []
+    for path in sorted(outbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address in str(message["To"]):
+            found.append(message)
+    return found
+
+
+# --- departments and the form -----------------------------------------------------------
+
+def test_departments_guests_see_support_needs_login(signed_in: Any, customer: Person) -> None:
+    guest = signed_in(None).get("/api/departments")
+    assert guest.status_code == 200
+    assert 'href="/new.html?department=sales"' in guest.text
+    assert 'href="/new.html?department=billing"' in guest.text
+    assert 'href="/new.html?department=support"' not in guest.text
+    assert "Ingrese primero" in guest.text
+    member = signed_in(customer).get("/api/departments")
+    assert 'href="/new.html?department=support"' in member.text
+
+
+def test_the_support_form_needs_a_login(signed_in: Any) -> None:
+    response = signed_in(None).get("/api/tickets/new?department=support", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/api/login"
+
+
+def test_an_unknown_department_is_404(signed_in: Any, customer: Person) -> None:
+    assert signed_in(customer).get("/api/tickets/new?department=legal").status_code == 404
+
+
+def test_the_form_is_the_seeds_with_only_this_customers_services(
+        signed_in: Any, make_customer: Any) -> None:
+    ana = make_customer(services=("Hosting Pro — ana.es", "Dominio ana.es"))
+    make_customer(name="Eve Otra", services=("VPS secreto — eve.net",))
+    page = signed_in(ana).get("/api/tickets/new?department=support")
+    text = page.text
+    for label in ("Asunto", "Servicio Relacionado", "Prioridad", "Mensaje"):
+        assert re.search(rf"<label for=\"\w+\">{label}</label>", text), label
+    assert re.search(r'<option value="normal" selected>Normal</option>', text)
+    assert ">Baja<" in text and ">Alta<" in text
+    assert "Previsualizar" in text and ">Enviar</button>" in text
+    assert "no use Alta a menos que" in text  # the seed's advice about High
+    assert f'value="{ana.email}" readonly' in text and f'value="{ana.account.name}" readonly' in text
+    options = re.findall(r'<option value="([^"]*)"', text.split('id="service"')[1].split("</select>")[0])
+    assert options == ["", "Hosting Pro — ana.es", "Dominio ana.es"]
+    english = signed_in(ana).get("/api/tickets/new?department=support&lang=en").text
+    for label in ("Subject", "Related Service", "Priority", "Message"):
+        assert f">{label}</label>" in english
+
+
+# --- submitting -----------------------------------------------------------------------------
+
+def test_submit_shows_the_id_at_once_and_mails_an_acknowledgement(
+        signed_in: Any, customer: Person, stack: LocalStack) -> None:
+    client = signed_in(customer)
+    response = submit(client, service="Hosting Pro — ana.es", priority="high")
+    assert response.status_code == 303
+    ticket_id = created_id(response)
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200
+    assert f'id="created-ticket-id">{ticket_id}<' in page.text
+    assert "<strong>550 mailbox unavailable</strong>" in page.text
+    assert "<pre><code>550 5.1.1 &lt;info@ana.es&gt;\n</code></pre>" in page.text
+    assert "Alta" in page.text and "Hosting Pro — ana.es" in page.text
+
+    assert stack.outbox is not None
+    (mail,) = mails_to(stack.outbox, customer.email)
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Subject"] == f"[#{ticket_id}] El correo de ana.es no recibe mensajes"
+    body = mail.get_content()
+    assert ticket_id in body and "Recibimos su ticket" in body
+    assert f"/ticket.html?id={ticket_id}" in body
+
+
+def test_htmx_submit_swaps_in_the_ticket_and_moves_the_address_bar(
+        signed_in: Any, customer: Person) -> None:
+    response = submit(signed_in(customer), htmx=True)
+    assert response.status_code == 200
+    ticket_id = created_id(response)
+    assert response.headers["HX-Push-Url"] == f"/ticket.html?id={ticket_id}"
+    assert "<html" not in response.text
+
+
+@pytest.mark.parametrize("fields, field, message", [
+    ({"subject": ""}, "subject", "Escriba un asunto"),
+    ({"subject": "x" * 201}, "subject", "Use menos de 200 caracteres"),
+    ({"message": "   "}, "message", "Escriba su mensaje"),
+    ({"message": "a" * (64 * 1024 + 1)}, "message", "El mensaje supera los 64 KB"),
+    ({"department": "legal"}, "department", "Elija uno de los departamentos"),
+    ({"priority": "urgentísima"}, "priority", "Elija Baja, Normal o Alta"),
+    ({"service": "VPS de otra persona"}, "service", "Elija uno de los servicios de su cuenta"),
+])
+def test_a_refused_form_comes_back_as_typed_with_the_reason_by_the_field(
+        signed_in: Any, customer: Person, fields: dict[str, str], field: str, message: str) -> None:
+    typed = {"subject": 'Mi "web" <b>falla</b> & más', "message": "Texto con <script>x</script> y ñ",
+             **fields}
+    response = submit(signed_in(customer), **typed)
+    assert response.status_code == 400
+    assert re.search(rf'id="{field}-error">\s*{re.escape(message)}', response.text)
+    if field != "subject":
+        assert 'value="Mi &#34;web&#34; &lt;b&gt;falla&lt;/b&gt; &amp; más"' in response.text
+    if field != "message":
+        assert "Texto con &lt;script&gt;x&lt;/script&gt; y ñ</textarea>" in response.text
+
+
+def test_preview_is_exactly_the_stored_rendering(signed_in: Any, customer: Person) -> None:
+    client = signed_in(customer)
+    text = "# Título\n\n**negrita** _itálica_ `code`\n\n```\n  sangría\n\ttab\n```"
+    token = csrf_token(client, "/api/tickets/new?department=support")
+    preview = client.post("/api/preview", data={"message": text, "csrf_token": token},
+                          headers={"HX-Request": "true"})
+    rendered = re.search(r'<div class="message-body">(.*?)</div>', preview.text, re.S)
+    assert rendered
+    page = client.get(submit(client, message=text).headers["location"])
+    assert rendered.group(1) in page.text
+    assert "<pre><code>  sangría\n\ttab\n</code></pre>" in rendered.group(1)
+
+
+def test_a_mail_failure_never_loses_the_ticket(signed_in: Any, customer: Person,
+                                               monkeypatch: pytest.MonkeyPatch, table: Any) -> None:
+    from supportdesk import notifications
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("SES throttled")
+
+    monkeypatch.setattr(notifications, "send", refuse)
+    response = submit(signed_in(customer))
+    assert response.status_code == 303
+    from supportdesk.tickets import get_ticket
+
+    assert get_ticket(table, created_id(response)) is not None
+
+
+# --- my tickets and the thread ----------------------------------------------------------------
+
+def test_my_tickets_filter_and_search(signed_in: Any, customer: Person) -> None:
+    client = signed_in(customer)
+    first = created_id(submit(client, subject="Certificado SSL caducado en tienda",
+                              message="El navegador avisa de que el certificado de tienda.ana.es caducó ayer."))
+    second = created_id(submit(client, subject="Factura duplicada de octubre",
+                               message="Me cobraron dos veces el plan Hosting Pro."))
+    token = csrf_token(client, "/api/tickets")
+    client.post(f"/api/tickets/{second}/close", data={"csrf_token": token})
+
+    def listed(**params: str) -> list[str]:
+        return rows(client, **params)
+
+    assert listed()[:2] == [second, first]  # newest activity first
+    assert first in listed(status="open") and second not in listed(status="open")
+    assert listed(status="closed") == [second]
+    assert listed(q=first) == [first]
+    assert listed(q=first.lower()) == [first]
+    assert listed(q="certificado ssl") == [first]
+    assert listed(q="cobraron DOS veces") == [second]  # message text, any case
+    assert listed(q="nada de esto") == []
+    fragment = client.get("/api/tickets", params={"q": "factura"},
+                          headers={"HX-Request": "true", "HX-Target": "ticket-rows"})
+    assert "<table" in fragment.text and "<h1>" not in fragment.text
+
+
+def test_reply_close_and_reopen(signed_in: Any, customer: Person) -> None:
+    client = signed_in(customer)
+    ticket_id = created_id(submit(client))
+    token = csrf_token(client, f"/api/tickets/{ticket_id}")
+    reply = client.post(f"/api/tickets/{ticket_id}/replies",
+                        data={"message": "También falla **smtp**", "csrf_token": token})
+    assert reply.status_code == 200 and "También falla <strong>smtp</strong>" in reply.text
+    closed = client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token})
+    assert re.search(r'id="ticket-status">\s*Cerrado', closed.text)
+    assert "Responda para reabrir este ticket" in closed.text
+    reopened = client.post(f"/api/tickets/{ticket_id}/replies",
+                           data={"message": "Vuelve a pasar", "csrf_token": token})
+    assert re.search(r'id="ticket-status">\s*Respuesta del cliente', reopened.text)
+    assert reopened.text.count('class="message') >= 3
+    empty = client.post(f"/api/tickets/{ticket_id}/replies", data={"message": " ", "csrf_token": token})
+    assert empty.status_code == 400 and "Escriba su mensaje" in empty.text
+
+
+def test_subject_advice_while_typing(signed_in: Any, customer: Person) -> None:
+    client = signed_in(customer)
+    earlier = created_id(submit(client, subject="Correos rebotados con error 550"))
+    generic = client.get("/api/tickets/similar", params={"subject": "Ayuda"}, headers={"HX-Request": "true"})
+    assert 'id="subject-generic"' in generic.text
+    repeated = client.get("/api/tickets/similar", params={"subject": "correos rebotados con ERROR 550"},
+                          headers={"HX-Request": "true"})
+    assert 'id="subject-repeated"' in repeated.text and earlier in repeated.text
+    similar = client.get("/api/tickets/similar", params={"subject": "error 550 otra vez"},
+                         headers={"HX-Request": "true"})
+    assert 'id="similar-tickets"' in similar.text and earlier in similar.text
+
+
+# --- who sees what ------------------------------------------------------------------------------
+
+def test_another_customers_ticket_is_404_on_every_route(signed_in: Any, make_customer: Any) -> None:
+    owner, other = make_customer(), make_customer(name="Eve Otra")
+    ticket_id = created_id(submit(signed_in(owner), subject="Privado de Ana"))
+    intruder = signed_in(other)
+    token = csrf_token(intruder, "/api/tickets")
+    assert intruder.get(f"/api/tickets/{ticket_id}").status_code == 404
+    reply = intruder.post(f"/api/tickets/{ticket_id}/replies", data={"message": "hola", "csrf_token": token})
+    assert reply.status_code == 404
+    assert intruder.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token}).status_code == 404
+    assert ticket_id not in rows(intruder)
+    assert rows(intruder, q=ticket_id) == []
+    advice = intruder.get("/api/tickets/similar", params={"subject": "Privado de Ana"}).text
+    assert ticket_id not in advice and "Privado" not in advice
+    # and nothing changed for the owner
+    owners_view = signed_in(owner).get(f"/api/tickets/{ticket_id}")
+    assert owners_view.status_code == 200 and "hola" not in owners_view.text
+    assert "Abierto" in owners_view.text
+    # the same answer as for a ticket that does not exist
+    assert intruder.get("/api/tickets/ZZZ-999999").status_code == 404
+    assert intruder.get("/api/tickets/not-an-id").status_code == 404
+
+
+def test_logged_out_visitors_get_nothing(signed_in: Any, customer: Person) -> None:
+    ticket_id = created_id(submit(signed_in(customer)))
+    anonymous = signed_in(None)
+    token = csrf_token(anonymous)
+    assert anonymous.get(f"/api/tickets/{ticket_id}").status_code == 404
+    assert anonymous.post(f"/api/tickets/{ticket_id}/replies",
+                          data={"message": "x", "csrf_token": token}).status_code == 404
+    assert anonymous.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token}).status_code == 404
+    assert anonymous.get("/api/tickets", follow_redirects=False).status_code == 303
+
+
+# --- guests -------------------------------------------------------------------------------------
+
+def guest_fields(address: str, **more: str) -> dict[str, str]:
+    return {"department": "sales", "name": "Bea Invitada", "email": address, "service": "",
+            "subject": "Precio del plan VPS anual", "message": "¿Tienen descuento por pago anual del VPS 4 GB?",
+            **more}
+
+
+def test_a_guest_opens_a_sales_ticket_and_follows_its_secret_link(
+        signed_in: Any, stack: LocalStack) -> None:
+    guest = signed_in(None)
+    address = f"bea-{id(guest)}@example.org"
+    response = submit(guest, htmx=True, **guest_fields(address))
+    assert response.status_code == 200, response.text
+    ticket_id = created_id(response)
+    link = html.unescape(re.search(r'id="guest-link">([^<]+)<', response.text).group(1))  # type: ignore[union-attr]
+    key = re.search(r"key=([\w-]+)", link).group(1)  # type: ignore[union-attr]
+    assert len(key) >= 32
+    assert response.headers["HX-Push-Url"] == f"/ticket.html?id={ticket_id}&key={key}"
+
+    assert stack.outbox is not None
+    (mail,) = mails_to(stack.outbox, address)
+    assert f"/ticket.html?id={ticket_id}&key={key}" in mail.get_content()
+
+    stranger = signed_in(None)
+    assert stranger.get(f"/api/tickets/{ticket_id}").status_code == 404
+    assert stranger.get(f"/api/tickets/{ticket_id}", params={"key": key[:-2] + "xx"}).status_code == 404
+    page = stranger.get(f"/api/tickets/{ticket_id}", params={"key": key})
+    assert page.status_code == 200 and "Precio del plan VPS anual" in page.text
+    token = csrf_token(stranger, "/api/departments")
+    assert stranger.post(f"/api/tickets/{ticket_id}/replies",
+                         data={"message": "¿Y mensual?", "csrf_token": token}).status_code == 404
+    reply = stranger.post(f"/api/tickets/{ticket_id}/replies",
+                          data={"message": "¿Y mensual?", "key": key, "csrf_token": token})
+    assert reply.status_code == 200 and "¿Y mensual?" in reply.text and "Bea Invitada" in reply.text
+
+
+def test_guests_cannot_use_support_nor_pick_services(signed_in: Any) -> None:
+    guest = signed_in(None)
+    refused = submit(guest, **guest_fields("bea@example.org", department="support"))
+    assert refused.status_code == 400 and "requiere que ingrese" in refused.text
+
+
+def test_the_honeypot_and_the_rate_limit_stop_robots_and_floods(signed_in: Any) -> None:
+    guest = signed_in(None)
+    address = f"flood-{id(guest)}@example.org"
+    robot = submit(guest, **guest_fields(address, website="http://spam.example"))
+    assert robot.status_code == 400
+    statuses = [submit(guest, **guest_fields(address, subject=f"Consulta de precios {n}")).status_code
+                for n in range(6)]
+    assert statuses == [303] * 5 + [429]
+    limited = submit(guest, **guest_fields(address, subject="Mi texto se conserva"))
+    assert limited.status_code == 429
+    assert 'value="Mi texto se conserva"' in limited.text and "Espere un rato" in limited.text
+
+
+# --- cost of each action --------------------------------------------------------------------------
+
+@contextmanager
+def datastore_calls() -> Iterator[list[str]]:
+    """Every DynamoDB and S3 call the web function's clients make inside the block."""
+    from portal import resources
+
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.split(".", 2)[-1])
+
+    clients = [resources._client("dynamodb"), resources._client("s3")]
+    for client in clients:
+        client.meta.events.register("before-call.*", count)
+    try:
+        yield calls
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call.*", count)
+
+
+def test_each_customer_action_costs_at_most_two_datastore_calls(
+        signed_in: Any, customer: Person, app: Any) -> None:
+    from portal import resources
+
+    resources.departments()  # a warm container has them (kept for a minute)
+    client = TestClient(app, base_url="https://testserver")
+    token = csrf_token(client)
+    costs: dict[str, list[str]] = {}
+    with datastore_calls() as calls:
+        client.post("/api/login", data={"email": customer.email, "password": customer.password,
+                                         "csrf_token": token}, headers={"HX-Request": "true"})
+    costs["login"] = list(calls)
+    actions = {
+        "departments": lambda: client.get("/api/departments"),
+        "form": lambda: client.get("/api/tickets/new?department=support"),
+        "advice": lambda: client.get("/api/tickets/similar", params={"subject": "correo"}),
+        "preview": lambda: client.post("/api/preview", data={"message": "**x**", "csrf_token": token}),
+        "submit": lambda: client.post("/api/tickets", follow_redirects=False, data={
+            "department": "support", "subject": "Correo caído", "priority": "normal",
+            "message": "Desde las 10:00 no entra correo en info@ana.es", "csrf_token": token}),
+        "list": lambda: client.get("/api/tickets", params={"q": "correo"}),
+    }
+    for name, action in actions.items():
+        with datastore_calls() as calls:
+            response = action()
+        costs[name] = list(calls)
+        if name == "submit":
+            ticket_id = created_id(response)
+    for name, action in {
+        "view": lambda: client.get(f"/api/tickets/{ticket_id}"),
+        "reply": lambda: client.post(f"/api/tickets/{ticket_id}/replies", headers={"HX-Request": "true"},
+                                     data={"message": "más datos", "csrf_token": token}),
+        "close": lambda: client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token},
+                                     headers={"HX-Request": "true"}),
+    }.items():
+        with datastore_calls() as calls:
+            assert action().status_code == 200
+        costs[name] = list(calls)
+    client.close()
+    assert {name: c for name, c in costs.items() if len(c) > 2} == {}

@@ -209,3 +209,38 @@ def test_xss_payloads_never_run_anywhere_they_are_shown(live_server: str, page_i
         assert injected == 0
     page.wait_for_timeout(300)
     assert dialogs == []
+
+
+def test_without_javascript_every_step_still_works(live_server: str, browser: Any,
+                                                   customer: Person) -> None:
+    context = browser.new_context(locale="es-ES", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(live_server + "/")
+        page.get_by_label("Correo electrónico").wait_for()  # the static page forwarded us
+        page.get_by_label("Correo electrónico").fill(customer.email)
+        page.get_by_label("Contraseña").fill(customer.password)
+        page.get_by_role("button", name="Ingresar").click()
+        page.locator("#greeting").wait_for()
+        page.get_by_role("link", name="Abrir un ticket").click()
+        page.get_by_role("link", name=re.compile("Soporte")).click()
+        page.get_by_label("Asunto").fill("Sin JavaScript también funciona")
+        page.get_by_label("Mensaje").fill("Prueba con **negrita** desde un navegador sin JavaScript.")
+        page.get_by_role("button", name="Previsualizar").click()
+        page.locator("#preview strong", has_text="negrita").wait_for()
+        assert page.get_by_label("Asunto").input_value() == "Sin JavaScript también funciona"
+        page.get_by_role("button", name="Enviar", exact=True).click()
+        ticket_id = page.locator("#created-ticket-id").inner_text()
+        assert ID.match(ticket_id)
+        page.get_by_role("link", name="Mis tickets", exact=True).click()
+        page.get_by_label("Buscar por ID de ticket, asunto o texto").fill(ticket_id)
+        page.get_by_role("button", name="Buscar").click()
+        page.locator("a.ticket-id", has_text=ticket_id).click()
+        page.get_by_label("Mensaje").fill("Un dato más.")
+        page.get_by_role("button", name="Enviar respuesta").click()
+        page.locator(".message-body", has_text="Un dato más.").wait_for()
+        page.get_by_role("button", name="Cerrar ticket").click()
+        page.locator("#ticket-status", has_text="Cerrado").wait_for()
+    finally:
+        context.close()

@@ -61,7 +61,7 @@ def created_id(response: Any) -> str:
 def rows(client: TestClient, **params: str) -> list[str]:
     """The ticket IDs listed on "my tickets", in order."""
     page = client.get("/api/tickets", params=params).text
-    return re.findall(r'<a href="/ticket.html\?id=[^"]+" class="ticket-id">([A-Z]{3}-\d{6})</a>', page)
+    return re.findall(r'<a href="[^"]+" class="ticket-id">([A-Z]{3}-\d{6})</a>', page)
 
 
 def mails_to(outbox: Path, address: str) -> list[email.message.EmailMessage]:
@@ -76,14 +76,18 @@ def mails_to(outbox: Path, address: str) -> list[email.message.EmailMessage]:
 # --- departments and the form -----------------------------------------------------------
 
 def test_departments_guests_see_support_needs_login(signed_in: Any, customer: Person) -> None:
-    guest = signed_in(None).get("/api/departments")
+    htmx = {"HX-Request": "true"}
+    guest = signed_in(None).get("/api/departments", headers=htmx)
     assert guest.status_code == 200
     assert 'href="/new.html?department=sales"' in guest.text
     assert 'href="/new.html?department=billing"' in guest.text
     assert 'href="/new.html?department=support"' not in guest.text
     assert "Ingrese primero" in guest.text
-    member = signed_in(customer).get("/api/departments")
+    member = signed_in(customer).get("/api/departments", headers=htmx)
     assert 'href="/new.html?department=support"' in member.text
+    # without JavaScript the same links lead to the whole pages the API renders
+    whole = signed_in(customer).get("/api/departments")
+    assert 'href="/api/tickets/new?department=support"' in whole.text
 
 
 def test_the_support_form_needs_a_login(signed_in: Any) -> None:

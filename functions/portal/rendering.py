@@ -86,6 +86,30 @@ def language_links(request: Request) -> dict[str, str]:
     }
 
 
+# Each screen has a static page (which loads its fragment with htmx) and the API URL
+# that renders it whole, for browsers without JavaScript.
+SCREENS = {
+    "login": ("/", "/api/login"),
+    "home": ("/home.html", "/api/home"),
+    "password": ("/password.html", "/api/password/forgot"),
+    "departments": ("/departments.html", "/api/departments"),
+    "new": ("/new.html", "/api/tickets/new"),
+    "tickets": ("/tickets.html", "/api/tickets"),
+    "ticket": ("/ticket.html", "/api/tickets/{id}"),
+}
+
+
+def screen_url(name: str, whole_page: bool, **params: str) -> str:
+    """The address of a screen: its static page, or its API URL when there is no JavaScript."""
+    static, api = SCREENS[name]
+    if not whole_page:
+        query = urlencode(params)
+        return static + (f"?{query}" if query else "")
+    path = api.format(**params)
+    rest = {k: v for k, v in params.items() if "{" + k + "}" not in api}
+    return path + (f"?{urlencode(rest)}" if rest else "")
+
+
 def render(
     request: Request,
     template: str,
@@ -96,7 +120,9 @@ def render(
 ) -> HTMLResponse:
     language = request.state.language
     env = environment(language)
+    whole_page = not is_htmx(request)
     values = {
+        "screen": lambda name, **params: screen_url(name, whole_page, **params),
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),
@@ -104,7 +130,7 @@ def render(
         **(context or {}),
     }
     body = env.get_template(template).render(values)
-    if not is_htmx(request):
+    if whole_page:
         body = env.get_template("page.html").render({**values, "content": Markup(body)})
     response = HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
     response.headers["Vary"] = "HX-Request, Accept-Language, Cookie"

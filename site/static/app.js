@@ -2,6 +2,7 @@
 // pages (catalogs), never from here.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
 
   // A static page loads its content from the API; hand it the page's own query
   // (?lang=, ?reset=, ?department=) so the fragment answers for this address, and put

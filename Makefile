@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCALE := shared/supportdesk/locale
 CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
 
-.PHONY: dev test lint check catalogs messages chromium deploy-site clean
+.PHONY: dev test lint site catalogs messages chromium deploy-site clean
 
 dev: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m supportdesk.local.devserver
@@ -15,6 +15,10 @@ test: $(VENV)/.installed $(CATALOGS) chromium
 
 lint: $(VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
+
+# The static pages are one shell each; edit scripts/build_site.py or templates/_head.html.
+site: $(VENV)/.installed
+	$(BIN)/python scripts/build_site.py
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

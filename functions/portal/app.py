@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from portal import errors, home, login, tickets
+from portal import errors, home, login, tickets, uploads
 from portal.csrf import CsrfMiddleware
 from portal.language import LanguageMiddleware
 from portal.session import SessionMiddleware
@@ -34,6 +34,9 @@ routes = [
     Route("/api/tickets/{ticket_id}", tickets.ticket_page, methods=["GET"], name="ticket"),
     Route("/api/tickets/{ticket_id}/replies", tickets.reply_to_ticket, methods=["POST"], name="reply"),
     Route("/api/tickets/{ticket_id}/close", tickets.close, methods=["POST"], name="close"),
+    Route("/api/tickets/{ticket_id}/attachments/{attachment_id}", tickets.download,
+          methods=["GET"], name="attachment"),
+    Route("/api/uploads", uploads.new_upload, methods=["POST"], name="uploads"),
 ]
 
 app = Starlette(

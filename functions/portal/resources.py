@@ -10,6 +10,7 @@ import time
 from functools import cache
 from typing import Any
 
+from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.auth import TokenVerifier
 from supportdesk.config import Settings
 from supportdesk.departments import Department, list_departments
@@ -24,9 +25,26 @@ def settings() -> Settings:
 @cache
 def _client(service: str) -> Any:
     import boto3
+    from botocore.config import Config
 
     s = settings()
-    return boto3.client(service, region_name=s.region, endpoint_url=s.endpoint_url)
+    # Presigned POSTs need Signature Version 4.
+    config = Config(signature_version="s3v4") if service == "s3" else None
+    return boto3.client(service, region_name=s.region, endpoint_url=s.endpoint_url, config=config)
+
+
+def s3() -> Any:
+    return _client("s3")
+
+
+@cache
+def attachment_policy() -> AttachmentPolicy:
+    s = settings()
+    return AttachmentPolicy(
+        max_bytes=s.attachment_max_megabytes * 1024 * 1024,
+        max_files=s.attachment_max_files,
+        extensions=frozenset(s.attachment_extensions) or DEFAULT_EXTENSIONS,
+    )
 
 
 def cognito() -> Any:
@@ -47,7 +65,7 @@ def token_verifier() -> TokenVerifier:
 def reset() -> None:
     """Forget settings and clients (tests point the app at a new local stack)."""
     global _departments
-    for cached in (settings, _client, table, token_verifier):
+    for cached in (settings, _client, table, token_verifier, attachment_policy):
         cached.cache_clear()
     _departments = None
 

@@ -7,6 +7,7 @@ data-store calls: the account or the ticket it acts on, and the write.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
@@ -16,11 +17,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal import resources
+from portal import resources, uploads
 from portal.pages import LoginRequired, go_to, optional_identity, public_url, require_identity
 from portal.rendering import is_htmx, render
 from supportdesk import notifications, ratelimit
 from supportdesk.accounts import Account, get_account
+from supportdesk.attachments import AttachmentRefused
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS, is_generic_subject, same_subject
 from supportdesk.auth import Identity
 from supportdesk.departments import Department
@@ -62,9 +64,14 @@ def _department_or_404(slug: str) -> Department:
 
 def _form_page(request: Request, *, values: TicketRequest, account: Account | None,
                identity: Identity | None, errors: dict[str, str] | None = None,
-               preview: str | None = None, status_code: int = 200) -> Response:
+               preview: str | None = None, status_code: int = 200,
+               pending: list[dict[str, Any]] | None = None,
+               attachment_error: AttachmentRefused | None = None) -> Response:
     departments = resources.departments()
     return render(request, "ticket_form.html", {
+        "policy": resources.attachment_policy(),
+        "uploads": pending or [],
+        "attachment_error": attachment_error,
         "values": values,
         "department": departments.get(values.department),
         "account": account,
@@ -116,16 +123,25 @@ async def submit_ticket(request: Request) -> Response:
                                  window_seconds=3600):
             return _form_page(request, values=values, account=None, identity=None,
                               errors={"form": "rate-limited"}, status_code=429)
+    pending = uploads.pending_uploads(form)
     if errors:
         return _form_page(request, values=values, account=account, identity=identity,
-                          errors=errors, status_code=400)
+                          errors=errors, status_code=400, pending=pending)
+    try:
+        attachments = uploads.link(request, form, identity)
+    except AttachmentRefused as refused:
+        return _form_page(request, values=values, account=account, identity=identity,
+                          errors={"attachments": refused.reason}, status_code=400,
+                          pending=[p for p in pending if p["filename"] != refused.filename],
+                          attachment_error=refused)
     guest_key = None if account else new_guest_key()
     try:
         ticket = open_ticket(table, values, departments=departments, account=account,
-                             language=request.state.language, guest_key=guest_key)
+                             language=request.state.language, guest_key=guest_key,
+                             attachments=attachments)
     except InvalidTicket as invalid:  # validated above; kept for safety
         return _form_page(request, values=values, account=account, identity=identity,
-                          errors=invalid.errors, status_code=400)
+                          errors=invalid.errors, status_code=400, pending=pending)
     link = _ticket_address(request, ticket, guest_key)
     task = BackgroundTask(_acknowledge, ticket, departments[ticket.department], link, guest_key)
     if is_htmx(request):
@@ -212,8 +228,12 @@ def _ticket_address(request: Request, ticket: Ticket, key: str | None) -> str:
 
 def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, key: str | None,
                  *, created: bool = False, reply: str = "", errors: dict[str, str] | None = None,
-                 status_code: int = 200) -> Response:
+                 status_code: int = 200, pending: list[dict[str, Any]] | None = None,
+                 attachment_error: AttachmentRefused | None = None) -> Response:
     return render(request, "ticket.html", {
+        "policy": resources.attachment_policy(),
+        "uploads": pending or [],
+        "attachment_error": attachment_error,
         "ticket": ticket,
         "key": key if not ticket.belongs_to(identity.account_id if identity else None) else None,
         "viewer": identity,
@@ -255,18 +275,30 @@ async def reply_to_ticket(request: Request) -> Response:
         error = "required"
     elif len(message.encode("utf-8")) > MAX_MESSAGE_BYTES:
         error = "too-large"
+    pending = uploads.pending_uploads(form)
     if error:
         return _ticket_page(request, ticket, identity, key, reply=message,
-                            errors={"message": error}, status_code=400)
+                            errors={"message": error}, status_code=400, pending=pending)
+    try:
+        attachments = uploads.link(request, form, identity)
+    except AttachmentRefused as refused:
+        return _ticket_page(request, ticket, identity, key, reply=message, status_code=400,
+                            errors={"attachments": refused.reason}, attachment_error=refused,
+                            pending=[p for p in pending if p["filename"] != refused.filename])
     author = identity.name if identity and ticket.belongs_to(identity.account_id) else ticket.requester.name
     try:
         ticket = add_customer_reply(resources.table(), ticket, author_name=author or ticket.requester.name,
-                                    body=message)
+                                    body=message, attachments=attachments)
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
-        return _ticket_page(request, fresh, identity, key, reply=message,
+        return _ticket_page(request, fresh, identity, key, reply=message, pending=pending,
                             errors={"message": "ticket-changed"}, status_code=409)
     return _after_change(request, ticket, identity, key)
+
+
+async def download(request: Request) -> Response:
+    ticket, _ = _ticket_for(request, request.path_params["ticket_id"], request.query_params.get("key"))
+    return uploads.send_download(ticket, request.path_params["attachment_id"])
 
 
 async def close(request: Request) -> Response:

@@ -23,6 +23,10 @@ class Settings:
     stage: str = "prod"
     # Where customers reach the portal, for links in mails; empty: from the request.
     public_url: str = ""
+    attachment_max_megabytes: int = 10
+    attachment_max_files: int = 10
+    # Empty: the default list of supportdesk.attachments.
+    attachment_extensions: tuple[str, ...] = ()
     # Set only locally: every AWS call goes to moto's server there.
     endpoint_url: str | None = None
 
@@ -39,6 +43,12 @@ class Settings:
             mail_domain=env.get("MAIL_DOMAIN", "example.com"),
             stage=env.get("STAGE", "prod"),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
+            attachment_max_megabytes=int(env.get("ATTACHMENT_MAX_MB") or 10),
+            attachment_max_files=int(env.get("ATTACHMENT_MAX_FILES") or 10),
+            attachment_extensions=tuple(
+                e.strip().lower().lstrip(".") for e in env.get("ATTACHMENT_EXTENSIONS", "").split(",")
+                if e.strip()
+            ),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )
 

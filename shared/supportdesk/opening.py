@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from supportdesk.accounts import Account
+from supportdesk.attachments import Attachment
 from supportdesk.departments import Department
 from supportdesk.store import Table
 from supportdesk.tickets import (
@@ -96,6 +97,7 @@ def open_ticket(
     account: Account | None,
     language: str,
     guest_key: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> Ticket:
     """Validate and store the ticket; a guest's ticket opens only with `guest_key`."""
     errors = validate(request, departments, account)
@@ -114,5 +116,6 @@ def open_ticket(
         priority=Priority(request.priority),
         service=request.service or None,
         guest_key=None if account is not None else guest_key,
+        attachments=attachments,
     )
 

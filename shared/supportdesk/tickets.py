@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Callable
 
+from supportdesk.attachments import Attachment
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
@@ -98,6 +99,7 @@ class Message:
     body: str
     from_agent: bool = False
     sequence: int = 1
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def _message_item(message: Message) -> Item:
         "body": message.body,
         "from_agent": message.from_agent,
         "sequence": message.sequence,
+        "attachments": [a.as_item() for a in message.attachments],
     }
 
 
@@ -184,7 +187,12 @@ def _message_from_item(item: Item) -> Message:
         body=item["body"],
         from_agent=bool(item.get("from_agent", False)),
         sequence=int(item.get("sequence", 1)),
+        attachments=tuple(Attachment.from_item(a) for a in item.get("attachments", ())),
     )
+
+
+def find_attachment(ticket: Ticket, attachment_id: str) -> Attachment | None:
+    return next((a for m in ticket.messages for a in m.attachments if a.id == attachment_id), None)
 
 
 def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
@@ -221,13 +229,14 @@ def create_ticket(
     priority: Priority = Priority.NORMAL,
     service: str | None = None,
     guest_key: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
     draw_id: Callable[[], str] = new_ticket_id,
 ) -> Ticket:
     """Store a new ticket with its first message under a fresh, never-reused ID."""
     now = utc_now()
     for _ in range(MAX_ID_ATTEMPTS):
         ticket_id = draw_id()
-        message = Message(ticket_id, now, requester.name, body)
+        message = Message(ticket_id, now, requester.name, body, attachments=attachments)
         ticket = Ticket(
             id=ticket_id,
             department=department,
@@ -281,7 +290,8 @@ def _status_after_customer_message(status: Status) -> Status:
     return Status.OPEN if status is Status.OPEN else Status.CUSTOMER_REPLY
 
 
-def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str) -> Ticket:
+def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str,
+                       attachments: tuple[Attachment, ...] = ()) -> Ticket:
     """Add the requester's message; the ticket (re)enters its department's queue.
 
     `ticket` is the version the caller read; if another message arrived since, the
@@ -291,7 +301,7 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     """
     now = utc_now()
     sequence = ticket.message_count + 1
-    message = Message(ticket.id, now, author_name, body, sequence=sequence)
+    message = Message(ticket.id, now, author_name, body, sequence=sequence, attachments=attachments)
     status = _status_after_customer_message(ticket.status)
     waiting_since = ticket.waiting_since if ticket.status in AWAITING_AGENT else now
     previous = [m.body for m in ticket.messages] or [ticket.search_text]

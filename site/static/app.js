@@ -144,6 +144,150 @@
     }
   });
 
+  // --- attachments: straight to S3, a progress bar each ----------------------------------
+  function csrfToken() {
+    var holder = document.querySelector("[hx-headers]");
+    try { return JSON.parse(holder.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (e) { return ""; }
+  }
+
+  function uploadFiles(field, files) {
+    Array.prototype.forEach.call(files, function (file) { uploadOne(field, file); });
+  }
+
+  function uploadOne(field, file) {
+    var list = field.querySelector("[data-upload-list]");
+    var item = document.createElement("li");
+    item.className = "upload";
+    var name = document.createElement("span");
+    name.className = "upload-name";
+    name.textContent = file.name;
+    var bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", file.name);
+    var state = document.createElement("span");
+    state.className = "upload-state";
+    state.textContent = list.getAttribute("data-text-uploading");
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.setAttribute("data-remove-upload", "");
+    remove.textContent = list.getAttribute("data-text-remove");
+    item.append(name, bar, state, remove);
+    list.appendChild(item);
+
+    function fail(text) {
+      item.classList.add("failed");
+      state.textContent = text || list.getAttribute("data-text-failed");
+    }
+
+    var ask = new FormData();
+    ask.append("filename", file.name);
+    ask.append("size", String(file.size));
+    ask.append("content_type", file.type || "application/octet-stream");
+    fetch("/api/uploads", { method: "POST", body: ask, credentials: "same-origin",
+                            headers: { "X-CSRF-Token": csrfToken() } })
+      .then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      })
+      .then(function (answer) {
+        if (!answer.ok) { fail(answer.data.error); return; }
+        var upload = answer.data;
+        var body = new FormData();
+        Object.keys(upload.fields).forEach(function (key) { body.append(key, upload.fields[key]); });
+        body.append("file", file);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", upload.url);
+        xhr.upload.addEventListener("progress", function (event) {
+          if (event.lengthComputable) bar.value = Math.round(100 * event.loaded / event.total);
+        });
+        xhr.addEventListener("load", function () {
+          if (xhr.status >= 300) { fail(); return; }
+          bar.value = 100;
+          var hidden = document.createElement("input");
+          hidden.type = "hidden";
+          hidden.name = "attachment";
+          hidden.value = upload.key;
+          item.appendChild(hidden);
+          item.classList.add("done");
+          state.textContent = list.getAttribute("data-text-done");
+        });
+        xhr.addEventListener("error", function () { fail(); });
+        xhr.send(body);
+      })
+      .catch(function () { fail(); });
+  }
+
+  function attachmentsOf(element) {
+    var form = element.closest("form");
+    return form && form.querySelector("[data-attachments]");
+  }
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.hasAttribute || !event.target.hasAttribute("data-file-input")) return;
+    uploadFiles(attachmentsOf(event.target), event.target.files);
+    event.target.value = "";
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target.hasAttribute && target.hasAttribute("data-remove-upload")) {
+      target.closest("li").remove();
+    } else if (target.hasAttribute && target.hasAttribute("data-add-more")) {
+      // "+ Add More": one more file chooser; what it picks joins the list.
+      var field = attachmentsOf(target);
+      var chooser = document.createElement("input");
+      chooser.type = "file";
+      chooser.multiple = true;
+      chooser.accept = field.querySelector("[data-file-input]").accept;
+      chooser.addEventListener("change", function () { uploadFiles(field, chooser.files); });
+      chooser.click();
+    }
+  });
+
+  document.addEventListener("dragover", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    uploadFiles(attachmentsOf(zone), event.dataTransfer.files);
+  });
+
+  // A screenshot pasted into the message becomes an attachment.
+  document.addEventListener("paste", function (event) {
+    var field = event.target.form && attachmentsOf(event.target);
+    var items = event.clipboardData && event.clipboardData.files;
+    if (!field || !items || !items.length) return;
+    var images = Array.prototype.filter.call(items, function (f) { return f.type.indexOf("image/") === 0; });
+    if (!images.length) return;
+    event.preventDefault();
+    var stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15);
+    uploadFiles(field, images.map(function (image, n) {
+      var extension = (image.type.split("/")[1] || "png").replace("jpeg", "jpg");
+      return new File([image], "captura-" + stamp + (n ? "-" + n : "") + "." + extension, { type: image.type });
+    }));
+  });
+
+  // A form is not sent while its files are still on their way.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (form.tagName !== "FORM" || !form.querySelector(".upload:not(.done):not(.failed)")) return;
+    event.preventDefault();
+    var notice = document.getElementById("notice");
+    var field = form.querySelector("[data-attachments]");
+    if (notice && field) notice.textContent = field.getAttribute("data-text-wait");
+  });
+
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (element) {
       var moment = new Date(element.getAttribute("datetime"));

@@ -1,0 +1,87 @@
+"""Attachments in the portal: presigned uploads for the browser, checked links, downloads."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from portal import resources
+from portal.pages import optional_identity
+from portal.rendering import environment
+from supportdesk.attachments import Attachment, AttachmentRefused, download_url, link_uploads, presign_upload
+from supportdesk.auth import Identity
+from supportdesk.tickets import Ticket, find_attachment
+
+
+def upload_owner(request: Request, identity: Identity | None) -> str:
+    """Whose upload prefix this is: the account's, or (for a guest) this browser's.
+
+    A guest has no account yet; their uploads belong to the CSRF cookie of their browser,
+    which another browser cannot read nor guess.
+    """
+    if identity is not None:
+        return f"acct-{identity.account_id}"
+    token = request.state.csrf_token
+    return "guest-" + hashlib.sha256(f"uploads:{token}".encode()).hexdigest()[:32]
+
+
+def refusal_text(request: Request, error: AttachmentRefused) -> str:
+    """The reason in the user's words, naming the limit (rendered from the catalogs)."""
+    template = environment(request.state.language).get_template("_messages.html")
+    policy = resources.attachment_policy()
+    return str(template.module.attachment_error(  # type: ignore[attr-defined]
+        error.reason, error.filename, policy.max_megabytes, policy.max_files,
+        ", ".join(sorted(policy.extensions)))).strip()
+
+
+async def new_upload(request: Request) -> Response:
+    """POST {filename, size, content_type} -> a presigned POST for that one file (JSON)."""
+    form = await request.form()
+    filename = str(form.get("filename", ""))
+    try:
+        size = int(str(form.get("size", "0")))
+    except ValueError:
+        size = 0
+    identity = optional_identity(request)
+    try:
+        upload = presign_upload(
+            resources.s3(), resources.settings().attachments_bucket, resources.attachment_policy(),
+            owner=upload_owner(request, identity), filename=filename, size=size,
+            content_type=str(form.get("content_type", "")),
+        )
+    except AttachmentRefused as error:
+        return JSONResponse({"error": refusal_text(request, error)}, status_code=400)
+    return JSONResponse(upload, headers={"Cache-Control": "no-store"})
+
+
+def uploaded_keys(form: FormData) -> list[str]:
+    return [str(k) for k in form.getlist("attachment") if isinstance(k, str) and k]
+
+
+def link(request: Request, form: FormData, identity: Identity | None) -> tuple[Attachment, ...]:
+    """Check and link the files the form lists; AttachmentRefused if one breaks a rule."""
+    keys = uploaded_keys(form)
+    if not keys:
+        return ()
+    return tuple(link_uploads(
+        resources.s3(), resources.settings().attachments_bucket, resources.attachment_policy(),
+        owner=upload_owner(request, identity), keys=keys,
+    ))
+
+
+def pending_uploads(form: FormData) -> list[dict[str, Any]]:
+    """The uploads a refused form listed, to show them again (nothing the user did is lost)."""
+    return [{"key": key, "filename": key.rsplit("/", 1)[-1]} for key in uploaded_keys(form)]
+
+
+def send_download(ticket: Ticket, attachment_id: str) -> Response:
+    attachment = find_attachment(ticket, attachment_id)
+    if attachment is None:
+        raise HTTPException(404)
+    url = download_url(resources.s3(), resources.settings().attachments_bucket, attachment)
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})

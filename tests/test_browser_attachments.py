@@ -1,0 +1,105 @@
+"""Attachments in Debian's Chromium: drag and drop, "+ Add More", progress, download back."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import Person
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page: Any, base: str, person: Person) -> None:
+    page.goto(base + "/")
+    page.get_by_label("Correo electrónico").fill(person.email)
+    page.get_by_label("Contraseña").fill(person.password)
+    page.get_by_role("button", name="Ingresar", exact=True).click()
+    page.locator("#greeting").wait_for()
+
+
+def drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -> None:
+    """Drop files onto an element, as a user dragging them from the desktop."""
+    transfer = page.evaluate_handle(
+        """files => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                transfer.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+            }
+            return transfer;
+        }""",
+        [{"name": name, "type": kind, "bytes": list(data)} for name, kind, data in files],
+    )
+    page.dispatch_event(selector, "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def test_drag_two_add_a_third_submit_and_download_each_back(
+        live_server: str, page_in: Any, customer: Person, tmp_path: Path) -> None:
+    screenshot = b"\x89PNG\r\n\x1a\n" + os.urandom(300_000)
+    log_text = "\n".join(f"2026-11-25 10:{n:02d} ERROR 500 /tienda" for n in range(60)).encode()
+    report = b"%PDF-1.4\n" + os.urandom(50_000)
+    third = tmp_path / "informe.pdf"
+    third.write_bytes(report)
+
+    page = page_in("es-ES")
+    log_in(page, live_server, customer)
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label("Asunto").fill("La tienda da error 500 al pagar")
+    page.get_by_label("Mensaje").fill("Adjunto la captura, el log del servidor y el informe del banco.")
+
+    drop_files(page, "[data-dropzone]", [("captura.png", "image/png", screenshot),
+                                          ("error.log", "text/plain", log_text)])
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="+ Añadir Más").click()
+    chooser.value.set_files(str(third))
+
+    uploads = page.locator(".upload")
+    expect(uploads).to_have_count(3)
+    for name in ("captura.png", "error.log", "informe.pdf"):
+        row = uploads.filter(has_text=name)
+        expect(row).to_have_class(re.compile(r"\bdone\b"))
+        assert row.locator("progress").get_attribute("value") == "100"
+
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    page.locator("#created-ticket-id").wait_for()
+    for name, content in (("captura.png", screenshot), ("error.log", log_text), ("informe.pdf", report)):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=name).click()
+        assert download.value.suggested_filename == name
+        assert Path(download.value.path()).read_bytes() == content
+
+
+def test_a_file_removed_before_submit_is_not_attached(live_server: str, page_in: Any,
+                                                       customer: Person) -> None:
+    page = page_in("es-ES")
+    log_in(page, live_server, customer)
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label("Asunto").fill("Solo un adjunto")
+    page.get_by_label("Mensaje").fill("Debería quedar solamente el archivo que no quité de la lista.")
+    drop_files(page, "[data-dropzone]", [("queda.txt", "text/plain", b"me quedo"),
+                                          ("sobra.txt", "text/plain", b"me voy")])
+    expect(page.locator(".upload.done")).to_have_count(2)
+    page.locator(".upload", has_text="sobra.txt").get_by_role("button", name="Quitar").click()
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    page.locator("#created-ticket-id").wait_for()
+    expect(page.get_by_role("link", name="queda.txt")).to_be_visible()
+    expect(page.get_by_role("link", name="sobra.txt")).to_have_count(0)
+
+
+def test_a_refused_file_is_named_with_the_limit_and_nothing_typed_is_lost(
+        live_server: str, page_in: Any, customer: Person) -> None:
+    page = page_in("es-ES")
+    log_in(page, live_server, customer)
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label("Mensaje").fill("Texto que no se pierde")
+    drop_files(page, "[data-dropzone]", [("programa.exe", "application/octet-stream", b"MZ" * 10)])
+    row = page.locator(".upload", has_text="programa.exe")
+    expect(row).to_have_class(re.compile(r"\bfailed\b"))
+    expect(row).to_contain_text("los tipos permitidos son")
+    assert page.get_by_label("Mensaje").input_value() == "Texto que no se pierde"

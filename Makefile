@@ -51,6 +51,11 @@ build-WebFunction:
 	cp -r templates "$(ARTIFACTS_DIR)/templates"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
+# The mail-intake function: its package only (the domain comes with the layer).
+build-InboundFunction:
+	cp -r functions/inbound "$(ARTIFACTS_DIR)/inbound"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
 # The layer: the supportdesk package (without the local stack and the CLI) and its
 # pinned dependencies, for the Lambda runtime (python3.12, arm64).
 build-SharedLayer:

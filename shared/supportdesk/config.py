@@ -27,6 +27,8 @@ class Settings:
     attachment_max_files: int = 10
     # Empty: the default list of supportdesk.attachments.
     attachment_extensions: tuple[str, ...] = ()
+    # Where the SES receipt rule's S3 action stores raw mail (template.yaml).
+    inbound_prefix: str = "inbound/"
     # Set only locally: every AWS call goes to moto's server there.
     endpoint_url: str | None = None
 
@@ -43,6 +45,7 @@ class Settings:
             mail_domain=env.get("MAIL_DOMAIN", "example.com"),
             stage=env.get("STAGE", "prod"),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
+            inbound_prefix=env.get("INBOUND_PREFIX", "inbound/"),
             attachment_max_megabytes=int(env.get("ATTACHMENT_MAX_MB") or 10),
             attachment_max_files=int(env.get("ATTACHMENT_MAX_FILES") or 10),
             attachment_extensions=tuple(

@@ -17,7 +17,7 @@ import string
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
 from supportdesk.search import search_text_of
@@ -54,6 +54,11 @@ class TicketIdExhausted(Exception):
 
 class TicketChanged(Exception):
     """The ticket changed between reading and writing it; read it again."""
+
+
+class AlreadyWritten(Exception):
+    """A write that came with the message (e.g. the record of an inbound mail) was refused:
+    this very message was stored before."""
 
 
 def new_ticket_id() -> str:
@@ -100,6 +105,8 @@ class Message:
     from_agent: bool = False
     sequence: int = 1
     attachments: tuple[Attachment, ...] = ()
+    # Set for a message that came by mail: the raw mail's key in the inbound bucket.
+    raw_mail_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,7 @@ def _message_item(message: Message) -> Item:
         "from_agent": message.from_agent,
         "sequence": message.sequence,
         "attachments": [a.as_item() for a in message.attachments],
+        "raw_mail_key": message.raw_mail_key,
     }
 
 
@@ -188,6 +196,7 @@ def _message_from_item(item: Item) -> Message:
         from_agent=bool(item.get("from_agent", False)),
         sequence=int(item.get("sequence", 1)),
         attachments=tuple(Attachment.from_item(a) for a in item.get("attachments", ())),
+        raw_mail_key=item.get("raw_mail_key"),
     )
 
 
@@ -230,13 +239,20 @@ def create_ticket(
     service: str | None = None,
     guest_key: str | None = None,
     attachments: tuple[Attachment, ...] = (),
+    raw_mail_key: str | None = None,
+    also: Sequence[dict[str, Any]] = (),
     draw_id: Callable[[], str] = new_ticket_id,
 ) -> Ticket:
-    """Store a new ticket with its first message under a fresh, never-reused ID."""
+    """Store a new ticket with its first message under a fresh, never-reused ID.
+
+    `also`: more transaction actions written with the ticket or not at all; a failed
+    condition among them raises AlreadyWritten.
+    """
     now = utc_now()
     for _ in range(MAX_ID_ATTEMPTS):
         ticket_id = draw_id()
-        message = Message(ticket_id, now, requester.name, body, attachments=attachments)
+        message = Message(ticket_id, now, requester.name, body, attachments=attachments,
+                          raw_mail_key=raw_mail_key)
         ticket = Ticket(
             id=ticket_id,
             department=department,
@@ -254,11 +270,14 @@ def create_ticket(
             waiting_since=now,
         )
         try:
-            table.put_all([
-                (_ticket_item(ticket), "attribute_not_exists(PK)"),
-                (_message_item(message), None),
+            table.transact([
+                table.put_action(_ticket_item(ticket), "attribute_not_exists(PK)"),
+                table.put_action(_message_item(message)),
+                *also,
             ])
         except ConditionFailed as failure:
+            if "ConditionalCheckFailed" in failure.reasons[2:]:
+                raise AlreadyWritten(ticket_id) from failure
             if failure.reasons and failure.reasons[0] == "ConditionalCheckFailed":
                 continue  # the ID is taken: draw another
             raise
@@ -291,7 +310,8 @@ def _status_after_customer_message(status: Status) -> Status:
 
 
 def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str,
-                       attachments: tuple[Attachment, ...] = ()) -> Ticket:
+                       attachments: tuple[Attachment, ...] = (), raw_mail_key: str | None = None,
+                       also: Sequence[dict[str, Any]] = ()) -> Ticket:
     """Add the requester's message; the ticket (re)enters its department's queue.
 
     `ticket` is the version the caller read; if another message arrived since, the
@@ -301,7 +321,8 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     """
     now = utc_now()
     sequence = ticket.message_count + 1
-    message = Message(ticket.id, now, author_name, body, sequence=sequence, attachments=attachments)
+    message = Message(ticket.id, now, author_name, body, sequence=sequence, attachments=attachments,
+                      raw_mail_key=raw_mail_key)
     status = _status_after_customer_message(ticket.status)
     waiting_since = ticket.waiting_since if ticket.status in AWAITING_AGENT else now
     previous = [m.body for m in ticket.messages] or [ticket.search_text]
@@ -326,8 +347,11 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
                 f"TICKET#{ticket.id}", "TICKET", expression, values,
                 names={"#status": "status"}, condition="message_count = :expected",
             ),
+            *also,
         ])
     except ConditionFailed as failure:
+        if "ConditionalCheckFailed" in failure.reasons[2:]:
+            raise AlreadyWritten(ticket.id) from failure
         raise TicketChanged(ticket.id) from failure
     return replace(
         ticket, status=status, updated_at=now, message_count=sequence, search_text=search,

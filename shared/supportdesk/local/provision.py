@@ -27,6 +27,8 @@ IGNORED_PROPERTIES = {
     "AWS::Cognito::UserPoolClient": set(),
     "AWS::Cognito::UserPoolGroup": set(),
     "AWS::SES::EmailIdentity": set(),
+    "AWS::SES::ReceiptRuleSet": set(),
+    "AWS::SES::ReceiptRule": set(),
 }
 
 
@@ -41,7 +43,11 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 class Resolver:
     """Resolves the intrinsic functions the local resources need: Ref and Sub."""
 
-    def __init__(self, stack_name: str, parameters: dict[str, str], region: str) -> None:
+    def __init__(self, stack_name: str, parameters: dict[str, str], region: str,
+                 functions: tuple[str, ...] = ()) -> None:
+        # Functions do not run in moto; their ARNs only need to be well formed.
+        self.arns = {name: f"arn:aws:lambda:{region}:123456789012:function:{stack_name}-{name}"
+                     for name in functions}
         self.values: dict[str, str] = {
             "AWS::StackName": stack_name,
             "AWS::Region": region,
@@ -58,6 +64,8 @@ class Resolver:
                 return self.values[argument]
             if function == "Fn::Sub" and isinstance(argument, str):
                 return re.sub(r"\$\{([^}]+)\}", lambda m: self.values[m.group(1)], argument)
+            if function == "Fn::GetAtt" and argument[0] in self.arns and argument[1] == "Arn":
+                return self.arns[argument[0]]
         if isinstance(value, dict):
             return {k: self(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -206,6 +214,28 @@ def create_email_identity(ses: Any, logical_id: str, props: dict[str, Any]) -> s
     return identity
 
 
+def create_receipt_rule_set(ses: Any, logical_id: str, props: dict[str, Any]) -> str:
+    _check("AWS::SES::ReceiptRuleSet", logical_id, props, {"RuleSetName"})
+    name = str(props["RuleSetName"])
+    existing = {r["Name"] for r in ses.list_receipt_rule_sets().get("RuleSets", [])}
+    if name not in existing:
+        ses.create_receipt_rule_set(RuleSetName=name)
+    return name
+
+
+def create_receipt_rule(ses: Any, logical_id: str, props: dict[str, Any]) -> str:
+    _check("AWS::SES::ReceiptRule", logical_id, props, {"RuleSetName", "Rule", "After"})
+    rule = dict(props["Rule"])
+    # moto runs no functions and refuses a Lambda action without one; locally the SMTP
+    # port calls the intake handler itself, right after the S3 action stored the mail.
+    rule["Actions"] = [a for a in rule.get("Actions", []) if "LambdaAction" not in a]
+    rules = ses.describe_receipt_rule_set(RuleSetName=props["RuleSetName"]).get("Rules", [])
+    if rule["Name"] not in {r["Name"] for r in rules}:
+        extra = {"After": props["After"]} if props.get("After") else {}
+        ses.create_receipt_rule(RuleSetName=props["RuleSetName"], Rule=rule, **extra)
+    return str(rule["Name"])
+
+
 def provision(
     client: Callable[[str], Any],
     *,
@@ -224,12 +254,14 @@ def provision(
         name: str(given.get(name, spec.get("Default", "")))
         for name, spec in template.get("Parameters", {}).items()
     }
-    resolve = Resolver(stack_name, values, region)
+    functions = tuple(k for k, v in template["Resources"].items()
+                      if v["Type"] == "AWS::Serverless::Function")
+    resolve = Resolver(stack_name, values, region, functions)
     resources = template["Resources"]
     # Creation order follows the references: pool before its client and group.
     order = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool",
              "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
-             "AWS::SES::EmailIdentity"]
+             "AWS::SES::EmailIdentity", "AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule"]
     for kind in order:
         for logical_id, resource in resources.items():
             if resource["Type"] != kind:
@@ -247,8 +279,12 @@ def provision(
                 physical = create_user_pool_client(client("cognito-idp"), logical_id, props)
             elif kind == "AWS::Cognito::UserPoolGroup":
                 physical = create_user_pool_group(client("cognito-idp"), logical_id, props)
-            else:
+            elif kind == "AWS::SES::EmailIdentity":
                 physical = create_email_identity(client("ses"), logical_id, props)
+            elif kind == "AWS::SES::ReceiptRuleSet":
+                physical = create_receipt_rule_set(client("ses"), logical_id, props)
+            else:
+                physical = create_receipt_rule(client("ses"), logical_id, props)
             resolve.values[logical_id] = physical
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get(
         "Variables", {}

@@ -20,14 +20,14 @@ from starlette.responses import Response
 from portal import resources, uploads
 from portal.pages import LoginRequired, go_to, optional_identity, public_url, require_identity
 from portal.rendering import is_htmx, render
-from supportdesk import notifications, ratelimit
+from supportdesk import notifications
 from supportdesk.accounts import Account, get_account
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS, is_generic_subject, same_subject
 from supportdesk.auth import Identity
 from supportdesk.departments import Department
-from supportdesk.opening import InvalidTicket, TicketRequest, open_ticket, validate
-from supportdesk.search import fold, matches, similar_tickets
+from supportdesk.opening import InvalidTicket, TicketRequest, guest_refusal, open_ticket, validate
+from supportdesk.search import matches, similar_tickets
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
     Status,
@@ -42,7 +42,6 @@ from supportdesk.tickets import (
 
 logger = Logger()
 
-GUEST_TICKETS_PER_HOUR = 5
 STATUS_FILTERS = ("all", "open", "closed")
 
 
@@ -116,14 +115,13 @@ async def submit_ticket(request: Request) -> Response:
                           preview=values.message)
     departments = resources.departments()
     errors = validate(values, departments, account)
-    if not errors and account is None:
-        if form.get("website"):  # a field people never see, so only robots fill it
-            errors = {"form": "rejected"}
-        elif not ratelimit.allow(table, "guest", fold(values.email), limit=GUEST_TICKETS_PER_HOUR,
-                                 window_seconds=3600):
-            return _form_page(request, values=values, account=None, identity=None,
-                              errors={"form": "rate-limited"}, status_code=429)
     pending = uploads.pending_uploads(form)
+    if not errors and account is None:
+        refusal = guest_refusal(table, values, _form_text(form, "website"))
+        if refusal:
+            return _form_page(request, values=values, account=None, identity=None,
+                              errors={"form": refusal}, pending=pending,
+                              status_code=429 if refusal == "rate-limited" else 400)
     if errors:
         return _form_page(request, values=values, account=account, identity=identity,
                           errors=errors, status_code=400, pending=pending)

@@ -9,6 +9,8 @@ from typing import Mapping
 from supportdesk.accounts import Account
 from supportdesk.attachments import Attachment
 from supportdesk.departments import Department
+from supportdesk import ratelimit
+from supportdesk.search import fold
 from supportdesk.store import Table
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
@@ -19,6 +21,7 @@ from supportdesk.tickets import (
     create_ticket,
 )
 
+GUEST_TICKETS_PER_HOUR = 5
 EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]+$")
 MAX_NAME_CHARS = 100
 PRIORITIES = tuple(p.value for p in Priority)
@@ -87,6 +90,16 @@ def validate(request: TicketRequest, departments: Mapping[str, Department],
         elif len(email) > 254 or not EMAIL.match(email):
             errors["email"] = "invalid-email"
     return errors
+
+
+def guest_refusal(table: Table, request: TicketRequest, honeypot: str) -> str | None:
+    """Why a guest's otherwise valid ticket is not taken, if it is not: robots and floods."""
+    if honeypot:  # a field people never see, so only robots fill it
+        return "rejected"
+    if not ratelimit.allow(table, "guest", fold(request.email), limit=GUEST_TICKETS_PER_HOUR,
+                           window_seconds=3600):
+        return "rate-limited"
+    return None
 
 
 def open_ticket(

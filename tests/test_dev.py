@@ -24,8 +24,9 @@ class DevServer:
     def __init__(self, state: Path) -> None:
         self.state = state
         self.port = free_port()
+        self.smtp_port = free_port()
         self.env = {**os.environ, "SUPPORTDESK_DEV_DIR": str(state), "PORT": str(self.port),
-                    "MOTO_PORT": str(free_port())}
+                    "MOTO_PORT": str(free_port()), "SMTP_PORT": str(self.smtp_port)}
         for name in ("AWS_ENDPOINT_URL", "TABLE_NAME", "USER_POOL_ID", "USER_POOL_CLIENT_ID"):
             self.env.pop(name, None)  # nothing of the test session's own stack leaks in
         self.process: subprocess.Popen[str] | None = None
@@ -132,4 +133,35 @@ def test_make_dev_runs_the_system_and_keeps_it_across_restarts(dev: DevServer) -
     assert greeting_after_login(dev.url, "nuevo@example.org", "nuevo-pass-1") == "Hola, Nuevo"
     assert greeting_after_login(dev.url, "cliente@example.com", "demo-cliente") == "Hola, Ana"
     assert greeting_after_login(dev.url, "nuevo@example.org", "wrong-password") is None
+    assert dev.stop() == 0
+
+
+def test_a_mail_to_make_devs_smtp_port_opens_a_ticket_seen_in_the_portal(dev: DevServer) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
+    banner = dev.start()
+    assert f"smtp://127.0.0.1:{dev.smtp_port}" in banner
+    message = EmailMessage()
+    message["From"] = "Ana Demo <cliente@example.com>"
+    message["To"] = "support@example.com"
+    message["Subject"] = "Correo entrante: la copia de seguridad falló"
+    message["Message-ID"] = "<e2e-smtp-1@example.com>"
+    message.set_content("La copia de seguridad de anoche falló con 'disk quota exceeded'.")
+    with smtplib.SMTP("127.0.0.1", dev.smtp_port, timeout=30) as smtp:
+        smtp.send_message(message)
+        with pytest.raises(smtplib.SMTPRecipientsRefused):  # no receipt rule for this address
+            smtp.sendmail("x@example.org", ["nadie@example.com"], b"Subject: x\r\n\r\nx")
+    assert greeting_after_login(dev.url, "cliente@example.com", "demo-cliente") == "Hola, Ana"
+    with httpx.Client(base_url=dev.url, follow_redirects=False) as http:
+        form = http.get("/api/login")
+        csrf = form.cookies["sd_csrf"]
+        login = http.post("/api/login", data={"email": "cliente@example.com", "password": "demo-cliente",
+                                              "csrf_token": csrf}, headers={"Cookie": f"sd_csrf={csrf}"})
+        session = login.cookies["sd_id"]
+        listed = http.get("/api/tickets", headers={"Cookie": f"sd_csrf={csrf}; sd_id={session}"}).text
+    assert "Correo entrante: la copia de seguridad falló" in listed
+    ticket_id = re.search(r'class="ticket-id">([A-Z]{3}-\d{6})<', listed).group(1)  # type: ignore[union-attr]
+    acks = [p.read_text(errors="replace") for p in (dev.state / "outbox").glob("*.eml")]
+    assert any(f"[#{ticket_id}]" in text and "cliente@example.com" in text for text in acks)
     assert dev.stop() == 0

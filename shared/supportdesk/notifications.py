@@ -69,3 +69,42 @@ def send(ses: Any, message: EmailMessage) -> str:
     """Hand the mail to SES; returns SES's message id."""
     response = ses.send_raw_email(RawMessage={"Data": bytes(message)})
     return str(response["MessageId"])
+
+
+def rejection(address: str, subject: str, in_reply_to: str | None, department: Department, *,
+              language: str) -> EmailMessage:
+    """Why a mail did not open a ticket, for a sender SPF/DKIM vouched for."""
+    from email.message import EmailMessage
+    from email.utils import formataddr, formatdate, make_msgid
+
+    _ = translations(language).gettext
+    department_name = department.name(language)
+    lines = [
+        _("Hello,"),
+        "",
+        _("We received your mail \u201c%(subject)s\u201d at %(address)s, but no ticket was opened.")
+        % {"subject": subject or "-", "address": department.email},
+        _("For %(department)s we accept mail only from the address registered on a client "
+          "account, because we need to verify the customer and the services in the account.")
+        % {"department": department_name},
+        _("Please send it again from that address, or log in to your account and open the "
+          "ticket on our website."),
+        "",
+        f"— {department_name}",
+    ]
+    message = EmailMessage()
+    domain = department.email.split("@", 1)[1]
+    message["From"] = formataddr((department_name, department.email))
+    message["To"] = address
+    message["Subject"] = _("No ticket was opened: %(subject)s") % {"subject": subject or "-"}
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(idstring="rejected", domain=domain)
+    if in_reply_to:
+        message["In-Reply-To"] = f"<{in_reply_to}>"
+        message["References"] = f"<{in_reply_to}>"
+    # An answer to a mail, made by a robot: RFC 3834's auto-replied.
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["Content-Language"] = language
+    message.set_content("\n".join(lines))
+    return message

@@ -15,7 +15,12 @@ from typing import Any
 
 from supportdesk.local.demo import DEMO_AGENT, DEMO_CUSTOMER, seed_demo
 from supportdesk.local.provision import REPO_ROOT
-from supportdesk.local.stack import apply_environment, start_local_stack, write_stack_file
+from supportdesk.local.stack import (
+    LocalStack,
+    apply_environment,
+    start_local_stack,
+    write_stack_file,
+)
 from supportdesk.store import Table
 
 
@@ -42,13 +47,30 @@ def site_and_api(api: Any, site_dir: Path) -> Any:
     return app
 
 
-def load_portal() -> Any:
+def _functions_on_path() -> None:
     functions = str(REPO_ROOT / "functions")
     if functions not in sys.path:
         sys.path.insert(0, functions)
+
+
+def load_portal() -> Any:
+    _functions_on_path()
     from portal.app import app
 
     return app
+
+
+def start_mail_intake(stack: LocalStack, stack_name: str, port: int) -> Any:
+    """SMTP on `port`, doing what the template's receipt rules do, into the real handler."""
+    _functions_on_path()
+    from inbound.handler import handler
+
+    from supportdesk.local.events import LambdaContext
+    from supportdesk.local.smtp import receipt_rules, start_smtp
+
+    rules = receipt_rules(stack.client("ses"), f"{stack_name}-inbound")
+    return start_smtp("127.0.0.1", port, rules, stack.client("s3"),
+                      lambda event: handler(event, LambdaContext()))
 
 
 def main() -> None:
@@ -56,6 +78,8 @@ def main() -> None:
 
     port = int(os.environ.get("PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "4566"))
+    smtp_port = int(os.environ.get("SMTP_PORT", "2525"))
+    stack_name = "supportdesk-dev"
     mail_domain = os.environ.get("MAIL_DOMAIN", "example.com")
     state = dev_dir()
     state.mkdir(parents=True, exist_ok=True)
@@ -64,7 +88,7 @@ def main() -> None:
         port=moto_port,
         state_file=state / "state.pickle",
         outbox=state / "outbox",
-        stack_name="supportdesk-dev",
+        stack_name=stack_name,
         mail_domain=mail_domain,
         public_url=f"http://127.0.0.1:{port}",
     )
@@ -75,21 +99,26 @@ def main() -> None:
         seed_demo(stack.client("cognito-idp"), Table(stack.client("dynamodb"), env["TABLE_NAME"]),
                   env["USER_POOL_ID"], mail_domain)
         app = site_and_api(load_portal(), REPO_ROOT / "site")
-        print(banner(port, stack.endpoint_url, mail_domain), flush=True)
-        uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        smtp = start_mail_intake(stack, stack_name, smtp_port)
+        print(banner(port, stack.endpoint_url, mail_domain, smtp_port), flush=True)
+        try:
+            uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        finally:
+            smtp.stop()
     finally:
         stack.stop()
         stack_file.unlink(missing_ok=True)
         print(f"supportdesk: stopped; state saved in {state}", flush=True)
 
 
-def banner(port: int, endpoint: str, mail_domain: str) -> str:
+def banner(port: int, endpoint: str, mail_domain: str, smtp_port: int) -> str:
     return "\n".join([
         "",
         "  supportdesk is running",
         f"    portal        http://127.0.0.1:{port}",
         f"    AWS (moto)    {endpoint}",
-        f"    mail domain   {mail_domain}   (sent mail: .dev/outbox/)",
+        f"    mail in       smtp://127.0.0.1:{smtp_port}  (support@, billing@, sales@{mail_domain})",
+        f"    mail out      .dev/outbox/*.eml",
         "",
         "  demo logins",
         f"    customer      {DEMO_CUSTOMER['email']} / {DEMO_CUSTOMER['password']}",

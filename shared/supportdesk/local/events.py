@@ -45,3 +45,34 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 15_000
+
+
+def ses_receipt_event(message_id: str, *, sender: str, recipients: list[str],
+                      verdicts: dict[str, str] | None = None,
+                      function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:InboundFunction",
+                      ) -> dict[str, Any]:
+    """The event an SES receipt rule's Lambda action (Event) sends: headers, no body.
+
+    `verdicts` sets spf/dkim/dmarc/spam/virus (PASS unless told otherwise, DMARC GRAY).
+    """
+    given = {"spf": "PASS", "dkim": "PASS", "dmarc": "GRAY", "spam": "PASS", "virus": "PASS",
+             **(verdicts or {})}
+    timestamp = "2026-11-25T20:00:00.000Z"
+    return {"Records": [{
+        "eventSource": "aws:ses",
+        "eventVersion": "1.0",
+        "ses": {
+            "mail": {
+                "timestamp": timestamp, "source": sender, "messageId": message_id,
+                "destination": recipients, "headersTruncated": False, "headers": [],
+                "commonHeaders": {"returnPath": sender, "from": [sender], "to": recipients},
+            },
+            "receipt": {
+                "timestamp": timestamp, "processingTimeMillis": 100, "recipients": recipients,
+                "spamVerdict": {"status": given["spam"]}, "virusVerdict": {"status": given["virus"]},
+                "spfVerdict": {"status": given["spf"]}, "dkimVerdict": {"status": given["dkim"]},
+                "dmarcVerdict": {"status": given["dmarc"]},
+                "action": {"type": "Lambda", "functionArn": function_arn, "invocationType": "Event"},
+            },
+        },
+    }]}

@@ -1,0 +1,1 @@
+"""The mail-intake function: SES receipt rule events in, tickets out."""

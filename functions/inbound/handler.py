@@ -1,0 +1,69 @@
+"""SES receipt rule (Lambda action, Event) -> the raw mail from S3 -> supportdesk.intake.
+
+Thin on purpose: it reads the event, fetches the raw message the rule's S3 action stored,
+and calls one domain function. Any error propagates, so Lambda retries and then keeps the
+event in the dead-letter queue; the raw mail stays in the bucket either way.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
+from supportdesk.config import Settings
+from supportdesk.departments import list_departments
+from supportdesk.intake import Mailroom, Verdicts, receive_mail
+from supportdesk.store import Table
+
+logger = Logger()
+
+
+@cache
+def mailroom() -> tuple[Mailroom, Any, Settings]:
+    import boto3
+
+    settings = Settings.from_environ()
+
+    def client(service: str) -> Any:
+        return boto3.client(service, region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+    table = Table(client("dynamodb"), settings.table_name)
+    s3 = client("s3")
+    room = Mailroom(
+        table=table,
+        s3=s3,
+        ses=client("ses"),
+        attachments_bucket=settings.attachments_bucket,
+        policy=AttachmentPolicy(
+            max_bytes=settings.attachment_max_megabytes * 1024 * 1024,
+            max_files=settings.attachment_max_files,
+            extensions=frozenset(settings.attachment_extensions) or DEFAULT_EXTENSIONS,
+        ),
+        departments={d.slug: d for d in list_departments(table)},
+        public_url=settings.public_url or f"https://support.{settings.mail_domain}",
+    )
+    return room, s3, settings
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    room, s3, settings = mailroom()
+    outcomes = []
+    for record in event.get("Records", []):
+        ses = record["ses"]
+        mail, receipt = ses["mail"], ses["receipt"]
+        key = settings.inbound_prefix + mail["messageId"]
+        raw = s3.get_object(Bucket=settings.inbound_bucket, Key=key)["Body"].read()
+        outcome = receive_mail(room, raw=raw, raw_key=key, ses_message_id=mail["messageId"],
+                               recipients=list(receipt.get("recipients", [])),
+                               verdicts=Verdicts.from_receipt(receipt),
+                               envelope_sender=str(mail.get("source", "")))
+        logger.info("mail received", extra={"ses_message_id": mail["messageId"],
+                                            "outcome": outcome.kind, "reason": outcome.reason,
+                                            "ticket": outcome.ticket_id})
+        outcomes.append({"messageId": mail["messageId"], "outcome": outcome.kind,
+                         "reason": outcome.reason, "ticket": outcome.ticket_id})
+    return {"outcomes": outcomes}

@@ -1,0 +1,274 @@
+"""Mail intake: a raw mail that SES received becomes a ticket, a reply, or a reasoned refusal.
+
+The seed article: tickets may be opened by mailing a department's address, but Support
+accepts mail only from the address registered on a customer account; otherwise the mail
+is rejected. On top of that, a sender counts only when SES says SPF or DKIM passed and
+DMARC did not fail (a From header alone is easy to forge).
+
+Guarantees:
+- Idempotent: the record of the SES message id is written in the same transaction as the
+  ticket or reply, so a second delivery (or a concurrent one) changes nothing.
+- Nothing is lost: the raw mail stays in the inbound bucket and every message links it;
+  attachments over the limits are listed in the message as not imported, with the reason;
+  an error raises, so Lambda retries and the dead-letter queue keeps the event.
+- No loops: automatic mail (auto-replies, bounces, lists) never opens a ticket nor gets an
+  answer; our own mail says it is automatic; each sender has a rate limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from supportdesk import notifications, ratelimit
+from supportdesk.accounts import Account, find_account_by_email
+from supportdesk.attachments import ATTACHMENT_PREFIX, Attachment, AttachmentPolicy, AttachmentRefused
+from supportdesk.attachments import check_file, safe_filename
+from supportdesk.departments import Department
+from supportdesk.i18n import supported
+from supportdesk.mail.parsing import MailPart, ParsedMail, parse_mail
+from supportdesk.opening import clean_subject
+from supportdesk.store import ConditionFailed, Table
+from supportdesk.tickets import (
+    MAX_MESSAGE_BYTES,
+    AlreadyWritten,
+    Requester,
+    Ticket,
+    add_customer_reply,
+    create_ticket,
+    get_ticket,
+    new_guest_key,
+    utc_now,
+)
+
+SUBJECT_REFERENCE = re.compile(r"\[#([A-Z]{3}-\d{6})\]")
+# Our Message-IDs carry the ticket ID (notifications.acknowledgement).
+MESSAGE_ID_REFERENCE = re.compile(r"([A-Z]{3}-\d{6})\.(?:ack|reply)")
+MAILS_PER_SENDER_PER_HOUR = 20
+NOTICES_PER_SENDER_PER_DAY = 3
+MAX_SUBJECT = 200
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What SES found about the sender and the content (PASS, FAIL, GRAY, PROCESSING_FAILED)."""
+
+    spf: str = "GRAY"
+    dkim: str = "GRAY"
+    dmarc: str = "GRAY"
+    spam: str = "PASS"
+    virus: str = "PASS"
+
+    @property
+    def authenticated(self) -> bool:
+        return (self.spf == "PASS" or self.dkim == "PASS") and self.dmarc != "FAIL"
+
+    @classmethod
+    def from_receipt(cls, receipt: Mapping[str, Any]) -> Verdicts:
+        def status(name: str, default: str) -> str:
+            return str((receipt.get(name) or {}).get("status", default)).upper()
+
+        return cls(spf=status("spfVerdict", "GRAY"), dkim=status("dkimVerdict", "GRAY"),
+                   dmarc=status("dmarcVerdict", "GRAY"), spam=status("spamVerdict", "PASS"),
+                   virus=status("virusVerdict", "PASS"))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a mail: created / replied / rejected / ignored / quarantined / duplicate."""
+
+    kind: str
+    reason: str | None = None
+    ticket_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Mailroom:
+    """Where intake reads and writes: injected by the handler (or the local SMTP port)."""
+
+    table: Table
+    s3: Any
+    ses: Any
+    attachments_bucket: str
+    policy: AttachmentPolicy
+    departments: Mapping[str, Department]
+    public_url: str
+    now: Callable[[], str] = utc_now
+
+
+def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: str,
+                 recipients: list[str], verdicts: Verdicts, envelope_sender: str = "") -> Outcome:
+    """Turn one received mail into a ticket, a reply, or a refusal with its reason."""
+    record_key = f"INBOUND#{ses_message_id}"
+    if room.table.get(record_key, "INBOUND", consistent=True):
+        return Outcome("duplicate")
+    mail = parse_mail(raw)
+    outcome = _decide(room, mail, raw_key, ses_message_id, recipients, verdicts,
+                      envelope_sender.strip().lower())
+    if outcome.kind in ("created", "replied", "duplicate"):
+        return outcome
+    try:
+        _record(room.table, ses_message_id, outcome, raw_key)
+    except ConditionFailed:
+        return Outcome("duplicate")
+    return outcome
+
+
+def _record_action(table: Table, ses_message_id: str, outcome: Outcome, raw_key: str) -> dict[str, Any]:
+    return table.put_action({
+        "PK": f"INBOUND#{ses_message_id}", "SK": "INBOUND", "type": "InboundMail",
+        "outcome": outcome.kind, "reason": outcome.reason, "ticket_id": outcome.ticket_id,
+        "raw_key": raw_key, "received_at": utc_now(),
+    }, "attribute_not_exists(PK)")
+
+
+def _record(table: Table, ses_message_id: str, outcome: Outcome, raw_key: str) -> None:
+    table.transact([_record_action(table, ses_message_id, outcome, raw_key)])
+
+
+def _department_for(room: Mailroom, recipients: list[str]) -> Department | None:
+    # The envelope recipients SES matched to a rule, not the To header (which may name
+    # anyone, or nobody when we were BCC'd).
+    by_address = {d.email.lower(): d for d in room.departments.values()}
+    return next((by_address[r.strip().lower()] for r in recipients if r.strip().lower() in by_address),
+                None)
+
+
+def _referenced_ticket(mail: ParsedMail) -> str | None:
+    found = SUBJECT_REFERENCE.search(mail.subject)
+    if found:
+        return found.group(1)
+    for message_id in (*mail.in_reply_to, *reversed(mail.references)):
+        found = MESSAGE_ID_REFERENCE.search(message_id)
+        if found:
+            return found.group(1)
+    return None
+
+
+def _owns(ticket: Ticket, account: Account | None, sender: str) -> bool:
+    if ticket.requester.account_id:
+        return account is not None and ticket.belongs_to(account.id)
+    return ticket.requester.email.lower() == sender
+
+
+def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
+            recipients: list[str], verdicts: Verdicts, envelope_sender: str) -> Outcome:
+    if verdicts.virus == "FAIL" or verdicts.spam == "FAIL":
+        return Outcome("quarantined", "virus" if verdicts.virus == "FAIL" else "spam")
+    if mail.is_automatic:
+        return Outcome("ignored", mail.automatic_reason or "automatic")
+    # A mail without a usable From is still from its envelope sender, which is what SPF
+    # vouched for.
+    sender = mail.from_address or (envelope_sender if "@" in envelope_sender else "")
+    if not sender:
+        return Outcome("rejected", "no-sender")
+    department = _department_for(room, recipients)
+    if department is None or not department.email_intake:
+        return Outcome("rejected", "unknown-recipient")
+    if not ratelimit.allow(room.table, "mail", sender, limit=MAILS_PER_SENDER_PER_HOUR,
+                           window_seconds=3600):
+        return Outcome("ignored", "rate-limited")
+    account = find_account_by_email(room.table, sender)
+    if not verdicts.authenticated:
+        return Outcome("rejected", "unauthenticated")
+    if account is None and (department.login_required or not department.guests_allowed):
+        _notify_rejection(room, mail, sender, department)
+        return Outcome("rejected", "unknown-sender")
+
+    attachments, not_imported = _store_parts(room, mail.attachments, ses_message_id)
+    body = _message_body(mail, not_imported)
+    reference = _referenced_ticket(mail)
+    ticket = get_ticket(room.table, reference) if reference else None
+    if ticket is not None and _owns(ticket, account, sender):
+        outcome = Outcome("replied", ticket_id=ticket.id)
+        try:
+            add_customer_reply(room.table, ticket, author_name=mail.from_name or ticket.requester.name,
+                               body=body, attachments=attachments, raw_mail_key=raw_key,
+                               also=[_record_action(room.table, ses_message_id, outcome, raw_key)])
+        except AlreadyWritten:
+            return Outcome("duplicate")
+        return outcome
+    language = (account.language if account else None) or supported(mail.language_hint) or "es"
+    requester = (Requester(account.name, account.email, account.id, account.language) if account
+                 else Requester(mail.from_name or sender, sender, None, language))
+    subject = clean_subject(mail.subject)[:MAX_SUBJECT] or _fallback_subject(body)
+    guest_key = None if account else new_guest_key()
+    try:
+        ticket = create_ticket(
+            room.table, department=department.slug, subject=subject, body=body,
+            requester=requester, attachments=attachments, raw_mail_key=raw_key, guest_key=guest_key,
+            also=[_record_action(room.table, ses_message_id, Outcome("created"), raw_key)],
+        )
+    except AlreadyWritten:
+        return Outcome("duplicate")
+    _acknowledge(room, ticket, department, guest_key)
+    return Outcome("created", ticket_id=ticket.id)
+
+
+def _fallback_subject(body: str) -> str:
+    first = next((line.strip(" #*>") for line in body.splitlines() if line.strip(" #*>")), "")
+    return first[:80] or "(sin asunto / no subject)"
+
+
+def _message_body(mail: ParsedMail, not_imported: list[tuple[str, str]]) -> str:
+    text = mail.text.strip() or mail.full_text.strip()
+    if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+        text = text.encode("utf-8")[: MAX_MESSAGE_BYTES - 200].decode("utf-8", "ignore") + (
+            "\n\n[…]")
+    lines = [text] if text else []
+    if not_imported:
+        lines.append("\n".join(["", "---", "Adjuntos no importados / attachments not imported:"] +
+                               [f"- {name}: {reason}" for name, reason in not_imported]))
+    return "\n".join(lines) if lines else "(sin texto / no text)"
+
+
+def _store_parts(room: Mailroom, parts: tuple[MailPart, ...], ses_message_id: str
+                 ) -> tuple[tuple[Attachment, ...], list[tuple[str, str]]]:
+    """Put the mail's files where web attachments live; list the refused ones with why."""
+    stored: list[Attachment] = []
+    refused: list[tuple[str, str]] = []
+    for number, part in enumerate(parts):
+        name = safe_filename(part.filename, f"adjunto-{number + 1}")
+        if len(stored) >= room.policy.max_files:
+            refused.append((name, f"more than {room.policy.max_files} files"))
+            continue
+        try:
+            check_file(room.policy, name, len(part.data))
+        except AttachmentRefused as refusal:
+            refused.append((name, _refusal_words(refusal, room.policy)))
+            continue
+        # The same mail delivered again writes the same keys: a retry adds nothing.
+        attachment_id = hashlib.sha256(f"{ses_message_id}/{number}".encode()).hexdigest()[:32]
+        key = f"{ATTACHMENT_PREFIX}{attachment_id}/{name}"
+        room.s3.put_object(Bucket=room.attachments_bucket, Key=key, Body=part.data,
+                           ContentType=part.content_type or "application/octet-stream")
+        stored.append(Attachment(attachment_id, key, name, len(part.data),
+                                 part.content_type or "application/octet-stream"))
+    return tuple(stored), refused
+
+
+def _refusal_words(refusal: AttachmentRefused, policy: AttachmentPolicy) -> str:
+    if refusal.reason == "too-large":
+        return f"larger than {policy.max_megabytes} MB"
+    if refusal.reason == "empty":
+        return "empty"
+    return "type not allowed"
+
+
+def _acknowledge(room: Mailroom, ticket: Ticket, department: Department, guest_key: str | None) -> None:
+    link = f"{room.public_url}/ticket.html?id={ticket.id}" + (f"&key={guest_key}" if guest_key else "")
+    notifications.send(room.ses, notifications.acknowledgement(ticket, department, link=link,
+                                                               guest=guest_key is not None))
+
+
+def _notify_rejection(room: Mailroom, mail: ParsedMail, sender: str, department: Department) -> None:
+    """Tell an authenticated sender why nothing was opened (never an unauthenticated one)."""
+    if not ratelimit.allow(room.table, "notice", sender, limit=NOTICES_PER_SENDER_PER_DAY,
+                           window_seconds=86400):
+        return
+    language = supported(mail.language_hint) or "es"
+    message = notifications.rejection(sender, mail.subject, mail.message_id, department,
+                                      language=language)
+    notifications.send(room.ses, message)

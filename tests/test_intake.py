@@ -251,3 +251,25 @@ def test_every_real_mail_of_pythons_corpus_is_handled(deliver: Any, table: Table
     parsed = parse_mail(raw)
     for word in re.findall(r"[^\W\d_]{4,}", parsed.text)[:40]:
         assert word in body, f"{word!r} of {path.name} is not in the stored message"
+
+
+def test_the_original_mail_is_linked_for_its_owner_only(deliver: Any, make_customer: Any, table: Table,
+                                                       app: Any) -> None:
+    import httpx2 as httpx
+    from starlette.testclient import TestClient
+
+    from conftest import log_in
+
+    owner, other = make_customer(), make_customer(name="Eve Otra")
+    raw = mail(owner.email, "Con original", "Texto.\n\n> citado que se quita\n")
+    opened = ticket(table, deliver(raw))
+    with TestClient(app, base_url="https://testserver") as client:
+        log_in(client, owner.email, owner.password)
+        page = client.get(f"/api/tickets/{opened.id}").text
+        href = re.search(r'href="(/api/tickets/[^"]+/messages/1/original)"', page).group(1)  # type: ignore[union-attr]
+        redirect = client.get(href, follow_redirects=False)
+        assert redirect.status_code == 303
+        assert httpx.get(redirect.headers["location"]).content == raw
+    with TestClient(app, base_url="https://testserver") as intruder:
+        log_in(intruder, other.email, other.password)
+        assert intruder.get(href, follow_redirects=False).status_code == 404

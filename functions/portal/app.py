@@ -36,6 +36,8 @@ routes = [
     Route("/api/tickets/{ticket_id}/close", tickets.close, methods=["POST"], name="close"),
     Route("/api/tickets/{ticket_id}/attachments/{attachment_id}", tickets.download,
           methods=["GET"], name="attachment"),
+    Route("/api/tickets/{ticket_id}/messages/{sequence:int}/original", tickets.original_mail,
+          methods=["GET"], name="original_mail"),
     Route("/api/uploads", uploads.new_upload, methods=["POST"], name="uploads"),
 ]
 

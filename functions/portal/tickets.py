@@ -299,6 +299,11 @@ async def download(request: Request) -> Response:
     return uploads.send_download(ticket, request.path_params["attachment_id"])
 
 
+async def original_mail(request: Request) -> Response:
+    ticket, _ = _ticket_for(request, request.path_params["ticket_id"], request.query_params.get("key"))
+    return uploads.send_original_mail(ticket, request.path_params["sequence"])
+
+
 async def close(request: Request) -> Response:
     form = await request.form()
     key = _form_text(form, "key") or None

@@ -85,3 +85,14 @@ def send_download(ticket: Ticket, attachment_id: str) -> Response:
         raise HTTPException(404)
     url = download_url(resources.s3(), resources.settings().attachments_bucket, attachment)
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def send_original_mail(ticket: Ticket, sequence: int) -> Response:
+    """The raw mail a message came from, as it arrived (kept in the inbound bucket)."""
+    message = next((m for m in ticket.messages if m.sequence == sequence and m.raw_mail_key), None)
+    if message is None or message.raw_mail_key is None:
+        raise HTTPException(404)
+    original = Attachment("original", message.raw_mail_key, f"{ticket.id}-{sequence}.eml", 0,
+                          "message/rfc822")
+    url = download_url(resources.s3(), resources.settings().inbound_bucket, original)
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})

@@ -93,14 +93,11 @@ async def new_ticket_form(request: Request) -> Response:
 
 
 def _request_from(form: FormData) -> TicketRequest:
-    def text(name: str, default: str = "") -> str:
-        value = form.get(name, default)
-        return value if isinstance(value, str) else default
-
     return TicketRequest(
-        department=text("department"), subject=text("subject"), message=text("message"),
-        priority=text("priority", "normal"), service=text("service"), name=text("name"),
-        email=text("email"),
+        department=_form_text(form, "department"), subject=_form_text(form, "subject"),
+        message=_form_text(form, "message"), priority=_form_text(form, "priority") or "normal",
+        service=_form_text(form, "service"), name=_form_text(form, "name"),
+        email=_form_text(form, "email"),
     )
 
 

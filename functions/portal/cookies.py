@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Awaitable, Callable
+from typing import Callable
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+from starlette.types import Message, Send
 
 ID_TOKEN = "sd_id"
 REFRESH_TOKEN = "sd_refresh"
@@ -48,7 +48,7 @@ def read_cookies(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 def sending_headers(send: Send, headers: Callable[[], list[tuple[bytes, bytes]]]) -> Send:
     """Wrap `send` so the response starts with the headers `headers()` gives at that moment."""
 
-    async def wrapped(message: dict[str, Any]) -> None:
+    async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             extra = headers()
             if extra:

@@ -72,9 +72,8 @@ class ReceivingHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         from supportdesk.local.events import ses_receipt_event
 
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
+        content = envelope.original_content or envelope.content or b""
+        raw = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
         rule = self._rule_for(envelope.rcpt_tos[0])
         assert rule is not None  # RCPT accepted only the rules' recipients
         message_id = uuid.uuid4().hex

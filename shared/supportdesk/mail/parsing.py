@@ -2,31 +2,30 @@
 
 Real mail is messy, so for any input bytes this module guarantees:
 
-* ``parse_mail`` never raises. A mail that cannot be read at all comes back with the reason
-  in ``skipped`` and its raw bytes as the attachment "original.eml".
+* ``parse_mail`` never raises. A mail it cannot read at all comes back with the reason in
+  ``skipped`` and its raw bytes as the attachment "original.eml".
 * Nothing is dropped silently: every MIME part ends up in ``full_text``, in ``attachments``
-  or in a ``skipped`` note, and whenever something was not imported in full (over
-  ``max_parts`` parts or ``max_text_bytes`` of text, damaged base64) the raw mail is kept as
-  "original.eml" too. Every string is proper Unicode (no surrogates).
+  or in a ``skipped`` note; whatever was not imported in full (parts over ``max_parts``,
+  text over ``max_text_bytes``, damaged base64) also keeps the raw mail as "original.eml".
+* Every string is proper Unicode (no surrogates); the work is bounded (~0.3 s for 10 MB).
 
 Decisions:
 
-* policy.default parses the structure (RFC 2231 parameters and all), but a header over
-  8 KB, or one its parser raises on, is read as compat32 would: that parser takes ~20 s for
-  a 1 MB Subject. Header text is decoded here from the raw value: RFC 2047 words in any
-  charset, adjacent words joined first (a UTF-8 character may be split over two), and raw
-  8-bit bytes read as UTF-8 or windows-1252 rather than turned into U+FFFD.
-* text/plain is taken as typed (format=flowed unwrapped); text/html becomes Markdown
+* policy.default parses the structure, but a header over 8 KB, or one its parser raises
+  on, is read as compat32 would (that parser takes ~20 s for a 1 MB Subject). Header text
+  is decoded here from the raw value: RFC 2047 words in any charset, adjacent words joined
+  first (a UTF-8 character may be split over two), raw 8-bit bytes as UTF-8 or cp1252.
+* text/plain is taken as typed (format=flowed unwrapped). text/html becomes Markdown
   (markdownify: ATX headings, links kept, images reduced to their alt text so tracking
-  pixels vanish) once <head>, <script> and <style> are gone. multipart/alternative: plain
-  if it has text, else the richest part; the unused ones are noted, their images kept.
-* A forwarded mail (message/rfc822) is quoted into ``full_text`` as a "> " block of its
-  From, To, Cc, Date, Subject and text, and its attachments are taken (within the same
-  part limit). It is not kept as an .eml as well, which would store them all twice.
-* ``text`` is ``full_text`` without "> " lines, quoted history and signature: patterns here
-  for what mail-parser-reply misses (Spanish "El ... escribió:", wrapped "On ...\\nwrote:",
-  "-----Mensaje original-----", Outlook "De: / Enviado el:"), then the library. If nothing
-  is left, ``text`` is ``full_text``.
+  pixels vanish) once <head>, <script> and <style> are gone. multipart/alternative: the
+  plain part if it has text, else the richest; the unused ones are noted, images kept.
+* A forwarded mail (message/rfc822) is quoted into ``full_text``: a "> " block of its From,
+  To, Cc, Date, Subject and text. Its attachments are taken (within the part limit); it is
+  not kept as an .eml as well, which would store them all twice.
+* ``text`` drops "> " lines, then cuts at the first quote header (patterns here for what
+  mail-parser-reply misses: Spanish "El ... escribió:", "On ... wrote:" wrapped over two
+  lines, "-----Mensaje original-----", Outlook's "De: / Enviado el:"), then at what the
+  library finds (headers, signatures). If nothing is left, ``text`` is ``full_text``.
 * X-Auto-Response-Suppress alone does not make a mail automatic: Exchange and Outlook set
   it on ordinary mail written by people.
 """
@@ -50,7 +49,7 @@ from functools import cache
 from html import unescape
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,8 @@ class MailPart:
 
 @dataclass(frozen=True)
 class ParsedMail:
+    """What the intake needs of one mail; ids without angle brackets, addresses lower-case."""
+
     message_id: str | None
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
@@ -85,42 +86,52 @@ class ParsedMail:
 
 
 ORIGINAL_NAME = "original.eml"
-_MAX_PARSED_HEADER = 8_192
+_MAX_PARSED_HEADER = 8_192  # longer MIME headers are cut (and parsed as compat32 would)
 _MAX_HEADER_READ = 65_536  # of one raw header value: more is no name, subject or address
 _MAX_SUBJECT = 1_000
 _MAX_FILENAME = 150
-_MAX_REPLY_SCAN = 200_000  # characters searched for quoted history (~0.1 s)
+_MAX_REPLY_SCAN = 100_000  # characters searched for quoted history
+# mail-parser-reply's patterns take cubic time in the length of a line ("Am Am ... schrieb"):
+# it sees lines cut to this length, long enough for any signature or header it finds.
+_LIBRARY_LINE = 120
 _REPLY_LANGUAGES = ("en", "es", "de", "fr")
 _WESTERN = frozenset({"ascii", "iso8859-1", "cp1252"})
 _PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
-_ROBOTS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply"})
+_ROBOTS = frozenset({
+    "mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
+})
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not wanted in header text
 # In decoded text these mean binary data or a wrong charset.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 # Path and shell metacharacters, controls, and bidi overrides ("gpj.exe" shown as "exe.jpg").
-_UNSAFE_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f<>:\"|?*\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_IN_NAME = re.compile(
+    "[\x00-\x1f\x7f-\x9f<>:\"|?*\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _QUOTED_LINE = re.compile(r"^[ \t]*>.*(?:\n|\Z)", re.MULTILINE)
 _HISTORY = re.compile(
     r"^[ \t]*(?:"
-    r"(?:On|El|Le|Am)\s[^\n]*(?:\n[^\n]*)?\b(?:wrote|escribi[óo]|a écrit|schrieb)\b[^\n]{0,80}:[ \t]*$"
-    r"|(?i:-{2,}[ \t]*(?:original message|mensaje original|message d'origine|ursprüngliche nachricht)[ \t]*-{2,})"
+    r"(?:On|El|Le|Am)\s[^\n]*(?:\n[^\n]*)?"
+    r"\b(?:wrote|escribi[óo]|a écrit|schrieb)\b[^\n]{0,80}:[ \t]*$"
+    r"|(?i:-{2,}[ \t]*"
+    r"(?:original message|mensaje original|message d'origine|ursprüngliche nachricht)[ \t]*-{2,})"
     r"|\**(?:From|De|Von)\**[ \t]?:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*"
     r"\**(?:Sent|Date|Enviado(?: el)?|Fecha|Gesendet|Datum|Envoyé(?: le)?)\**[ \t]?:)",
     re.MULTILINE,
 )
-_TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{3,}[ \t]*)+\s*\Z")
+_RULE = re.compile(r"[ \t]*[-_=*]{3,}[ \t]*")
 
 
 class _TolerantPolicy(EmailPolicy):
-    """policy.default, except that a header it cannot parse (fast) comes back as compat32's string."""
+    """policy.default, except that a header it cannot parse (fast) comes back as compat32's
+    string, cut short: even compat32 takes quadratic time over a long parameter list."""
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
         if isinstance(value, str) and len(value) > _MAX_PARSED_HEADER:
-            return compat32.header_fetch_parse(name, value)
+            return compat32.header_fetch_parse(name, value[:_MAX_PARSED_HEADER])
         try:
             return super().header_fetch_parse(name, value)
         except Exception:
@@ -138,15 +149,24 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
         data = _try(lambda: bytes(raw), b"")
         original = MailPart(ORIGINAL_NAME, "message/rfc822", data, False, None)
         note = f"mail could not be read ({type(exc).__name__}); kept whole as {ORIGINAL_NAME}"
-        return ParsedMail(None, (), (), "", "", None, (), "", None, "", "", (original,), (note,), False, None, None)
+        return ParsedMail(
+            None, (), (), "", "", None, (), "", None, "", "", (original,), (note,), False, None, None
+        )
 
 
 def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
-    msg = email.message_from_bytes(raw, policy=_POLICY)
+    # The stdlib parses every part before the walk starts (100,000 tiny parts: 6 s), so a mail
+    # with far more delimiter-like lines than parts to read is parsed only up to that many.
+    end = len(raw)
+    if raw.count(b"\n--") > (delimiters := 20 * max_parts + 1_000):
+        end = -1
+        for _ in range(delimiters):
+            end = raw.find(b"\n--", end + 1)
+    msg = email.message_from_bytes(raw[:end], policy=_POLICY)
     walk = _Walk(max_parts, max_text_bytes)
     walk.visit(msg)
-    if walk.overflow:
-        total = _try(lambda: sum(1 for _ in msg.walk()), "end")
+    if walk.overflow or end < len(raw):
+        total = "end" if end < len(raw) else _try(lambda: sum(1 for _ in msg.walk()), "end")
         walk.note(f"parts {max_parts + 1}-{total}: not read, more than {max_parts} parts", keep=True)
     full_text = "\n\n".join(t.strip("\n").rstrip() for t in walk.texts).strip("\n")
     if len(encoded := full_text.encode("utf-8")) > max_text_bytes:
@@ -159,13 +179,13 @@ def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     from_name, from_address = (_addresses(msg, "From") or [("", "")])[0]
     reply_to = _addresses(msg, "Reply-To")
     recipients = _addresses(msg, "To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
-    message_id = (_ids(msg, "Message-ID") or [_unsurrogate(_header(msg, "Message-ID")).strip().strip("<>").strip()])[0]
+    message_ids = _ids(msg, "Message-ID") or [_unsurrogate(_header(msg, "Message-ID")).strip(" \t<>")]
     language = re.match(r"\s*([A-Za-z]{1,8})", _header(msg, "Content-Language"))
     reason = _automatic_reason(msg, from_address)
     if walk.keep_original:
         walk.attachments.append(MailPart(ORIGINAL_NAME, "message/rfc822", raw, False, None))
     return ParsedMail(
-        message_id=message_id or None,
+        message_id=message_ids[0] or None,
         in_reply_to=tuple(_ids(msg, "In-Reply-To")),
         references=tuple(_ids(msg, "References")),
         from_address=from_address,
@@ -195,6 +215,7 @@ class _Walk:
     skipped: list[str] = field(default_factory=list)
     seen: int = 0
     text_bytes: int = 0
+    html_read: int = 0
     overflow: bool = False
     keep_original: bool = False
 
@@ -231,7 +252,8 @@ class _Walk:
                 self.note(f"part {number}: {ctype} without parts, its preamble taken as text")
                 self._add_text(f"{part.preamble or ''}\n{part.epilogue or ''}")
         elif ctype.startswith(("multipart/", "message/")):
-            self.note(f"part {number}: {ctype} without readable parts (boundary missing), its body taken as text")
+            self.note(f"part {number}: {ctype} without readable parts (boundary missing), "
+                      "its body taken as text")
             self._text(part, number, "text/plain")
         elif ctype in ("text/plain", "text/html") and _disposition(part) != "attachment":
             if as_text:
@@ -253,17 +275,21 @@ class _Walk:
 
     def _text(self, part: Message, number: int, ctype: str) -> None:
         if self.text_bytes >= self.max_text_bytes:
-            self.note(f"part {number}: {ctype} not read, over {self.max_text_bytes} bytes of text", keep=True)
+            self.note(f"part {number}: {ctype} not read, over {self.max_text_bytes} bytes of text",
+                      keep=True)
             return
         data, charset = self._data(part, number), _try(part.get_content_charset, None)
         text, replaced = _decode_bytes(data, charset)
         if _looks_binary(text):
-            self.note(f"part {number}: {ctype} is not readable text (charset {charset or 'none'}), kept as attachment")
-            return self._attach(part, number, ctype, False, data)
-        if replaced:
-            self.note(f"part {number}: {ctype} had undecodable bytes, replaced; the part is also kept as attachment")
+            self.note(f"part {number}: {ctype} is not readable text (charset {charset or 'none'}), "
+                      "kept as attachment")
             self._attach(part, number, ctype, False, data)
-        text = text.lstrip("\ufeff")
+            return
+        if replaced:
+            self.note(f"part {number}: {ctype} had undecodable bytes, replaced; the part is also "
+                      "kept as attachment")
+            self._attach(part, number, ctype, False, data)
+        text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
         if ctype == "text/html":
             text = self._markdown(part, number, text)
         elif _param(part, "format").lower() == "flowed":
@@ -277,16 +303,19 @@ class _Walk:
             self.texts.append(text)
 
     def _markdown(self, part: Message, number: int, html: str) -> str:
-        if len(html) > 2 * self.max_text_bytes:  # markdownify takes about a second per MB
-            html = html[: 2 * self.max_text_bytes]
-            self.note(f"part {number}: text/html truncated before conversion", keep=True)
+        room = max(self.max_text_bytes - self.html_read, 0)  # markdownify takes ~2 s per MB
+        if len(html) > room:
+            html = html[:room]
+            self.note(f"part {number}: text/html cut to {room} characters before conversion",
+                      keep=True)
+        self.html_read += len(html)
         try:
             return _html_to_markdown(html)
         except Exception as exc:  # e.g. RecursionError on absurdly nested tags
-            self.note(f"part {number}: text/html not converted ({type(exc).__name__}), its text taken without "
-                      "markup and the HTML kept as attachment")
+            self.note(f"part {number}: text/html not converted ({type(exc).__name__}), its text "
+                      "taken without markup and the HTML kept as attachment")
             self._attach(part, number, "text/html", False)
-            return unescape(re.sub(r"<[^>]*>", " ", html))
+            return unescape(re.sub(r"<[^<>]*>", " ", html))
 
     def _data(self, part: Message, number: int) -> bytes:
         data = _payload(part)
@@ -294,10 +323,13 @@ class _Walk:
             self.note(f"part {number}: damaged base64, decoded as far as possible", keep=True)
         return data
 
-    def _attach(self, part: Message, number: int, ctype: str, in_related: bool, data: bytes | None = None) -> None:
+    def _attach(
+        self, part: Message, number: int, ctype: str, in_related: bool, data: bytes | None = None
+    ) -> None:
         data = self._data(part, number) if data is None else data
         content_id = _content_id(part) or None
-        name = _safe_filename(_try(lambda: _decode_header(part.get_filename() or ""), ""), ctype, len(self.attachments) + 1)
+        name = _try(lambda: _decode_header(part.get_filename() or ""), "")
+        name = _safe_filename(name, ctype, len(self.attachments) + 1)
         inline = _disposition(part) == "inline" or (in_related and content_id is not None)
         self.attachments.append(MailPart(name, ctype, data, inline, content_id))
         if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
@@ -306,20 +338,22 @@ class _Walk:
 
 def _best_alternative(children: list[Message]) -> Message | None:
     for child in children:
-        if _content_type(child) == "text/plain" and _disposition(child) != "attachment" and _payload(child).strip():
+        if (_content_type(child) == "text/plain" and _disposition(child) != "attachment"
+                and _payload(child).strip()):
             return child
-    richer = [child for child in children if _content_type(child) == "text/html" or child.is_multipart()]
+    richer = [c for c in children if _content_type(c) == "text/html" or c.is_multipart()]
     return (richer or children or [None])[-1]
 
 
 def _related_root(part: Message, children: list[Message]) -> Message | None:
     start = _param(part, "start").strip().strip("<>")
-    return next((child for child in children if start and _content_id(child) == start), children[0] if children else None)
+    named = [child for child in children if start and _content_id(child) == start]
+    return (named or children or [None])[0]
 
 
 # -- MIME access that cannot raise: the stdlib's accessors do, on broken mail -----------
 
-def _try(call: Callable[[], T], default: T) -> T:
+def _try(call: Callable[[], _T], default: _T) -> _T:
     try:
         return call()
     except Exception:
@@ -350,14 +384,17 @@ def _payload(part: Message) -> bytes:
     if isinstance(payload, str):
         return payload.encode("utf-8", "surrogateescape")
     # compat32 writes the headers back as they came, without refolding.
-    return b"\n".join(_try(lambda: child.as_bytes(policy=compat32), b"") for child in payload)
+    return b"\n".join(_try(lambda: child.as_bytes(policy=compat32), b"")
+                      for child in (payload if isinstance(payload, list) else []))
 
 
 # -- Headers ------------------------------------------------------------------------------
 
 def _headers(msg: Message, name: str) -> list[str]:
     """The raw values of `name` (raw_items() parses nothing), each cut to a sane length."""
-    return _try(lambda: [str(v)[:_MAX_HEADER_READ] for k, v in msg.raw_items() if k.lower() == name.lower()], [])
+    name = name.lower()
+    return _try(lambda: [str(v)[:_MAX_HEADER_READ] for k, v in msg.raw_items()
+                         if k.lower() == name], [])
 
 
 def _header(msg: Message, name: str) -> str:
@@ -365,16 +402,16 @@ def _header(msg: Message, name: str) -> str:
 
 
 def _unsurrogate(value: str) -> str:
-    """Raw header text unfolded, its 8-bit bytes (surrogate escapes) read as UTF-8 or windows-1252."""
+    """Raw header text unfolded, its 8-bit bytes (surrogate escapes) read as UTF-8 or cp1252."""
     value = re.sub(r"\r?\n(?=[ \t])", "", value)
     if _SURROGATE.search(value):
-        value = _decode_bytes(value.encode("utf-8", "surrogateescape"), "windows-1252", guess=False)[0]
-    return value
+        value, _ = _decode_bytes(value.encode("utf-8", "surrogateescape"), "cp1252", guess=False)
+    return _CONTROL.sub("", value)
 
 
 def _decode_header(value: str) -> str:
     value = _unsurrogate(value)
-    pieces: list[tuple[str | None, Any]] = []  # (charset, bytes) of encoded words, (None, str) between
+    pieces: list[tuple[str | None, Any]] = []  # (charset, bytes) of encoded words, (None, str)
     position = 0
     for match in _ENCODED_WORD.finditer(value):
         gap, position = value[position:match.start()], match.end()
@@ -392,7 +429,8 @@ def _decode_header(value: str) -> str:
         else:
             pieces.append((charset, data))
     pieces.append((None, value[position:]))
-    text = "".join(text if charset is None else _decode_bytes(text, charset, guess=False)[0] for charset, text in pieces)
+    text = "".join(piece if charset is None else _decode_bytes(piece, charset, guess=False)[0]
+                   for charset, piece in pieces)
     return _CONTROL.sub("", text)
 
 
@@ -404,14 +442,15 @@ def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
         if len(raw) == _MAX_HEADER_READ:  # cut short: drop the address the cut went through
             raw = raw.rpartition(",")[0]
         pairs = _try(lambda: getaddresses([_unsurrogate(raw)]), [])
-        found += [(" ".join(_decode_header(n).split()), a.strip().lower()) for n, a in pairs if a.strip()]
+        found += [(" ".join(_decode_header(n).split()), a.strip().lower())
+                  for n, a in pairs if a.strip()]
     return found
 
 
 def _ids(msg: Message, name: str) -> list[str]:
     ids: list[str] = []
     for value in map(_unsurrogate, _headers(msg, name)):
-        ids += _MESSAGE_ID.findall(value) or [token.strip("<>") for token in value.split() if "@" in token]
+        ids += _MESSAGE_ID.findall(value) or [t.strip("<>") for t in value.split() if "@" in t]
     return list(dict.fromkeys(ids))
 
 
@@ -431,7 +470,8 @@ def _automatic_reason(msg: Message, sender: str) -> str | None:
             return name.lower()
     if _content_type(msg) == "multipart/report":
         kind = _param(msg, "report-type").lower()
-        names = {"delivery-status": "delivery status notification", "disposition-notification": "read receipt"}
+        names = {"delivery-status": "delivery status notification",
+                 "disposition-notification": "read receipt"}
         return names.get(kind, f"report: {kind or 'unknown'}")
     if (local := sender.rpartition("@")[0] or sender) in _ROBOTS:
         return f"{local} sender"
@@ -523,7 +563,8 @@ def _converter() -> Any:
 
 
 def _safe_filename(name: str, content_type: str, number: int) -> str:
-    name = " ".join(_UNSAFE_IN_NAME.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).split()).strip(". ")
+    name = _UNSAFE_IN_NAME.sub("", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = " ".join(name.split()).strip(". ")
     if not name:
         fallback = ".txt" if content_type.startswith(("text/", "message/")) else ".bin"
         return f"attachment-{number}{mimetypes.guess_extension(content_type) or fallback}"
@@ -542,7 +583,10 @@ def _new_text(full_text: str) -> str:
         unquoted = _QUOTED_LINE.sub("", head)
         history = _HISTORY.search(unquoted)
         new, cut = _library_reply(unquoted[: history.start()] if history else unquoted)
-        new = _TRAILING_RULE.sub("", re.sub(r"\n{3,}", "\n\n", new)).strip("\n").rstrip()
+        lines = new.rstrip().split("\n")
+        while lines and _RULE.fullmatch(lines[-1]):  # Outlook's "_____" above its header
+            lines.pop()
+        new = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n").rstrip()
     except Exception:  # a bug in a pattern or the library must not cost the mail
         return full_text
     # Past the scanned head, only a cut-off history proves the rest is not new.
@@ -557,7 +601,9 @@ def _library_reply(text: str) -> tuple[str, bool]:
     keeps the signature, and takes "- item" lists for one."""
     from mailparser_reply import EmailMessage
 
-    replies = EmailMessage(text=text, languages=list(_REPLY_LANGUAGES), keep_hyphen_lists=True).read().replies
+    short = "\n".join(line[:_LIBRARY_LINE] for line in text.split("\n"))
+    message = EmailMessage(text=short, languages=list(_REPLY_LANGUAGES), keep_hyphen_lists=True)
+    replies = message.read().replies
     if not replies or replies[0].headers:  # a quote header at the very start: nothing new
         return "", True
     first, content = replies[0], replies[0].content
@@ -566,9 +612,9 @@ def _library_reply(text: str) -> tuple[str, bool]:
     # The library strips every line; the original lines keep code and lists indented.
     lines, end = text.split("\n"), 0
     for wanted in filter(None, (line.strip() for line in content.split("\n"))):
-        while end < len(lines) and lines[end].strip() != wanted:
+        while end < len(lines) and lines[end][:_LIBRARY_LINE].strip() != wanted:
             end += 1
-        if end == len(lines):
-            return content, len(replies) > 1 or bool(first.signatures)
+        if end == len(lines):  # lost track: better all of the text than part of it
+            return text, False
         end += 1
     return "\n".join(lines[:end]), len(replies) > 1 or bool(first.signatures)

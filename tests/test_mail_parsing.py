@@ -1,0 +1,579 @@
+"""Mail parsing: never raises, never drops text or parts, reads lying charsets and broken
+MIME, strips quoted history in English and Spanish, and tells robots from people."""
+
+from __future__ import annotations
+
+import base64
+import email
+import random
+import re
+import sysconfig
+import time
+from email import policy
+from email.message import EmailMessage, Message
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from supportdesk.mail import parsing
+from supportdesk.mail.parsing import ORIGINAL_NAME, ParsedMail, parse_mail
+
+CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
+CORPUS_FILES = sorted(path.name for path in CORPUS.iterdir()) if CORPUS.is_dir() else []
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+WORD = re.compile(r"[A-Za-z]{4,}")
+BAD_IN_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def mail(body: str, *, subtype: str = "plain", **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = headers.pop("From", "Ana López <ana@example.com>")
+    message["To"] = headers.pop("To", "soporte@example.com")
+    message["Subject"] = headers.pop("Subject", "Ayuda")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body, subtype=subtype)
+    return message.as_bytes()
+
+
+def assert_sound(parsed: ParsedMail) -> None:
+    """What holds for every result: proper Unicode, safe names, no `text` without `full_text`."""
+    assert isinstance(parsed, ParsedMail)
+    for value in (parsed.subject, parsed.text, parsed.full_text, parsed.from_address,
+                  parsed.from_name, parsed.date or "", parsed.message_id or "", *parsed.to,
+                  *parsed.references, *parsed.in_reply_to, *parsed.skipped):
+        assert "\x00" not in value
+        value.encode("utf-8")  # no surrogates left from undecodable bytes
+    assert bool(parsed.text.strip()) == bool(parsed.full_text.strip())
+    assert "\r" not in parsed.full_text and "\x00" not in parsed.full_text
+    for part in parsed.attachments:
+        assert part.filename and len(part.filename) <= 150
+        assert not BAD_IN_FILENAME.search(part.filename)
+        assert not part.filename.startswith(".")
+        assert part.content_type == part.content_type.lower()
+        part.filename.encode("utf-8")
+    assert parsed.is_automatic == (parsed.automatic_reason is not None)
+
+
+def parsed_ok(raw: bytes, **limits: int) -> ParsedMail:
+    parsed = parse_mail(raw, **limits)
+    assert_sound(parsed)
+    return parsed
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- CPython's own test corpus --------------------------------------------------------------
+
+def leaf_texts(raw: bytes) -> list[tuple[str, str, bytes]]:
+    """(content type, decoded text, payload) of each text part, as the stdlib reads it."""
+    message = email.message_from_bytes(raw, policy=policy.compat32)
+    parts = [part for part in message.walk() if not part.is_multipart()]
+    has_plain = any(part.get_content_type() == "text/plain" for part in parts)
+    found = []
+    for part in parts:
+        ctype = part.get_content_type()
+        payload = part.get_payload(decode=True)
+        # Only text/html-only mail must show its HTML: next to a plain part it is an alternative.
+        if ctype not in ("text/plain", "text/html") or (ctype == "text/html" and has_plain):
+            continue
+        if not isinstance(payload, bytes):
+            continue
+        try:
+            text = payload.decode(part.get_content_charset() or "latin-1")
+        except (LookupError, UnicodeDecodeError):
+            text = payload.decode("latin-1")
+        if ctype == "text/html":
+            soup = BeautifulSoup(text, "html.parser")
+            for tag in soup.find_all(["script", "style", "head"]):
+                tag.decompose()
+            text = soup.get_text(" ")
+        found.append((ctype, text, payload))
+    return found
+
+
+@pytest.mark.parametrize("name", CORPUS_FILES)
+def test_cpython_corpus_parses_without_losing_text(name: str) -> None:
+    raw = (CORPUS / name).read_bytes()
+    parsed = parsed_ok(raw)
+    if not name.startswith("msg_"):
+        return  # images and sounds: it is enough that they do not crash the parser
+    full_text = flat(parsed.full_text)
+    kept = [part.data for part in parsed.attachments]
+    for ctype, text, payload in leaf_texts(raw):
+        words = WORD.findall(text)[:30]
+        missing = [word for word in words if word not in full_text]
+        # A part inside a kept message/* part (msg_36: message/external-body) is kept with it.
+        accounted = (any(payload in data for data in kept)
+                     or any(ctype in note for note in parsed.skipped))
+        assert not missing or accounted, f"{ctype} words lost: {missing}"
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason="CPython's test_email data is not installed")
+def test_the_whole_corpus_parses_fast() -> None:
+    raws = [(CORPUS / name).read_bytes() for name in CORPUS_FILES]
+    start = time.perf_counter()
+    for raw in raws:
+        parse_mail(raw)
+    assert time.perf_counter() - start < 3
+
+
+# -- Charsets and headers ---------------------------------------------------------------------
+
+def test_spanish_in_iso_8859_1_body_and_encoded_subject() -> None:
+    raw = (b"From: =?ISO-8859-1?Q?Jos=E9_P=E9rez?= <Jose.Perez@Example.COM>\r\n"
+           b"To: soporte@example.com\r\nSubject: =?ISO-8859-1?Q?Informaci=F3n?=\r\n"
+           b"Content-Language: es-ES\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=ISO-8859-1\r\n"
+           b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+           + "¿Podéis ayudarme? La señal no llega al módem.\r\n".encode("latin-1"))
+    parsed = parsed_ok(raw)
+    assert parsed.subject == "Información"
+    assert parsed.from_name == "José Pérez"
+    assert parsed.from_address == "jose.perez@example.com"
+    assert parsed.text == "¿Podéis ayudarme? La señal no llega al módem."
+    assert parsed.language_hint == "es"
+
+
+def test_windows_1252_smart_quotes_labelled_iso_8859_1() -> None:
+    body = "“Hola” – it’s 5 €…".encode("cp1252")
+    raw = b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\n" + body
+    assert parsed_ok(raw).text == "“Hola” – it’s 5 €…"
+
+
+def test_iso_8859_1_labelled_windows_1252() -> None:  # 0x81 is undefined in windows-1252
+    raw = b"Content-Type: text/plain; charset=windows-1252\r\n\r\nCaf\xe9 \x81 ol\xe9"
+    assert parsed_ok(raw).text.startswith("Café")
+
+
+def test_no_charset_utf8_bytes() -> None:
+    raw = b"Content-Type: text/plain\r\n\r\n" + "Ñandú — 日本語 ça marche".encode()
+    assert parsed_ok(raw).text == "Ñandú — 日本語 ça marche"
+
+
+def test_unknown_charset_falls_back_to_a_guess() -> None:
+    body = ("La factura del mes pasado está mal: el importe no coincide con el contrato "
+            "que firmamos, y la dirección también es incorrecta. ¿Podéis revisarlo?").encode("cp1252")
+    raw = b"Content-Type: text/plain; charset=x-nonsense\r\n\r\n" + body
+    parsed = parsed_ok(raw)
+    assert "está mal" in parsed.text and "dirección" in parsed.text
+
+
+def test_raw_8bit_headers_and_split_encoded_words() -> None:
+    encoded = "Reunión mañana ✓".encode()
+    first, second = base64.b64encode(encoded[:8]), base64.b64encode(encoded[8:])  # splits "ñ"
+    raw = (b"Subject: =?UTF-8?B?" + first + b"?=\r\n =?UTF-8?B?" + second + b"?=\r\n"
+           b"From: Jos\xe9 \xd1u\xf1ez <jose@example.com>\r\n"  # windows-1252, unencoded
+           b"To: Zo\xc3\xab <zoe@example.com>\r\n\r\nhola\r\n")  # UTF-8, unencoded
+    parsed = parsed_ok(raw)
+    assert parsed.subject == "Reunión mañana ✓"
+    assert parsed.from_name == "José Ñuñez"
+    assert parsed.to == ("zoe@example.com",)
+
+
+def test_addresses_ids_and_date() -> None:
+    raw = (b"Message-ID: <m1@example.com>\r\nIn-Reply-To: <r9@example.com> (sent by Ana)\r\n"
+           b"References: <r1@example.com> <r2@example.com>\r\nReferences: <r3@example.com>\r\n"
+           b"References: <r2@example.com>\r\n\t<r9@example.com>\r\n"
+           b"From: \"L\xc3\xb3pez, Ana\" <ANA@Example.com>\r\nReply-To: help+1@Example.com\r\n"
+           b"To: Soporte <Soporte@Example.com>, otro@example.com\r\n"
+           b"Cc: =?utf-8?q?Mar=C3=ADa?= <maria@example.com>\r\n"
+           b"Delivered-To: soporte@example.com\r\nX-Original-To: alias@example.com\r\n"
+           b"Envelope-To: env@example.com\r\nDate: Mon, 3 Feb 2025 10:00:00 +0100\r\n\r\nhola\r\n")
+    parsed = parsed_ok(raw)
+    assert parsed.message_id == "m1@example.com"
+    assert parsed.in_reply_to == ("r9@example.com",)
+    assert parsed.references == (
+        "r1@example.com", "r2@example.com", "r3@example.com", "r9@example.com"
+    )
+    assert (parsed.from_name, parsed.from_address) == ("López, Ana", "ana@example.com")
+    assert parsed.reply_to == "help+1@example.com"
+    assert parsed.to == ("soporte@example.com", "otro@example.com", "maria@example.com",
+                         "alias@example.com", "env@example.com")
+    assert parsed.date == "Mon, 3 Feb 2025 10:00:00 +0100"
+
+
+def test_broken_headers_fall_back() -> None:
+    raw = (b"From: @@@ <<<>>> ,,,\r\nTo: \"unterminated <a@b\r\nDate: 99 Foo 2025 99:99\r\n"
+           b"Subject: =?utf-8?b?!!!notbase64?= =?x-unknown?q?caf=E9?=\r\n"
+           b"Content-Type: text/plain; charset=\"utf-8\r\nMessage-ID: no-brackets-here\r\n\r\n"
+           b"body text\r\n")
+    parsed = parsed_ok(raw)
+    assert parsed.date == "99 Foo 2025 99:99"
+    assert parsed.message_id == "no-brackets-here"
+    assert "caf" in parsed.subject
+    assert parsed.text == "body text"
+
+
+def test_crlf_and_nul_are_normalised() -> None:
+    raw = b"Content-Type: text/plain\r\n\r\nline one\r\nline\x00 two\rline three\r\n"
+    assert parsed_ok(raw).full_text == "line one\nline two\nline three"
+
+
+FLOWED = {
+    "delsp-no": (b"", b"Soft \r\nwrapped.\r\n From, stuffed.\r\n> quoted and \r\n> continued\r\n",
+                 "Soft wrapped.\nFrom, stuffed.\n> quoted and continued"),
+    "delsp-yes": (b"; delsp=yes", b"A word soft-wrap \r\nped in two.\r\n-- \r\nAna\r\n",
+                  "A word soft-wrapped in two.\n-- \nAna"),
+}
+
+
+@pytest.mark.parametrize("delsp, body, expected", FLOWED.values(), ids=FLOWED.keys())
+def test_format_flowed_is_unwrapped(delsp: bytes, body: bytes, expected: str) -> None:
+    raw = b"Content-Type: text/plain; charset=utf-8; format=flowed" + delsp + b"\r\n\r\n" + body
+    assert parsed_ok(raw).full_text == expected
+
+
+# -- Structure ---------------------------------------------------------------------------------
+
+HTML = """<html><head><title>Titulo</title><style>p { color: red }</style></head><body>
+<h1>Problema</h1><p>See <a href="https://example.com/docs">the docs</a> first.</p>
+<table><tr><th>Host</th><th>Status</th></tr><tr><td>web1</td><td>down</td></tr></table>
+<img src="https://tracker.example/pixel.gif"><script>alert("xss")</script></body></html>"""
+
+
+def test_html_only_mail_becomes_markdown() -> None:
+    parsed = parsed_ok(mail(HTML, subtype="html"))
+    assert "# Problema" in parsed.text
+    assert "[the docs](https://example.com/docs)" in parsed.text
+    assert "| Host | Status |" in parsed.text and "| web1 | down |" in parsed.text
+    for hidden in ("alert", "xss", "color", "Titulo", "tracker", "<"):
+        assert hidden not in parsed.full_text
+
+
+def test_alternative_prefers_plain_and_notes_the_html() -> None:
+    message = EmailMessage()
+    message.set_content("The plain words.")
+    message.add_alternative("<p>The <b>HTML</b> words.</p>", subtype="html")
+    parsed = parsed_ok(message.as_bytes())
+    assert parsed.full_text == "The plain words."
+    assert any("text/html alternative not used" in note for note in parsed.skipped)
+
+
+def test_alternative_with_empty_plain_takes_the_html() -> None:
+    message = EmailMessage()
+    message.set_content("  \n")
+    message.add_alternative("<p>Only the <b>HTML</b> has words.</p>", subtype="html")
+    assert parsed_ok(message.as_bytes()).full_text == "Only the **HTML** has words."
+
+
+def test_related_inline_image_is_kept_with_its_content_id() -> None:
+    message = EmailMessage()
+    message.set_content("Plain version.")
+    message.add_alternative('<p><img src="cid:logo@example.com" alt="our logo"></p>', subtype="html")
+    message.get_payload()[1].add_related(PNG, "image", "png", cid="<logo@example.com>")
+    parsed = parsed_ok(message.as_bytes())
+    assert parsed.text == "Plain version."
+    [image] = parsed.attachments
+    assert (image.content_type, image.data, image.filename) == ("image/png", PNG, "attachment-1.png")
+    assert (image.inline, image.content_id) == (True, "logo@example.com")
+
+
+def test_html_related_root_is_the_text() -> None:
+    message = EmailMessage()
+    message.set_content('<p>Screenshot: <img src="cid:shot" alt="error dialog"></p>', subtype="html")
+    message.add_related(PNG, "image", "png", cid="<shot>", filename="shot.png")
+    parsed = parsed_ok(message.as_bytes())
+    assert parsed.text == "Screenshot: error dialog"
+    [image] = parsed.attachments
+    assert (image.filename, image.inline, image.content_id) == ("shot.png", True, "shot")
+
+
+def test_nasty_filenames_are_sanitised() -> None:
+    long_name = "x" * 300 + ".pdf"
+    names = ['="../../etc/passwd"', '="C:\\\\evil\\\\x.exe"', "*=utf-8''%00bad%0Aname.txt",
+             f'="{long_name}"', '="=?utf-8?q?Informaci=C3=B3n_2025.pdf?="', '="..."',
+             "*=utf-8''%E2%80%AEgpj.exe"]  # U+202E RIGHT-TO-LEFT OVERRIDE shows "exe.jpg"
+    parts = b"".join(
+        b"--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename" + name.encode() + b"\r\n\r\nZGF0YQ==\r\n"
+        for name in names
+    )
+    raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n"
+    parsed = parsed_ok(raw)
+    got = [part.filename for part in parsed.attachments]
+    assert got[:3] == ["passwd", "x.exe", "badname.txt"]
+    assert len(got[3]) == 150 and got[3].endswith(".pdf")
+    assert got[4:] == ["Información 2025.pdf", "attachment-6.bin", "gpj.exe"]
+    assert all(part.data == b"data" and not part.inline for part in parsed.attachments)
+
+
+def test_forwarded_message_text_is_quoted_and_its_attachments_kept() -> None:
+    inner = EmailMessage()
+    inner["From"] = "Cliente <cliente@example.net>"
+    inner["Date"] = "Mon, 3 Feb 2025 10:00:00 +0100"
+    inner["Subject"] = "=?utf-8?q?Factura_err=C3=B3nea?="
+    inner.set_content("La factura de enero tiene un error.")
+    inner.add_attachment(b"%PDF-1.4", "application", "pdf", filename="factura.pdf")
+    outer = EmailMessage()
+    outer["Subject"] = "Fwd: Factura"
+    outer.set_content("Os reenvío esto.")
+    outer.add_attachment(inner)
+    parsed = parsed_ok(outer.as_bytes())
+    assert parsed.text == "Os reenvío esto."
+    assert "> From: Cliente <cliente@example.net>" in parsed.full_text
+    assert "> Subject: Factura errónea" in parsed.full_text
+    assert "> La factura de enero tiene un error." in parsed.full_text
+    assert [(part.filename, part.data) for part in parsed.attachments] == [
+        ("factura.pdf", b"%PDF-1.4")
+    ]
+
+
+def test_declared_boundary_never_appears() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=XYZ\r\n\r\nThe text is still here.\r\n--ABC\r\n"
+    parsed = parsed_ok(raw)
+    assert "The text is still here." in parsed.full_text
+    assert any("boundary missing" in note for note in parsed.skipped)
+
+
+def test_missing_final_boundary() -> None:
+    raw = (b"Content-Type: multipart/mixed; boundary=XYZ\r\n\r\n"
+           b"--XYZ\r\nContent-Type: text/plain\r\n\r\nFirst part.\r\n"
+           b"--XYZ\r\nContent-Type: text/plain\r\n\r\nSecond part, never closed.\r\n")
+    assert parsed_ok(raw).full_text == "First part.\n\nSecond part, never closed."
+
+
+def test_multipart_without_boundary_or_parts() -> None:
+    assert "Just text." in parsed_ok(b"Content-Type: multipart/mixed\r\n\r\nJust text.\r\n").full_text
+    assert parsed_ok(b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B--\r\n").attachments == ()
+
+
+def test_several_text_parts_are_joined_in_order() -> None:
+    raw = (b"Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+           b"--B\r\nContent-Type: text/plain\r\n\r\nOne.\r\n"
+           b"--B\r\nContent-Type: text/html\r\n\r\n<p>Two.</p>\r\n"
+           b"--B\r\nContent-Type: text/plain\r\n\r\nThree.\r\n--B--\r\n")
+    assert parsed_ok(raw).full_text == "One.\n\nTwo.\n\nThree."
+
+
+def test_a_1_mb_header_line() -> None:
+    raw = (b"Subject: " + b"word " * 200_000 + b"\r\nX-Junk: " + b"x" * 1_000_000 + b"\r\n"
+           b"To: " + b"someone@example.com, " * 50_000 + b"\r\n"
+           b"Content-Type: text/plain; name=" + b"n" * 1_000_000 + b"\r\n\r\nStill read.\r\n")
+    start = time.perf_counter()
+    parsed = parsed_ok(raw)
+    assert time.perf_counter() - start < 2
+    assert parsed.text == "Still read."
+    assert len(parsed.subject) == 1000
+    assert parsed.to == ("someone@example.com",)
+
+
+def test_more_parts_than_the_limit_are_noted_and_the_original_kept() -> None:
+    parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\nPart number %d here.\r\n" % n
+                     for n in range(150))
+    raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n"
+    parsed = parsed_ok(raw)
+    assert "Part number 98 here." in parsed.full_text  # the root and 99 parts: 100
+    assert "Part number 99 here." not in parsed.full_text
+    assert any("parts 101-151: not read, more than 100 parts" in note for note in parsed.skipped)
+    assert [part.data for part in parsed.attachments if part.filename == ORIGINAL_NAME] == [raw]
+
+
+def test_a_flood_of_tiny_parts_is_cut_short() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n\r\nx\r\n" * 50_000
+    start = time.perf_counter()
+    parsed = parsed_ok(raw)
+    assert time.perf_counter() - start < 2
+    assert any("more than 100 parts" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].data == raw
+
+
+def test_text_over_the_byte_limit_is_truncated() -> None:
+    raw = mail("ñandú " * 1000)
+    parsed = parsed_ok(raw, max_text_bytes=1001)
+    assert len(parsed.full_text.encode()) <= 1001 and parsed.full_text.startswith("ñandú ñandú")
+    assert any("truncated after 1001 bytes" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].filename == ORIGINAL_NAME
+
+
+def test_undecodable_text_part_is_kept_as_attachment() -> None:
+    binary = bytes(range(256)) * 8
+    raw = (b"Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+           b"--B\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
+           b"--B\r\nContent-Type: text/plain; charset=x-unknown\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(binary) + b"--B--\r\n")
+    parsed = parsed_ok(raw)
+    assert parsed.text == "Hello."
+    [part] = parsed.attachments
+    assert (part.content_type, part.filename) == ("text/plain", "attachment-1.txt")
+    assert part.data == binary
+    assert any("not readable text (charset x-unknown)" in note for note in parsed.skipped)
+
+
+def test_damaged_base64_keeps_the_original() -> None:
+    raw = (b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: image/png\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo!!!AAAANSUhE=U\r\n--B--\r\n")
+    parsed = parsed_ok(raw)
+    assert [part.filename for part in parsed.attachments] == ["attachment-1.png", ORIGINAL_NAME]
+
+
+def test_winmail_dat_is_kept_and_noted() -> None:
+    message = EmailMessage()
+    message.set_content("See attached.")
+    message.add_attachment(b"\x78\x9f\x3e\x22", "application", "ms-tnef", filename="winmail.dat")
+    parsed = parsed_ok(message.as_bytes())
+    assert [part.filename for part in parsed.attachments] == ["winmail.dat"]
+    assert any("winmail.dat" in note for note in parsed.skipped)
+
+
+GARBAGE = [
+    b"",
+    b"\x00" * 1000,
+    b"\xff\xfe\x00garbage\r\n\r\n\x00\x01",
+    bytes(random.Random(7).randrange(256) for _ in range(20_000)),
+    b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n",
+    b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: message/rfc822\r\n\r\n",
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n====",
+    b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nnot a mail",
+    b"Content-Type: text/html\r\n\r\n" + b"<div>" * 3000 + b"deep" + b"</div>" * 3000,
+    b"Subject: " + b"=?utf-8?q?" * 20_000 + b"\r\n\r\n",
+    b"From: " + b"<" * 50_000 + b"\r\nTo: " + b"\"" * 50_000 + b"\r\n\r\nx",
+]
+
+
+@pytest.mark.parametrize("raw", GARBAGE, ids=range(len(GARBAGE)))
+def test_garbage_never_raises(raw: bytes) -> None:
+    parsed_ok(raw)
+
+
+def test_truncated_mails_never_raise() -> None:
+    message = EmailMessage()
+    message.set_content("Texto.")
+    message.add_alternative(HTML, subtype="html")
+    message.add_attachment(PNG, "image", "png", filename="a.png")
+    raw = message.as_bytes()
+    for end in range(0, len(raw), 37):
+        parsed_ok(raw[:end])
+
+
+def test_deep_nesting_never_raises() -> None:
+    raw = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n)
+                   for n in range(3000)) + b"Content-Type: text/plain\r\n\r\ndeep"
+    parsed = parsed_ok(raw)
+    # The stdlib's parser recurses once per level and gives up: the mail is kept whole.
+    assert "deep" in parsed.full_text or parsed.attachments[-1].data == raw
+
+
+def test_an_unreadable_mail_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object, **kwargs: object) -> Message:
+        raise MemoryError
+
+    monkeypatch.setattr(parsing.email, "message_from_bytes", explode)
+    parsed = parsed_ok(b"Subject: x\r\n\r\nbody")
+    assert (parsed.text, parsed.full_text) == ("", "")
+    [original] = parsed.attachments
+    assert (original.filename, original.data) == (ORIGINAL_NAME, b"Subject: x\r\n\r\nbody")
+    assert parsed.skipped == (f"mail could not be read (MemoryError); kept whole as {ORIGINAL_NAME}",)
+
+
+# -- The new text of a reply ------------------------------------------------------------------
+
+QUOTE_HEADER = "On Mon, Feb 3, 2025 at 10:00 AM Ana <ana@example.com> wrote:"
+REPLIES = {
+    "gmail-es": ("Hola, el servidor no responde.\n\nGracias\n\n"
+                 "El lun, 3 feb 2025 a las 10:00, Ana <ana@example.com> escribió:\n> Hola\n> ¿Qué tal?\n",
+                 "Hola, el servidor no responde.\n\nGracias"),
+    "gmail-es-wrapped": ("Sigue sin funcionar.\n\nEl lun, 3 feb 2025 a las 10:00, Ana López (<\n"
+                         "ana.lopez@example.com>) escribió:\n> Hola\n", "Sigue sin funcionar."),
+    "apple-es": ("Nuevo.\n\nEl 3 feb 2025, a las 10:00, Soporte <soporte@example.com> escribió:\n\n"
+                 "Texto viejo sin comillas.\n", "Nuevo."),
+    "gmail-en": (f"The server is down again.\n\n{QUOTE_HEADER}\n> Hello\n> there\n",
+                 "The server is down again."),
+    "gmail-en-wrapped": ("Still broken.\n\nOn Mon, Feb 3, 2025 at 10:00 AM Ana Lopez <\n"
+                         "ana.lopez@example.com> wrote:\n\n> Hello\n", "Still broken."),
+    "outlook-en": ("New text here.\n\n-----Original Message-----\nFrom: Ana\n"
+                   "Sent: Monday, February 3, 2025 10:00 AM\nTo: support@example.com\n"
+                   "Subject: problem\n\nold text\n", "New text here."),
+    "outlook-es-original": ("Texto nuevo.\n\n-----Mensaje original-----\nDe: Ana\n"
+                            "Enviado el: lunes\nPara: x\nAsunto: y\n\nviejo texto\n", "Texto nuevo."),
+    "outlook-es-block": ("Texto nuevo.\n\n________________________________\n"
+                         "De: Ana <ana@example.com>\nEnviado el: lunes, 3 de febrero de 2025 10:00\n"
+                         "Para: soporte@example.com\nAsunto: RE: y\n\nviejo texto\n", "Texto nuevo."),
+    "outlook-en-block": ("New text.\n\nFrom: Ana <ana@example.com>\n"
+                         "Sent: Monday, February 3, 2025 10:00 AM\nTo: support@example.com\n"
+                         "Subject: y\n\nold text\n", "New text."),
+    "inline-quotes": ("> Does it fail every time?\nYes, every time.\n> Which browser?\nFirefox 135.\n",
+                      "Yes, every time.\nFirefox 135."),
+    "signature": ("Please reset my password.\n\n-- \nAna Pérez\nACME S.L.\n",
+                  "Please reset my password."),
+    "iphone-es": ("No puedo entrar al panel.\n\nEnviado desde mi iPhone\n", "No puedo entrar al panel."),
+    "iphone-en": ("I cannot log in.\n\nSent from my iPhone\n", "I cannot log in."),
+    "keeps-code-and-lists": ("Run this:\n\n    sudo systemctl restart nginx\n\n- first\n  - nested\n"
+                             f"- second\n\n{QUOTE_HEADER}\n> old\n",
+                             "Run this:\n\n    sudo systemctl restart nginx\n\n- first\n  - nested\n"
+                             "- second"),
+    "only-a-quote": (f"{QUOTE_HEADER}\n> everything is old\n", f"{QUOTE_HEADER}\n> everything is old"),
+    "no-history": ("Just a question: does the plan include backups?\n",
+                   "Just a question: does the plan include backups?"),
+}
+
+
+@pytest.mark.parametrize("body, expected", REPLIES.values(), ids=REPLIES.keys())
+def test_reply_stripping(body: str, expected: str) -> None:
+    parsed = parsed_ok(mail(body))
+    assert parsed.text == expected
+    assert parsed.full_text == body.strip("\n")
+
+
+HTML_REPLIES = {
+    "gmail-es": ('<div dir="ltr">Nuevo <b>texto</b>.</div><br><div class="gmail_quote"><div>El lun, 3 '
+                 'feb 2025 a las 10:00, Ana &lt;ana@example.com&gt; escribió:<br></div><blockquote>'
+                 'Texto viejo.</blockquote></div>', "Nuevo **texto**."),
+    "outlook-es": ('<div class=WordSection1><p class=MsoNormal>Adjunto la captura.<o:p></o:p></p><div '
+                   'style="border-top:solid #E1E1E1 1.0pt"><p class=MsoNormal><b>De:</b> Soporte '
+                   '&lt;soporte@example.com&gt;<br><b>Enviado el:</b> lunes, 3 de febrero de 2025 10:00'
+                   '<br><b>Para:</b> Ana<br><b>Asunto:</b> RE: Correo</p></div><p>Texto viejo.</p></div>',
+                   "Adjunto la captura."),
+}
+
+
+@pytest.mark.parametrize("html, expected", HTML_REPLIES.values(), ids=HTML_REPLIES.keys())
+def test_reply_stripping_in_html_mail(html: str, expected: str) -> None:
+    parsed = parsed_ok(mail(html, subtype="html"))
+    assert parsed.text == expected
+    assert "Texto viejo." in parsed.full_text
+
+
+# -- Automatic mail ----------------------------------------------------------------------------
+
+AUTOMATIC = {
+    "auto-submitted": ({"Auto_Submitted": "auto-replied"}, "auto-submitted: auto-replied"),
+    "precedence": ({"Precedence": "bulk"}, "precedence: bulk"),
+    "x-autoreply": ({"X_Autoreply": "yes"}, "x-autoreply"),
+    "list-id": ({"List_Id": "Clientes <clientes.lists.example.com>"}, "list-id"),
+    "noreply": ({"From": "Tienda <No-Reply@shop.example>"}, "no-reply sender"),
+    "null-return-path": ({"Return_Path": "<>"}, "null return-path"),
+    "human": ({}, None),
+    "auto-submitted-no": ({"Auto_Submitted": "no"}, None),
+    "x-auto-response-suppress": ({"X_Auto_Response_Suppress": "All"}, None),
+}
+
+
+@pytest.mark.parametrize("headers, reason", AUTOMATIC.values(), ids=AUTOMATIC.keys())
+def test_automatic_mail(headers: dict[str, str], reason: str | None) -> None:
+    parsed = parsed_ok(mail("Hola, tengo un problema.", **headers))
+    assert (parsed.is_automatic, parsed.automatic_reason) == (reason is not None, reason)
+
+
+def test_delivery_status_notification_from_mailer_daemon() -> None:
+    raw = (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+           b"To: soporte@example.com\r\n"
+           b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\r\n\r\n"
+           b"--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+           b"--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+           b"Reporting-MTA: dns; mx.example.com\r\n\r\n"
+           b"Final-Recipient: rfc822; nobody@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+           b"--R\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: Hola\r\n--R--\r\n")
+    parsed = parsed_ok(raw)
+    assert (parsed.is_automatic, parsed.automatic_reason) == (True, "delivery status notification")
+    assert parsed.from_address == "mailer-daemon@mx.example.com"
+    assert parsed.text == "Your message could not be delivered."
+    status = [part.data for part in parsed.attachments if part.content_type == "message/delivery-status"]
+    assert len(status) == 1 and b"Status: 5.1.1" in status[0]

@@ -118,7 +118,7 @@ def banner(port: int, endpoint: str, mail_domain: str, smtp_port: int) -> str:
         f"    portal        http://127.0.0.1:{port}",
         f"    AWS (moto)    {endpoint}",
         f"    mail in       smtp://127.0.0.1:{smtp_port}  (support@, billing@, sales@{mail_domain})",
-        f"    mail out      .dev/outbox/*.eml",
+        "    mail out      .dev/outbox/*.eml",
         "",
         "  demo logins",
         f"    customer      {DEMO_CUSTOMER['email']} / {DEMO_CUSTOMER['password']}",

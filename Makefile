@@ -15,6 +15,8 @@ test: $(VENV)/.installed $(CATALOGS) chromium
 
 lint: $(VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/ruff check shared functions tests bench scripts
+	$(BIN)/mypy shared/supportdesk functions
 
 # The static pages are one shell each; edit scripts/build_site.py or templates/_head.html.
 site: $(VENV)/.installed

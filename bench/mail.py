@@ -44,7 +44,6 @@ def message(sender: str, subject: str, body: str, attachment: bytes | None = Non
 def serve(rounds: int) -> dict[str, Any]:
     """In the child: feed mails to the handler and measure."""
     from inbound.handler import handler, mailroom
-
     from supportdesk.local.events import LambdaContext, ses_receipt_event
 
     room, s3, settings = mailroom()

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
 import pytest
+from conftest import Person, csrf_token, log_in
 from starlette.testclient import TestClient
 
-from conftest import Person, csrf_token, log_in
 from supportdesk.attachments import AttachmentPolicy, AttachmentRefused, check_file, safe_filename
 from supportdesk.local.provision import load_template
 

@@ -7,9 +7,8 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import Person
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-
 from conftest import free_port
 
 BIN = Path(sys.executable).parent

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Person
+
 from supportdesk.local.events import LambdaContext, ses_receipt_event
 from supportdesk.local.stack import LocalStack
 from supportdesk.mail.parsing import parse_mail
@@ -256,9 +256,8 @@ def test_every_real_mail_of_pythons_corpus_is_handled(deliver: Any, table: Table
 def test_the_original_mail_is_linked_for_its_owner_only(deliver: Any, make_customer: Any, table: Table,
                                                        app: Any) -> None:
     import httpx2 as httpx
-    from starlette.testclient import TestClient
-
     from conftest import log_in
+    from starlette.testclient import TestClient
 
     owner, other = make_customer(), make_customer(name="Eve Otra")
     raw = mail(owner.email, "Con original", "Texto.\n\n> citado que se quita\n")

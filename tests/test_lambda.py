@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import Person
+
 from supportdesk.local.events import LambdaContext as Context
 from supportdesk.local.events import http_api_event
 

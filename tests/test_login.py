@@ -11,10 +11,10 @@ from typing import Any
 
 import jwt
 import pytest
+from conftest import Person, csrf_token, log_in
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.utilities.utils import load_resource
 
-from conftest import Person, csrf_token, log_in
 from supportdesk.auth import ExpiredToken, InvalidToken, TokenVerifier
 from supportdesk.config import Settings
 from supportdesk.local.stack import LocalStack

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Person, log_in
 
 REPO = Path(__file__).resolve().parents[1]

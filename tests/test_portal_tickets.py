@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Person, csrf_token, log_in
 from starlette.testclient import TestClient
 
-from conftest import Person, csrf_token, log_in
 from supportdesk.local.stack import LocalStack
 
 TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")

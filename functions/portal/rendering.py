@@ -11,7 +11,7 @@ from datetime import timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlencode, urlsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jinja2
 from markupsafe import Markup

@@ -22,8 +22,8 @@ from portal.pages import LoginRequired, go_to, optional_identity, public_url, re
 from portal.rendering import is_htmx, render
 from supportdesk import notifications
 from supportdesk.accounts import Account, get_account
-from supportdesk.attachments import AttachmentRefused
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS, is_generic_subject, same_subject
+from supportdesk.attachments import AttachmentRefused
 from supportdesk.auth import Identity
 from supportdesk.departments import Department
 from supportdesk.opening import InvalidTicket, TicketRequest, guest_refusal, open_ticket, validate

@@ -24,8 +24,14 @@ from typing import Any, Callable, Mapping
 
 from supportdesk import notifications, ratelimit
 from supportdesk.accounts import Account, find_account_by_email
-from supportdesk.attachments import ATTACHMENT_PREFIX, Attachment, AttachmentPolicy, AttachmentRefused
-from supportdesk.attachments import check_file, safe_filename
+from supportdesk.attachments import (
+    ATTACHMENT_PREFIX,
+    Attachment,
+    AttachmentPolicy,
+    AttachmentRefused,
+    check_file,
+    safe_filename,
+)
 from supportdesk.departments import Department
 from supportdesk.i18n import supported
 from supportdesk.mail.parsing import MailPart, ParsedMail, parse_mail

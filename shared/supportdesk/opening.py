@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from supportdesk import ratelimit
 from supportdesk.accounts import Account
 from supportdesk.attachments import Attachment
 from supportdesk.departments import Department
-from supportdesk import ratelimit
 from supportdesk.search import fold
 from supportdesk.store import Table
 from supportdesk.tickets import (

@@ -24,7 +24,6 @@ from supportdesk.local.stack import (
 from supportdesk.store import Table
 
 
-
 def dev_dir() -> Path:
     """Where `make dev` keeps its state (SUPPORTDESK_DEV_DIR moves it, for tests)."""
     return Path(os.environ.get("SUPPORTDESK_DEV_DIR") or REPO_ROOT / ".dev")
@@ -64,7 +63,6 @@ def start_mail_intake(stack: LocalStack, stack_name: str, port: int) -> Any:
     """SMTP on `port`, doing what the template's receipt rules do, into the real handler."""
     _functions_on_path()
     from inbound.handler import handler
-
     from supportdesk.local.events import LambdaContext
     from supportdesk.local.smtp import receipt_rules, start_smtp
 

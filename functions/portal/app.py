@@ -48,7 +48,7 @@ app = Starlette(
         Middleware(CsrfMiddleware),
         Middleware(SessionMiddleware),
     ],
-    exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+    exception_handlers=errors.HANDLERS,
 )
 
 _mangum = Mangum(app, lifespan="off")
@@ -56,4 +56,4 @@ _mangum = Mangum(app, lifespan="off")
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _mangum(event, context)  # type: ignore[arg-type]
+    return _mangum(event, context)

@@ -29,6 +29,6 @@ def seed_demo(cognito: Any, table: Table, user_pool_id: str, mail_domain: str) -
     seed_departments(table, mail_domain)
     for data, agent in ((DEMO_CUSTOMER, False), (DEMO_AGENT, True)):
         try:
-            register_account(cognito, table, user_pool_id, agent=agent, **data)  # type: ignore[arg-type]
+            register_account(cognito, table, user_pool_id, agent=agent, **data)
         except AccountExists:
             pass

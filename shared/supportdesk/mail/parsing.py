@@ -166,7 +166,7 @@ def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     walk = _Walk(max_parts, max_text_bytes)
     walk.visit(msg)
     if walk.overflow or end < len(raw):
-        total = "end" if end < len(raw) else _try(lambda: sum(1 for _ in msg.walk()), "end")
+        total = "end" if end < len(raw) else _try(lambda: str(sum(1 for _ in msg.walk())), "end")
         walk.note(f"parts {max_parts + 1}-{total}: not read, more than {max_parts} parts", keep=True)
     full_text = "\n\n".join(t.strip("\n").rstrip() for t in walk.texts).strip("\n")
     if len(encoded := full_text.encode("utf-8")) > max_text_bytes:
@@ -342,13 +342,15 @@ def _best_alternative(children: list[Message]) -> Message | None:
                 and _payload(child).strip()):
             return child
     richer = [c for c in children if _content_type(c) == "text/html" or c.is_multipart()]
-    return (richer or children or [None])[-1]
+    candidates = richer or children
+    return candidates[-1] if candidates else None
 
 
 def _related_root(part: Message, children: list[Message]) -> Message | None:
     start = _param(part, "start").strip().strip("<>")
     named = [child for child in children if start and _content_id(child) == start]
-    return (named or children or [None])[0]
+    candidates = named or children
+    return candidates[0] if candidates else None
 
 
 # -- MIME access that cannot raise: the stdlib's accessors do, on broken mail -----------
@@ -380,7 +382,8 @@ def _payload(part: Message) -> bytes:
     data = _try(lambda: part.get_payload(decode=True), None)
     if isinstance(data, bytes):
         return data
-    payload = _try(part.get_payload, "")
+    nothing: Any = ""
+    payload: Any = _try(lambda: part.get_payload(), nothing)
     if isinstance(payload, str):
         return payload.encode("utf-8", "surrogateescape")
     # compat32 writes the headers back as they came, without refolding.
@@ -441,7 +444,8 @@ def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
     for raw in (raw for name in names for raw in _headers(msg, name)):
         if len(raw) == _MAX_HEADER_READ:  # cut short: drop the address the cut went through
             raw = raw.rpartition(",")[0]
-        pairs = _try(lambda: getaddresses([_unsurrogate(raw)]), [])
+        no_pairs: list[tuple[str, str]] = []
+        pairs = _try(lambda: getaddresses([_unsurrogate(raw)]), no_pairs)
         found += [(" ".join(_decode_header(n).split()), a.strip().lower())
                   for n, a in pairs if a.strip()]
     return found
@@ -499,8 +503,9 @@ def _decode_bytes(data: bytes, charset: str | None, *, guess: bool = True) -> tu
             continue
         if not _looks_binary(text):
             return text, False
-    if guess and (text := _guess(data)) is not None and not _looks_binary(text):
-        return text, False
+    guessed = _guess(data) if guess else None
+    if guessed is not None and not _looks_binary(guessed):
+        return guessed, False
     try:  # unlabelled 8-bit text here is mostly Western European
         return data.decode("cp1252"), False
     except UnicodeError:
@@ -555,7 +560,7 @@ def _html_to_markdown(html: str) -> str:
 def _converter() -> Any:
     from markdownify import ATX, MarkdownConverter
 
-    class Converter(MarkdownConverter):  # type: ignore[misc]
+    class Converter(MarkdownConverter):
         def convert_img(self, el: Any, text: str, parent_tags: Any) -> str:
             return str(el.attrs.get("alt") or "")
 

@@ -102,3 +102,24 @@ def test_a_refused_file_is_named_with_the_limit_and_nothing_typed_is_lost(
     expect(row).to_have_class(re.compile(r"\bfailed\b"))
     expect(row).to_contain_text("los tipos permitidos son")
     assert page.get_by_label("Mensaje").input_value() == "Texto que no se pierde"
+
+
+def test_a_screenshot_pasted_into_the_message_is_attached(live_server: str, page_in: Any,
+                                                          customer: Person) -> None:
+    page = page_in("es-ES")
+    log_in(page, live_server, customer)
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label("Asunto").fill("Captura pegada desde el portapapeles")
+    page.get_by_label("Mensaje").fill("Pego la captura del error aquí mismo.")
+    page.locator("#message").evaluate("""textarea => {
+        const transfer = new DataTransfer();
+        const pixels = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4]);
+        transfer.items.add(new File([pixels], "image.png", { type: "image/png" }));
+        textarea.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true }));
+    }""")
+    pasted = page.locator(".upload.done", has_text=re.compile(r"^captura-\d{8}T\d{6}\.png"))
+    expect(pasted).to_have_count(1)
+    assert page.get_by_label("Mensaje").input_value() == "Pego la captura del error aquí mismo."
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    page.locator("#created-ticket-id").wait_for()
+    expect(page.locator(".message-attachments a", has_text=re.compile(r"^captura-.*\.png$"))).to_have_count(1)

@@ -442,6 +442,22 @@ def test_garbage_never_raises(raw: bytes) -> None:
     parsed_ok(raw)
 
 
+# Each of these once took minutes: quadratic or cubic regular expressions and parsers.
+SLOW_ONCE = {
+    "html-left-open": b"Content-Type: text/html\r\n\r\n" + b"<a " * 30_000,
+    "rule-lines": b"Content-Type: text/plain\r\n\r\n" + b"----\n" * 20_000 + b"x",
+    "long-quote-header-lines": b"Content-Type: text/plain\r\n\r\n" + b"On Am schrieb wrote " * 20_000,
+    "long-parameter-list": b"Content-Type: text/plain; " + b"a=b; " * 200_000 + b"\r\n\r\nx",
+}
+
+
+@pytest.mark.parametrize("raw", SLOW_ONCE.values(), ids=SLOW_ONCE.keys())
+def test_pathological_input_is_fast(raw: bytes) -> None:
+    start = time.perf_counter()
+    parsed_ok(raw)
+    assert time.perf_counter() - start < 2
+
+
 def test_truncated_mails_never_raise() -> None:
     message = EmailMessage()
     message.set_content("Texto.")

@@ -14,7 +14,7 @@ import pickle
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -221,7 +221,6 @@ class LocalStack:
     environment: dict[str, str]
     state: StateKeeper | None = None
     outbox: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return client_factory(self.endpoint_url)(service)

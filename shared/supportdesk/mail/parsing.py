@@ -475,7 +475,7 @@ def _automatic_reason(msg: Message, sender: str) -> str | None:
     if _content_type(msg) == "multipart/report":
         kind = _param(msg, "report-type").lower()
         names = {"delivery-status": "delivery status notification",
-                 "disposition-notification": "read receipt"}
+                 "disposition-notification": "disposition notification"}
         return names.get(kind, f"report: {kind or 'unknown'}")
     if (local := sender.rpartition("@")[0] or sender) in _ROBOTS:
         return f"{local} sender"
@@ -547,6 +547,10 @@ def _unflow(text: str, delsp: bool) -> str:
 def _html_to_markdown(html: str) -> str:
     from bs4 import BeautifulSoup
 
+    # Python's HTMLParser rescans the rest of the input for each "<" left open at its end
+    # (30 s for 60 KB of "<a <a ..."); past the last ">" there can only be text.
+    last = html.rfind(">") + 1
+    html = html[:last] + html[last:].replace("<", "&lt;")
     with warnings.catch_warnings():  # "looks like a URL", "looks like XML": mail is what it is
         warnings.simplefilter("ignore")
         soup = BeautifulSoup(html, "html.parser")

@@ -8,7 +8,6 @@ import email
 import random
 import re
 import sysconfig
-import time
 from email import policy
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -53,7 +52,7 @@ def assert_sound(parsed: ParsedMail) -> None:
         assert part.filename and len(part.filename) <= 150
         assert not BAD_IN_FILENAME.search(part.filename)
         assert not part.filename.startswith(".")
-        assert part.content_type == part.content_type.lower()
+        assert re.fullmatch(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+", part.content_type)
         part.filename.encode("utf-8")
     assert parsed.is_automatic == (parsed.automatic_reason is not None)
 
@@ -112,15 +111,6 @@ def test_cpython_corpus_parses_without_losing_text(name: str) -> None:
         accounted = (any(payload in data for data in kept)
                      or any(ctype in note for note in parsed.skipped))
         assert not missing or accounted, f"{ctype} words lost: {missing}"
-
-
-@pytest.mark.skipif(not CORPUS_FILES, reason="CPython's test_email data is not installed")
-def test_the_whole_corpus_parses_fast() -> None:
-    raws = [(CORPUS / name).read_bytes() for name in CORPUS_FILES]
-    start = time.perf_counter()
-    for raw in raws:
-        parse_mail(raw)
-    assert time.perf_counter() - start < 3
 
 
 # -- Charsets and headers ---------------------------------------------------------------------
@@ -355,9 +345,7 @@ def test_a_1_mb_header_line() -> None:
     raw = (b"Subject: " + b"word " * 200_000 + b"\r\nX-Junk: " + b"x" * 1_000_000 + b"\r\n"
            b"To: " + b"someone@example.com, " * 50_000 + b"\r\n"
            b"Content-Type: text/plain; name=" + b"n" * 1_000_000 + b"\r\n\r\nStill read.\r\n")
-    start = time.perf_counter()
     parsed = parsed_ok(raw)
-    assert time.perf_counter() - start < 2
     assert parsed.text == "Still read."
     assert len(parsed.subject) == 1000
     assert parsed.to == ("someone@example.com",)
@@ -376,9 +364,7 @@ def test_more_parts_than_the_limit_are_noted_and_the_original_kept() -> None:
 
 def test_a_flood_of_tiny_parts_is_cut_short() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n\r\nx\r\n" * 50_000
-    start = time.perf_counter()
     parsed = parsed_ok(raw)
-    assert time.perf_counter() - start < 2
     assert any("more than 100 parts" in note for note in parsed.skipped)
     assert parsed.attachments[-1].data == raw
 
@@ -452,10 +438,9 @@ SLOW_ONCE = {
 
 
 @pytest.mark.parametrize("raw", SLOW_ONCE.values(), ids=SLOW_ONCE.keys())
-def test_pathological_input_is_fast(raw: bytes) -> None:
-    start = time.perf_counter()
+def test_pathological_input_is_handled(raw: bytes) -> None:
+    # These once took tens of seconds; their time is bench/mail.py's to watch, not a test's.
     parsed_ok(raw)
-    assert time.perf_counter() - start < 2
 
 
 def test_truncated_mails_never_raise() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from supportdesk import notifications, ratelimit
 from supportdesk.accounts import Account, find_account_by_email
@@ -101,7 +101,6 @@ class Mailroom:
     policy: AttachmentPolicy
     departments: Mapping[str, Department]
     public_url: str
-    now: Callable[[], str] = utc_now
 
 
 def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: str,
@@ -173,12 +172,14 @@ def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
     department = _department_for(room, recipients)
     if department is None or not department.email_intake:
         return Outcome("rejected", "unknown-recipient")
+    # Checked before anything is counted for the sender: a forged From must not use up
+    # the real sender's allowance.
+    if not verdicts.authenticated:
+        return Outcome("rejected", "unauthenticated")
     if not ratelimit.allow(room.table, "mail", sender, limit=MAILS_PER_SENDER_PER_HOUR,
                            window_seconds=3600):
         return Outcome("ignored", "rate-limited")
     account = find_account_by_email(room.table, sender)
-    if not verdicts.authenticated:
-        return Outcome("rejected", "unauthenticated")
     if account is None and (department.login_required or not department.guests_allowed):
         _notify_rejection(room, mail, sender, department)
         return Outcome("rejected", "unknown-sender")

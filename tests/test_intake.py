@@ -74,8 +74,9 @@ def ticket(table: Table, outcome: dict[str, Any]) -> Ticket:
 
 def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Person, table: Table,
                                                    stack: LocalStack) -> None:
-    outcome = deliver(mail(customer.email.upper(), "La web no carga desde las 10:00",
-                           "Hola,\n\nLa web ana.es da error 500 desde las 10:00.\n\nGracias"))
+    raw = mail(customer.email.upper(), "La web no carga desde las 10:00",
+               "Hola,\n\nLa web ana.es da error 500 desde las 10:00.\n\nGracias")
+    outcome = deliver(raw)
     assert outcome["outcome"] == "created"
     stored = ticket(table, outcome)
     assert stored.department == "support" and stored.belongs_to(customer.account.id)
@@ -84,6 +85,8 @@ def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Perso
     assert stored.id in [t.id for t in list_tickets_of(table, customer.account.id)]
     (ack,) = outbox_to(stack, customer.email)
     assert ack["Auto-Submitted"] == "auto-generated" and f"[#{stored.id}]" in ack["Subject"]
+    original_id = email.message_from_bytes(raw)["Message-ID"]
+    assert ack["In-Reply-To"] == original_id  # the answer threads under the customer's mail
 
 
 def test_an_unknown_sender_is_rejected_with_a_notice(deliver: Any, stack: LocalStack) -> None:

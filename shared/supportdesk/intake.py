@@ -210,7 +210,7 @@ def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
         )
     except AlreadyWritten:
         return Outcome("duplicate")
-    _acknowledge(room, ticket, department, guest_key)
+    _acknowledge(room, ticket, department, guest_key, mail.message_id)
     return Outcome("created", ticket_id=ticket.id)
 
 
@@ -264,10 +264,11 @@ def _refusal_words(refusal: AttachmentRefused, policy: AttachmentPolicy) -> str:
     return "type not allowed"
 
 
-def _acknowledge(room: Mailroom, ticket: Ticket, department: Department, guest_key: str | None) -> None:
+def _acknowledge(room: Mailroom, ticket: Ticket, department: Department, guest_key: str | None,
+                 in_reply_to: str | None) -> None:
     link = f"{room.public_url}/ticket.html?id={ticket.id}" + (f"&key={guest_key}" if guest_key else "")
-    notifications.send(room.ses, notifications.acknowledgement(ticket, department, link=link,
-                                                               guest=guest_key is not None))
+    notifications.send(room.ses, notifications.acknowledgement(
+        ticket, department, link=link, guest=guest_key is not None, in_reply_to=in_reply_to))
 
 
 def _notify_rejection(room: Mailroom, mail: ParsedMail, sender: str, department: Department) -> None:

@@ -22,7 +22,7 @@ def reference(ticket_id: str) -> str:
 
 
 def acknowledgement(ticket: Ticket, department: Department, *, link: str,
-                    guest: bool = False) -> EmailMessage:
+                    guest: bool = False, in_reply_to: str | None = None) -> EmailMessage:
     """The mail that confirms a new ticket, in the requester's language."""
     # Imported here: the email package costs a cold start ~5 ms that most requests never use.
     from email.message import EmailMessage
@@ -57,6 +57,9 @@ def acknowledgement(ticket: Ticket, department: Department, *, link: str,
     message["Subject"] = f"{reference(ticket.id)} {ticket.subject}"
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"{ticket.id}.ack", domain=domain)
+    if in_reply_to:  # the ticket came by mail: the answer joins that conversation
+        message["In-Reply-To"] = f"<{in_reply_to}>"
+        message["References"] = f"<{in_reply_to}>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["Content-Language"] = language

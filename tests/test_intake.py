@@ -275,3 +275,17 @@ def test_the_original_mail_is_linked_for_its_owner_only(deliver: Any, make_custo
     with TestClient(app, base_url="https://testserver") as intruder:
         log_in(intruder, other.email, other.password)
         assert intruder.get(href, follow_redirects=False).status_code == 404
+
+
+def test_a_reply_to_the_signed_reply_address_joins_its_ticket(deliver: Any, customer: Person,
+                                                               table: Table, stack: LocalStack) -> None:
+    opened = ticket(table, deliver(mail(customer.email, "Cambio de DNS", "Quiero apuntar ana.es a otro servidor.")))
+    ack = next(m for m in outbox_to(stack, customer.email) if opened.id in str(m["Subject"]))
+    reply_to = str(ack["Reply-To"])
+    assert re.fullmatch(rf"support\+{opened.id.lower()}\.[a-z2-7]{{16}}@example\.com", reply_to)
+    # a client that keeps neither the subject's reference nor the threading headers
+    joined = deliver(mail(customer.email, "sin referencia", "Ya cambié los registros."), to=reply_to)
+    assert joined["outcome"] == "replied" and joined["ticket"] == opened.id
+    forged = reply_to.replace(reply_to.split(".")[1].split("@")[0], "a" * 16)
+    apart = deliver(mail(customer.email, "otra cosa", "No debería unirse."), to=forged)
+    assert apart["outcome"] == "created" and apart["ticket"] != opened.id

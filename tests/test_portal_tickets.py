@@ -138,6 +138,7 @@ def test_submit_shows_the_id_at_once_and_mails_an_acknowledgement(
     (mail,) = mails_to(stack.outbox, customer.email)
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail["Subject"] == f"[#{ticket_id}] El correo de ana.es no recibe mensajes"
+    assert str(mail["Reply-To"]).startswith(f"support+{ticket_id.lower()}.")  # signed: see test_intake
     body = mail.get_content()
     assert ticket_id in body and "Recibimos su ticket" in body
     assert f"/ticket.html?id={ticket_id}" in body

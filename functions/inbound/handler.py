@@ -44,6 +44,7 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
         ),
         departments={d.slug: d for d in list_departments(table)},
         public_url=settings.public_url or f"https://support.{settings.mail_domain}",
+        reply_secret=settings.reply_secret,
     )
     return room, s3, settings
 

@@ -27,6 +27,7 @@ from supportdesk.attachments import AttachmentRefused
 from supportdesk.auth import Identity
 from supportdesk.departments import Department
 from supportdesk.opening import InvalidTicket, TicketRequest, guest_refusal, open_ticket, validate
+from supportdesk.reply_address import reply_address
 from supportdesk.search import matches, similar_tickets
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
@@ -151,7 +152,9 @@ async def submit_ticket(request: Request) -> Response:
 def _acknowledge(ticket: Ticket, department: Department, link: str, guest_key: str | None) -> None:
     # After the response: a ticket that was stored is never lost because mail failed.
     try:
-        message = notifications.acknowledgement(ticket, department, link=link, guest=bool(guest_key))
+        reply_to = reply_address(department.email, ticket.id, resources.settings().reply_secret)
+        message = notifications.acknowledgement(ticket, department, link=link, guest=bool(guest_key),
+                                                reply_to=reply_to)
         notifications.send(resources.ses(), message)
     except Exception:
         logger.exception("acknowledgement not sent", extra={"ticket": ticket.id})

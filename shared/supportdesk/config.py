@@ -27,6 +27,8 @@ class Settings:
     attachment_max_files: int = 10
     # Empty: the default list of supportdesk.attachments.
     attachment_extensions: tuple[str, ...] = ()
+    # Signs reply addresses (supportdesk.reply_address); empty: plain addresses.
+    reply_secret: str = ""
     # Where the SES receipt rule's S3 action stores raw mail (template.yaml).
     inbound_prefix: str = "inbound/"
     # Set only locally: every AWS call goes to moto's server there.
@@ -46,6 +48,7 @@ class Settings:
             stage=env.get("STAGE", "prod"),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             inbound_prefix=env.get("INBOUND_PREFIX", "inbound/"),
+            reply_secret=env.get("REPLY_SECRET", ""),
             attachment_max_megabytes=int(env.get("ATTACHMENT_MAX_MB") or 10),
             attachment_max_files=int(env.get("ATTACHMENT_MAX_FILES") or 10),
             attachment_extensions=tuple(

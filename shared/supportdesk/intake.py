@@ -36,6 +36,7 @@ from supportdesk.departments import Department
 from supportdesk.i18n import supported
 from supportdesk.mail.parsing import MailPart, ParsedMail, parse_mail
 from supportdesk.opening import clean_subject
+from supportdesk.reply_address import base_address, reply_address, ticket_of
 from supportdesk.store import ConditionFailed, Table
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
@@ -101,6 +102,7 @@ class Mailroom:
     policy: AttachmentPolicy
     departments: Mapping[str, Department]
     public_url: str
+    reply_secret: str = ""
 
 
 def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: str,
@@ -136,12 +138,17 @@ def _record(table: Table, ses_message_id: str, outcome: Outcome, raw_key: str) -
 def _department_for(room: Mailroom, recipients: list[str]) -> Department | None:
     # The envelope recipients SES matched to a rule, not the To header (which may name
     # anyone, or nobody when we were BCC'd).
+    # support+label@ is support@ (SES delivers labelled addresses to the address's rule).
     by_address = {d.email.lower(): d for d in room.departments.values()}
-    return next((by_address[r.strip().lower()] for r in recipients if r.strip().lower() in by_address),
+    return next((by_address[base_address(r)] for r in recipients if base_address(r) in by_address),
                 None)
 
 
-def _referenced_ticket(mail: ParsedMail) -> str | None:
+def _referenced_ticket(mail: ParsedMail, recipients: list[str], secret: str) -> str | None:
+    for recipient in recipients:
+        signed = ticket_of(recipient, secret)
+        if signed:
+            return signed
     found = SUBJECT_REFERENCE.search(mail.subject)
     if found:
         return found.group(1)
@@ -186,7 +193,7 @@ def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
 
     attachments, not_imported = _store_parts(room, mail.attachments, ses_message_id)
     body = _message_body(mail, not_imported)
-    reference = _referenced_ticket(mail)
+    reference = _referenced_ticket(mail, recipients, room.reply_secret)
     ticket = get_ticket(room.table, reference) if reference else None
     if ticket is not None and _owns(ticket, account, sender):
         outcome = Outcome("replied", ticket_id=ticket.id)
@@ -268,7 +275,8 @@ def _acknowledge(room: Mailroom, ticket: Ticket, department: Department, guest_k
                  in_reply_to: str | None) -> None:
     link = f"{room.public_url}/ticket.html?id={ticket.id}" + (f"&key={guest_key}" if guest_key else "")
     notifications.send(room.ses, notifications.acknowledgement(
-        ticket, department, link=link, guest=guest_key is not None, in_reply_to=in_reply_to))
+        ticket, department, link=link, guest=guest_key is not None, in_reply_to=in_reply_to,
+        reply_to=reply_address(department.email, ticket.id, room.reply_secret)))
 
 
 def _notify_rejection(room: Mailroom, mail: ParsedMail, sender: str, department: Department) -> None:

@@ -21,8 +21,8 @@ def reference(ticket_id: str) -> str:
     return f"[#{ticket_id}]"
 
 
-def acknowledgement(ticket: Ticket, department: Department, *, link: str,
-                    guest: bool = False, in_reply_to: str | None = None) -> EmailMessage:
+def acknowledgement(ticket: Ticket, department: Department, *, link: str, guest: bool = False,
+                    in_reply_to: str | None = None, reply_to: str | None = None) -> EmailMessage:
     """The mail that confirms a new ticket, in the requester's language."""
     # Imported here: the email package costs a cold start ~5 ms that most requests never use.
     from email.message import EmailMessage
@@ -53,7 +53,7 @@ def acknowledgement(ticket: Ticket, department: Department, *, link: str,
     domain = department.email.split("@", 1)[1]
     message["From"] = formataddr((department_name, department.email))
     message["To"] = formataddr((ticket.requester.name, ticket.requester.email))
-    message["Reply-To"] = department.email
+    message["Reply-To"] = reply_to or department.email
     message["Subject"] = f"{reference(ticket.id)} {ticket.subject}"
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"{ticket.id}.ack", domain=domain)

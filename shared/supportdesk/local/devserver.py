@@ -9,6 +9,7 @@ State is kept under .dev/ so a restart loses nothing; mail the system sends land
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,13 @@ from supportdesk.store import Table
 def dev_dir() -> Path:
     """Where `make dev` keeps its state (SUPPORTDESK_DEV_DIR moves it, for tests)."""
     return Path(os.environ.get("SUPPORTDESK_DEV_DIR") or REPO_ROOT / ".dev")
+
+
+def kept_secret(path: Path) -> str:
+    """The local stack's reply-address secret, the same across restarts."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def site_and_api(api: Any, site_dir: Path) -> Any:
@@ -89,6 +97,7 @@ def main() -> None:
         stack_name=stack_name,
         mail_domain=mail_domain,
         public_url=f"http://127.0.0.1:{port}",
+        reply_secret=kept_secret(state / "reply-secret"),
     )
     try:
         apply_environment(stack.environment)

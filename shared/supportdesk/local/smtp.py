@@ -18,6 +18,8 @@ from typing import Any, Callable
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from supportdesk.reply_address import base_address
+
 
 @dataclass(frozen=True)
 class ReceiptRule:
@@ -60,7 +62,9 @@ class ReceivingHandler:
         self.deliver = deliver
 
     def _rule_for(self, address: str) -> ReceiptRule | None:
-        return next((r for r in self.rules if address.lower() in r.recipients), None)
+        # As SES does, a rule for support@ also takes support+label@.
+        wanted = base_address(address)
+        return next((r for r in self.rules if wanted in r.recipients), None)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import pickle
+import secrets
 import threading
 import time
 import uuid
@@ -239,6 +240,7 @@ def start_local_stack(
     stack_name: str = "supportdesk-local",
     mail_domain: str = "example.com",
     public_url: str = "",
+    reply_secret: str = "",
 ) -> LocalStack:
     """Start moto's server, restore saved state, create the template's resources.
 
@@ -259,7 +261,8 @@ def start_local_stack(
     environment = provision(
         client_factory(endpoint),
         stack_name=stack_name,
-        parameters={"Stage": "dev", "MailDomain": mail_domain, "PublicUrl": public_url},
+        parameters={"Stage": "dev", "MailDomain": mail_domain, "PublicUrl": public_url,
+                    "ReplySecret": reply_secret or secrets.token_hex(32)},
         region=REGION,
     )
     environment.update(

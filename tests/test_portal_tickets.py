@@ -218,6 +218,8 @@ def test_my_tickets_filter_and_search(signed_in: Any, customer: Person) -> None:
         return rows(client, **params)
 
     assert listed()[:2] == [second, first]  # newest activity first
+    # each row shows how its ticket began, as text
+    assert "El navegador avisa de que el certificado de tienda.ana.es caducó ayer." in client.get("/api/tickets").text
     assert first in listed(status="open") and second not in listed(status="open")
     assert listed(status="closed") == [second]
     assert listed(q=first) == [first]

@@ -8,7 +8,7 @@ because it is cheaper to import and create, which matters on a cold start.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -161,7 +161,3 @@ class Table:
                 for reason in error.response.get("CancellationReasons", [])
             ]
             raise ConditionFailed(reasons) from error
-
-    def put_all(self, puts: Iterable[tuple[Item, str | None]]) -> None:
-        """Put several items in one transaction, each with an optional condition."""
-        self.transact([self.put_action(item, condition) for item, condition in puts])

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
+from supportdesk.markup import render_markdown_excerpt
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
@@ -126,6 +127,8 @@ class Ticket:
     guest_key_hash: str | None = None
     # When the ticket started waiting for an agent (its place in the queue).
     waiting_since: str | None = None
+    # The start of the first message as plain text, for lists.
+    excerpt: str = ""
 
     @property
     def is_closed(self) -> bool:
@@ -161,6 +164,7 @@ def _ticket_item(ticket: Ticket) -> Item:
         "search_text": ticket.search_text,
         "guest_key_hash": ticket.guest_key_hash,
         "waiting_since": ticket.waiting_since,
+        "excerpt": ticket.excerpt,
     }
     if ticket.requester.account_id:
         item["GSI1PK"] = f"OWNER#{ticket.requester.account_id}"
@@ -225,6 +229,7 @@ def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
         search_text=head.get("search_text", ""),
         guest_key_hash=head.get("guest_key_hash"),
         waiting_since=head.get("waiting_since"),
+        excerpt=head.get("excerpt", ""),
     )
 
 
@@ -249,6 +254,7 @@ def create_ticket(
     condition among them raises AlreadyWritten.
     """
     now = utc_now()
+    excerpt = render_markdown_excerpt(body)
     for _ in range(MAX_ID_ATTEMPTS):
         ticket_id = draw_id()
         message = Message(ticket_id, now, requester.name, body, attachments=attachments,
@@ -268,6 +274,7 @@ def create_ticket(
             search_text=search_text_of(ticket_id, subject, [body]),
             guest_key_hash=hash_guest_key(guest_key) if guest_key else None,
             waiting_since=now,
+            excerpt=excerpt,
         )
         try:
             table.transact([

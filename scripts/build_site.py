@@ -10,17 +10,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "functions"))
 
-# page file -> (the fragment it loads, where a browser without JavaScript goes instead)
-PAGES = {
-    "index.html": ("/api/login", "/api/login"),
-    "home.html": ("/api/home", "/api/home"),
-    "password.html": ("/api/password/forgot", "/api/password/forgot"),
-    "departments.html": ("/api/departments", "/api/departments"),
-    "new.html": ("/api/tickets/new", "/api/departments"),
-    "tickets.html": ("/api/tickets", "/api/tickets"),
-    "ticket.html": ("/api/tickets/{id}", "/api/tickets"),
-}
+from portal.rendering import SCREENS  # noqa: E402  (the screens the portal links to)
 
 SHELL = """<!doctype html>
 <html lang="es">
@@ -42,10 +34,13 @@ SHELL = """<!doctype html>
 def pages() -> dict[str, str]:
     head = "\n".join(line for line in (REPO / "templates/_head.html").read_text().splitlines()
                      if not line.startswith("{#"))
-    return {
-        file: SHELL.format(fallback=fallback, head=head, fragment=fragment, name=file[:-5])
-        for file, (fragment, fallback) in PAGES.items()
-    }
+    pages = {}
+    for static, api, fallback in SCREENS.values():
+        file = "index.html" if static == "/" else static.lstrip("/")
+        # where a browser without JavaScript goes instead
+        without_js = SCREENS[fallback][1] if fallback else api
+        pages[file] = SHELL.format(fallback=without_js, head=head, fragment=api, name=file[:-5])
+    return pages
 
 
 def main() -> int:

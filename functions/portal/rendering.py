@@ -87,21 +87,23 @@ def language_links(request: Request) -> dict[str, str]:
 
 
 # Each screen has a static page (which loads its fragment with htmx) and the API URL
-# that renders it whole, for browsers without JavaScript.
-SCREENS = {
-    "login": ("/", "/api/login"),
-    "home": ("/home.html", "/api/home"),
-    "password": ("/password.html", "/api/password/forgot"),
-    "departments": ("/departments.html", "/api/departments"),
-    "new": ("/new.html", "/api/tickets/new"),
-    "tickets": ("/tickets.html", "/api/tickets"),
-    "ticket": ("/ticket.html", "/api/tickets/{id}"),
+# that renders it whole, for browsers without JavaScript. A static page's parameters do
+# not survive its no-JavaScript redirect, so a screen that needs them names the screen such
+# a browser lands on instead. scripts/build_site.py writes site/ from this table.
+SCREENS: dict[str, tuple[str, str, str | None]] = {
+    "login": ("/", "/api/login", None),
+    "home": ("/home.html", "/api/home", None),
+    "password": ("/password.html", "/api/password/forgot", None),
+    "departments": ("/departments.html", "/api/departments", None),
+    "new": ("/new.html", "/api/tickets/new", "departments"),
+    "tickets": ("/tickets.html", "/api/tickets", None),
+    "ticket": ("/ticket.html", "/api/tickets/{id}", "tickets"),
 }
 
 
 def screen_url(name: str, whole_page: bool, **params: str) -> str:
     """The address of a screen: its static page, or its API URL when there is no JavaScript."""
-    static, api = SCREENS[name]
+    static, api, _ = SCREENS[name]
     if not whole_page:
         query = urlencode(params)
         return static + (f"?{query}" if query else "")

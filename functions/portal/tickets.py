@@ -31,7 +31,6 @@ from supportdesk.reply_address import reply_address
 from supportdesk.search import matches, similar_tickets
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
-    Status,
     Ticket,
     TicketChanged,
     add_customer_reply,
@@ -62,6 +61,18 @@ def _department_or_404(slug: str) -> Department:
     return department
 
 
+def _editor_context(pending: list[dict[str, Any]] | None,
+                    attachment_error: AttachmentRefused | None) -> dict[str, Any]:
+    """What the message editor and the Attachments field need, on any page that has them."""
+    return {
+        "policy": resources.attachment_policy(),
+        "uploads": pending or [],
+        "attachment_error": attachment_error,
+        "max_message_kb": MAX_MESSAGE_BYTES // 1024,
+        "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
+    }
+
+
 def _form_page(request: Request, *, values: TicketRequest, account: Account | None,
                identity: Identity | None, errors: dict[str, str] | None = None,
                preview: str | None = None, status_code: int = 200,
@@ -69,17 +80,13 @@ def _form_page(request: Request, *, values: TicketRequest, account: Account | No
                attachment_error: AttachmentRefused | None = None) -> Response:
     departments = resources.departments()
     return render(request, "ticket_form.html", {
-        "policy": resources.attachment_policy(),
-        "uploads": pending or [],
-        "attachment_error": attachment_error,
+        **_editor_context(pending, attachment_error),
         "values": values,
         "department": departments.get(values.department),
         "account": account,
         "viewer": identity,
         "errors": errors or {},
         "preview": preview,
-        "max_message_kb": MAX_MESSAGE_BYTES // 1024,
-        "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
     }, status_code=status_code)
 
 
@@ -229,9 +236,7 @@ def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, ke
                  status_code: int = 200, pending: list[dict[str, Any]] | None = None,
                  attachment_error: AttachmentRefused | None = None) -> Response:
     return render(request, "ticket.html", {
-        "policy": resources.attachment_policy(),
-        "uploads": pending or [],
-        "attachment_error": attachment_error,
+        **_editor_context(pending, attachment_error),
         "ticket": ticket,
         "key": key if not ticket.belongs_to(identity.account_id if identity else None) else None,
         "viewer": identity,
@@ -239,9 +244,6 @@ def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, ke
         "link": _ticket_address(request, ticket, key) if created and key else None,
         "reply": reply,
         "errors": errors or {},
-        "statuses": Status,
-        "max_message_kb": MAX_MESSAGE_BYTES // 1024,
-        "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
     }, status_code=status_code)
 
 

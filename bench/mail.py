@@ -17,10 +17,8 @@ import os
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 import uuid
 from email.message import EmailMessage
@@ -109,25 +107,10 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         print(json.dumps(serve(int(sys.argv[2]))))
         return
-    from supportdesk.accounts import register_account
-    from supportdesk.departments import seed_departments
-    from supportdesk.local.stack import start_local_stack
-    from supportdesk.store import Table
+    from serving import serve_in_child
 
-    with tempfile.TemporaryDirectory() as state:
-        stack = start_local_stack(outbox=Path(state) / "outbox", stack_name="supportdesk-bench-mail")
-        env = stack.environment
-        table = Table(stack.client("dynamodb"), env["TABLE_NAME"])
-        seed_departments(table, "example.com")
-        register_account(stack.client("cognito-idp"), table, env["USER_POOL_ID"],
-                         email="bench@example.org", name="Ana Bench", password="bench-password")
-        child_env = {**os.environ, **env, "BENCH_EMAIL": "bench@example.org",
-                     "POWERTOOLS_LOG_LEVEL": "WARNING", "INBOUND_PREFIX": "inbound/",
-                     "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}"}
-        served = subprocess.run([sys.executable, __file__, "--serve", "10"], env=child_env,
-                                capture_output=True, text=True, check=True)
-        stack.stop()
-    results = json.loads(served.stdout.strip().splitlines()[-1])
+    results = serve_in_child(__file__, 10, stack_name="supportdesk-bench-mail",
+                             env={"INBOUND_PREFIX": "inbound/"})
     print("## Data-store calls and time per mail (10 rounds; the raw mail's GetObject not counted)\n")
     print("| mail | DynamoDB + S3 calls (max) | median time (ms, moto) |")
     print("|---|---|---|")

@@ -24,7 +24,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -150,27 +149,10 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         print(json.dumps(serve_actions(int(sys.argv[2]))))
         return
-    sys.path.insert(0, str(REPO / "functions"))
-    from supportdesk.accounts import register_account
-    from supportdesk.departments import seed_departments
-    from supportdesk.local.stack import start_local_stack
-    from supportdesk.store import Table
+    from serving import serve_in_child
 
-    with tempfile.TemporaryDirectory() as state:
-        stack = start_local_stack(outbox=Path(state) / "outbox", stack_name="supportdesk-bench")
-        env = stack.environment
-        table = Table(stack.client("dynamodb"), env["TABLE_NAME"])
-        seed_departments(table, "example.com")
-        register_account(stack.client("cognito-idp"), table, env["USER_POOL_ID"],
-                         email="bench@example.org", name="Ana Bench", password="bench-password",
-                         services=("Hosting Pro — ana.es",))
-        child_env = {**os.environ, **env, "BENCH_EMAIL": "bench@example.org",
-                     "BENCH_PASSWORD": "bench-password", "POWERTOOLS_LOG_LEVEL": "WARNING",
-                     "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}"}
-        served = subprocess.run([sys.executable, __file__, "--serve", "20"], env=child_env,
-                                capture_output=True, text=True, check=True)
-        stack.stop()
-    results = json.loads(served.stdout.strip().splitlines()[-1])
+    results = serve_in_child(__file__, 20, stack_name="supportdesk-bench",
+                             services=("Hosting Pro — ana.es",))
     starts = {"with cached bytecode": cold_start(bytecode=True),
               "compiling our modules each time": cold_start(bytecode=False)}
     weights = page_weight(results["form_fragment"])

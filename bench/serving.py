@@ -1,0 +1,41 @@
+"""What both benchmarks share: a local stack with a customer, and a child process that
+serves the measured requests (so its peak RSS is the function's own)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+EMAIL, PASSWORD = "bench@example.org", "bench-password"
+
+
+def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple[str, ...] = (),
+                   env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `script --serve rounds` against a fresh local stack; return the JSON it prints."""
+    from supportdesk.accounts import register_account
+    from supportdesk.departments import seed_departments
+    from supportdesk.local.stack import start_local_stack
+    from supportdesk.store import Table
+
+    with tempfile.TemporaryDirectory() as state:
+        stack = start_local_stack(outbox=Path(state) / "outbox", stack_name=stack_name)
+        try:
+            local = stack.environment
+            table = Table(stack.client("dynamodb"), local["TABLE_NAME"])
+            seed_departments(table, "example.com")
+            register_account(stack.client("cognito-idp"), table, local["USER_POOL_ID"],
+                             email=EMAIL, name="Ana Bench", password=PASSWORD, services=services)
+            child_env = {**os.environ, **local, "BENCH_EMAIL": EMAIL, "BENCH_PASSWORD": PASSWORD,
+                         "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {}),
+                         "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}"}
+            served = subprocess.run([sys.executable, script, "--serve", str(rounds)], env=child_env,
+                                    capture_output=True, text=True, check=True)
+        finally:
+            stack.stop()
+    return dict(json.loads(served.stdout.strip().splitlines()[-1]))

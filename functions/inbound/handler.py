@@ -15,7 +15,9 @@ from aws_lambda_powertools import Logger
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.config import Settings
 from supportdesk.departments import list_departments
-from supportdesk.intake import Mailroom, Verdicts, receive_mail
+from supportdesk.intake import Mailroom, receive_mail
+from supportdesk.secrets import read_secrets
+from supportdesk.sender import Verdicts
 from supportdesk.store import Table
 
 logger = Logger()
@@ -43,8 +45,9 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
             extensions=frozenset(settings.attachment_extensions) or DEFAULT_EXTENSIONS,
         ),
         departments={d.slug: d for d in list_departments(table)},
-        public_url=settings.public_url or f"https://support.{settings.mail_domain}",
-        reply_secret=settings.reply_secret,
+        public_url=settings.public_url,
+        reply_secret=read_secrets(client("secretsmanager"), [settings.signing_secret_arn])[
+            settings.signing_secret_arn],
     )
     return room, s3, settings
 

@@ -2,8 +2,11 @@
 
 The seed article: tickets may be opened by mailing a department's address, but Support
 accepts mail only from the address registered on a customer account; otherwise the mail
-is rejected. On top of that, a sender counts only when SES says SPF or DKIM passed and
-DMARC did not fail (a From header alone is easy to forge).
+is rejected. A From header alone is easy to forge, so every mail, in every department,
+opens or joins a ticket only when its From is one address whose domain SES's checks vouch
+for (supportdesk.sender: DMARC alignment); anything else is refused without a word to the
+address it names. Those checks, and the spam and virus verdicts, are read from the headers
+alone, before any of the body is parsed.
 
 Guarantees:
 - Idempotent: the record of the SES message id is written in the same transaction as the
@@ -34,13 +37,14 @@ from supportdesk.attachments import (
 )
 from supportdesk.departments import Department
 from supportdesk.i18n import supported
-from supportdesk.mail.parsing import MailPart, ParsedMail, parse_mail
-from supportdesk.opening import clean_subject
+from supportdesk.mail.parsing import MailHeaders, MailPart, ParsedMail, parse_headers, parse_mail
+from supportdesk.opening import one_line
 from supportdesk.reply_address import base_address, reply_address, ticket_of
+from supportdesk.sender import Verdicts, is_authenticated
 from supportdesk.store import ConditionFailed, Table
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
-    AlreadyWritten,
+    AlsoRefused,
     Requester,
     Ticket,
     add_customer_reply,
@@ -56,30 +60,6 @@ MESSAGE_ID_REFERENCE = re.compile(r"([A-Z]{3}-\d{6})\.(?:ack|reply)")
 MAILS_PER_SENDER_PER_HOUR = 20
 NOTICES_PER_SENDER_PER_DAY = 3
 MAX_SUBJECT = 200
-
-
-@dataclass(frozen=True)
-class Verdicts:
-    """What SES found about the sender and the content (PASS, FAIL, GRAY, PROCESSING_FAILED)."""
-
-    spf: str = "GRAY"
-    dkim: str = "GRAY"
-    dmarc: str = "GRAY"
-    spam: str = "PASS"
-    virus: str = "PASS"
-
-    @property
-    def authenticated(self) -> bool:
-        return (self.spf == "PASS" or self.dkim == "PASS") and self.dmarc != "FAIL"
-
-    @classmethod
-    def from_receipt(cls, receipt: Mapping[str, Any]) -> Verdicts:
-        def status(name: str, default: str) -> str:
-            return str((receipt.get(name) or {}).get("status", default)).upper()
-
-        return cls(spf=status("spfVerdict", "GRAY"), dkim=status("dkimVerdict", "GRAY"),
-                   dmarc=status("dmarcVerdict", "GRAY"), spam=status("spamVerdict", "PASS"),
-                   virus=status("virusVerdict", "PASS"))
 
 
 @dataclass(frozen=True)
@@ -111,9 +91,12 @@ def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: st
     record_key = f"INBOUND#{ses_message_id}"
     if room.table.get(record_key, "INBOUND", consistent=True):
         return Outcome("duplicate")
-    mail = parse_mail(raw)
-    outcome = _decide(room, mail, raw_key, ses_message_id, recipients, verdicts,
-                      envelope_sender.strip().lower())
+    headers = parse_headers(raw)
+    screened = _screen(room, headers, recipients, verdicts, envelope_sender.strip().lower())
+    if isinstance(screened, Outcome):
+        outcome = screened
+    else:
+        outcome = _file(room, parse_mail(raw), screened, raw_key, ses_message_id, recipients)
     if outcome.kind in ("created", "replied", "duplicate"):
         return outcome
     try:
@@ -162,35 +145,50 @@ def _referenced_ticket(mail: ParsedMail, recipients: list[str], secret: str) -> 
 def _owns(ticket: Ticket, account: Account | None, sender: str) -> bool:
     if ticket.requester.account_id:
         return account is not None and ticket.belongs_to(account.id)
-    return ticket.requester.email.lower() == sender
+    # A guest's ticket takes mail only from its address, once that address confirmed it.
+    return ticket.confirmed and ticket.requester.email.lower() == sender
 
 
-def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
-            recipients: list[str], verdicts: Verdicts, envelope_sender: str) -> Outcome:
+@dataclass(frozen=True)
+class _Accepted:
+    """A mail that passed the screening: whose it is, and for which department."""
+
+    sender: str
+    account: Account | None
+    department: Department
+
+
+def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdicts: Verdicts,
+            envelope_sender: str) -> Outcome | _Accepted:
+    """Everything decided from the verdicts and the headers, before the body is read."""
     if verdicts.virus == "FAIL" or verdicts.spam == "FAIL":
         return Outcome("quarantined", "virus" if verdicts.virus == "FAIL" else "spam")
-    if mail.is_automatic:
-        return Outcome("ignored", mail.automatic_reason or "automatic")
-    # A mail without a usable From is still from its envelope sender, which is what SPF
-    # vouched for.
-    sender = mail.from_address or (envelope_sender if "@" in envelope_sender else "")
-    if not sender:
-        return Outcome("rejected", "no-sender")
+    if headers.is_automatic:
+        return Outcome("ignored", headers.automatic_reason or "automatic")
     department = _department_for(room, recipients)
     if department is None or not department.email_intake:
         return Outcome("rejected", "unknown-recipient")
     # Checked before anything is counted for the sender: a forged From must not use up
-    # the real sender's allowance.
-    if not verdicts.authenticated:
+    # the real sender's allowance, nor get a notice.
+    if headers.sender_problem is not None:
+        return Outcome("rejected", f"unauthenticated: {headers.sender_problem}")
+    sender = headers.from_address
+    if not is_authenticated(verdicts, from_address=sender, envelope_sender=envelope_sender):
         return Outcome("rejected", "unauthenticated")
     if not ratelimit.allow(room.table, "mail", sender, limit=MAILS_PER_SENDER_PER_HOUR,
                            window_seconds=3600):
         return Outcome("ignored", "rate-limited")
     account = find_account_by_email(room.table, sender)
     if account is None and (department.login_required or not department.guests_allowed):
-        _notify_rejection(room, mail, sender, department)
+        _notify_rejection(room, headers, sender, department)
         return Outcome("rejected", "unknown-sender")
+    return _Accepted(sender, account, department)
 
+
+def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, raw_key: str, ses_message_id: str,
+          recipients: list[str]) -> Outcome:
+    """An accepted mail joins the ticket it refers to (if its sender's), or opens one."""
+    sender, account, department = accepted.sender, accepted.account, accepted.department
     attachments, not_imported = _store_parts(room, mail.attachments, ses_message_id)
     body = _message_body(mail, not_imported)
     reference = _referenced_ticket(mail, recipients, room.reply_secret)
@@ -198,16 +196,18 @@ def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
     if ticket is not None and _owns(ticket, account, sender):
         outcome = Outcome("replied", ticket_id=ticket.id)
         try:
-            add_customer_reply(room.table, ticket, author_name=mail.from_name or ticket.requester.name,
+            add_customer_reply(room.table, ticket, author_name=ticket.requester.name,
                                body=body, attachments=attachments, raw_mail_key=raw_key,
                                also=[_record_action(room.table, ses_message_id, outcome, raw_key)])
-        except AlreadyWritten:
+        except AlsoRefused:
             return Outcome("duplicate")
         return outcome
     language = (account.language if account else None) or supported(mail.language_hint) or "es"
     requester = (Requester(account.name, account.email, account.id, account.language) if account
                  else Requester(mail.from_name or sender, sender, None, language))
-    subject = clean_subject(mail.subject)[:MAX_SUBJECT] or _fallback_subject(body)
+    subject = one_line(mail.subject)[:MAX_SUBJECT] or _fallback_subject(body)
+    # A guest's mail proved its address as far as mail can (DMARC alignment): its ticket
+    # needs no confirmation, and the acknowledgement carries its private link.
     guest_key = None if account else new_guest_key()
     try:
         ticket = create_ticket(
@@ -215,7 +215,7 @@ def _decide(room: Mailroom, mail: ParsedMail, raw_key: str, ses_message_id: str,
             requester=requester, attachments=attachments, raw_mail_key=raw_key, guest_key=guest_key,
             also=[_record_action(room.table, ses_message_id, Outcome("created"), raw_key)],
         )
-    except AlreadyWritten:
+    except AlsoRefused:
         return Outcome("duplicate")
     _acknowledge(room, ticket, department, guest_key, mail.message_id)
     return Outcome("created", ticket_id=ticket.id)
@@ -279,12 +279,12 @@ def _acknowledge(room: Mailroom, ticket: Ticket, department: Department, guest_k
         reply_to=reply_address(department.email, ticket.id, room.reply_secret)))
 
 
-def _notify_rejection(room: Mailroom, mail: ParsedMail, sender: str, department: Department) -> None:
+def _notify_rejection(room: Mailroom, headers: MailHeaders, sender: str, department: Department) -> None:
     """Tell an authenticated sender why nothing was opened (never an unauthenticated one)."""
     if not ratelimit.allow(room.table, "notice", sender, limit=NOTICES_PER_SENDER_PER_DAY,
                            window_seconds=86400):
         return
-    language = supported(mail.language_hint) or "es"
-    message = notifications.rejection(sender, mail.subject, mail.message_id, department,
+    language = supported(headers.language_hint) or "es"
+    message = notifications.rejection(sender, headers.subject, headers.message_id, department,
                                       language=language)
     notifications.send(room.ses, message)

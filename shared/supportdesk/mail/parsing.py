@@ -632,3 +632,32 @@ def _library_reply(text: str) -> tuple[str, bool]:
             return text, False
         end += 1
     return "\n".join(lines[:end]), len(replies) > 1 or bool(first.signatures)
+
+
+@dataclass(frozen=True)
+class MailHeaders:
+    """TEMPORARY stand-in: what the intake decides on before reading the body."""
+
+    from_address: str
+    from_name: str
+    sender_problem: str | None
+    subject: str
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    is_automatic: bool
+    automatic_reason: str | None
+    language_hint: str | None
+
+
+def parse_headers(raw: bytes) -> MailHeaders:
+    mail = parse_mail(raw)
+    msg = email.message_from_bytes(raw, policy=_POLICY)
+    froms = _headers(msg, "From")
+    addresses = _addresses(msg, "From")
+    problem = ("no-from" if not addresses else "several-from-headers" if len(froms) > 1
+               else "several-addresses" if len(addresses) > 1 else "group" if ":" in froms[0].split("<")[0]
+               else None)
+    return MailHeaders(mail.from_address if problem is None else "", mail.from_name, problem, mail.subject,
+                       mail.message_id, mail.in_reply_to, mail.references, mail.is_automatic,
+                       mail.automatic_reason, mail.language_hint)

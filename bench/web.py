@@ -74,16 +74,22 @@ def serve_actions(rounds: int) -> dict[str, Any]:
         resources._client(service).meta.events.register("before-call.*", count)
     context = LambdaContext()
     jar: dict[str, str] = {}
+    # As CloudFront sends it; the CSRF token as the last page carried it.
+    origin = resources.origin_secret()
+    page_token = {"value": ""}
 
     def call(method: str, url: str, form: dict[str, str] | None = None, htmx: bool = True) -> dict[str, Any]:
         headers = {"hx-request": "true"} if htmx else {}
         body = ""
         if form is not None:
             headers["content-type"] = "application/x-www-form-urlencoded"
-            body = urlencode({**form, "csrf_token": jar.get("sd_csrf", "")})
-        event = http_api_event(method, url, headers=headers, body=body,
+            body = urlencode({**form, "csrf_token": page_token["value"]})
+        event = http_api_event(method, url, headers=headers, body=body, origin_secret=origin,
                                cookies=[f"{k}={v}" for k, v in jar.items()])
         response = handler(event, context)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', response.get("body") or "")
+        if found:
+            page_token["value"] = found.group(1)
         for cookie in response.get("cookies", []):
             name, _, rest = cookie.partition("=")
             jar[name] = rest.split(";")[0]
@@ -105,8 +111,8 @@ def serve_actions(rounds: int) -> dict[str, Any]:
     call("GET", "/api/login")
     resources.departments()  # as in a warm container
     for round_number in range(rounds):
-        jar.pop("sd_id", None)
-        jar.pop("sd_refresh", None)
+        for name in ("__Host-sd_id", "__Host-sd_refresh", "__Host-sd_since"):
+            jar.pop(name, None)
         measure("login", "POST", "/api/login", {"email": email, "password": password})
         measure("form", "GET", "/api/tickets/new?department=support")
         measure("subject advice", "GET", "/api/tickets/similar?subject=correo+rebota")

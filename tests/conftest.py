@@ -86,19 +86,39 @@ def customer(make_customer: Any) -> Person:
     return make_customer()
 
 
+@pytest.fixture(scope="session")
+def origin_secret(stack: LocalStack) -> str | None:
+    from supportdesk.local.devserver import origin_secret
+
+    return origin_secret(stack)
+
+
 @pytest.fixture
-def app(stack: LocalStack) -> Any:
+def app(stack: LocalStack, origin_secret: str | None) -> Any:
+    """The web function's app as browsers reach it: through (the local stand-in of) CloudFront."""
     from portal.app import app
 
-    return app
+    from supportdesk.local.devserver import behind_cloudfront
+
+    return behind_cloudfront(app, origin_secret)
+
+
+_addresses = itertools.count(1)
+
+
+def browser_client(app: Any, **options: Any) -> Any:
+    """A client that behaves as one browser on its own network address (the per-client
+    limits count each address apart), over https so the Secure cookies are kept and sent."""
+    from starlette.testclient import TestClient
+
+    number = next(_addresses)
+    return TestClient(app, base_url="https://testserver",
+                      client=(f"198.51.{number // 250 % 250}.{number % 250 + 1}", 50000), **options)
 
 
 @pytest.fixture
 def client(app: Any) -> Iterator[Any]:
-    from starlette.testclient import TestClient
-
-    # https, so the Secure cookies are kept and sent as a browser would.
-    with TestClient(app, base_url="https://testserver") as test_client:
+    with browser_client(app) as test_client:
         yield test_client
 
 
@@ -119,6 +139,22 @@ def log_in(client: Any, email: str, password: str, **headers: str) -> Any:
     )
 
 
+def mailed_key(stack: LocalStack, ticket_id: str) -> str:
+    """The key in the link our last mail about `ticket_id` carried (a guest's private link)."""
+    import email
+    import email.policy
+
+    assert stack.outbox is not None
+    for path in sorted(stack.outbox.glob("*.eml"), reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",)) if message.is_multipart() else message
+        text = body.get_content() if body is not None else ""
+        found = re.search(rf"ticket\.html\?id={ticket_id}&key=([\w-]+)", text)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no mail carries a link to {ticket_id}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -126,14 +162,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(stack: LocalStack) -> Iterator[str]:
+def live_server(stack: LocalStack, origin_secret: str | None) -> Iterator[str]:
     """The site and the API on one origin over real HTTP, as `make dev` serves them."""
     import uvicorn
 
     from supportdesk.local.devserver import load_portal, site_and_api
 
     port = free_port()
-    config = uvicorn.Config(site_and_api(load_portal(), REPO / "site"), host="127.0.0.1",
+    served = site_and_api(load_portal(), REPO / "site", origin=origin_secret, local_endpoint=stack.endpoint_url)
+    config = uvicorn.Config(served, host="127.0.0.1",
                             port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

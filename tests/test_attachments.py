@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
 import pytest
-from conftest import Person, csrf_token, log_in
+from conftest import Person, browser_client, csrf_token, log_in, mailed_key
 from starlette.testclient import TestClient
 
 from supportdesk.attachments import AttachmentPolicy, AttachmentRefused, check_file, safe_filename
@@ -26,7 +26,7 @@ def as_person(app: Any) -> Any:
     clients: list[TestClient] = []
 
     def open_for(person: Person | None) -> TestClient:
-        client = TestClient(app, base_url="https://testserver")
+        client = browser_client(app)
         clients.append(client)
         if person:
             assert log_in(client, person.email, person.password).status_code == 303
@@ -42,7 +42,7 @@ def as_person(app: Any) -> Any:
 def ask_upload(client: TestClient, filename: str, size: int, content_type: str = "text/plain") -> Any:
     return client.post("/api/uploads", data={"filename": filename, "size": str(size),
                                              "content_type": content_type},
-                       headers={"X-CSRF-Token": client.cookies["sd_csrf"]})
+                       headers={"X-CSRF-Token": csrf_token(client, "/api/departments")})
 
 
 def upload(client: TestClient, filename: str, data: bytes, content_type: str = "text/plain") -> str:
@@ -164,13 +164,14 @@ def test_another_customer_cannot_download_an_attachment(as_person: Any, make_cus
     assert client.get(wrong_attachment, follow_redirects=False).status_code == 404
 
 
-def test_a_guest_attaches_and_downloads_with_the_ticket_key_only(as_person: Any) -> None:
+def test_a_guest_attaches_and_downloads_with_the_ticket_key_only(as_person: Any, stack: Any) -> None:
     guest = as_person(None)
     key = upload(guest, "presupuesto.pdf", b"%PDF-1.4 presupuesto")
     created = submit(guest, [key], department="sales", name="Bea", email=f"bea{time.time_ns()}@example.org",
                      service="")
     assert created.status_code == 303
-    page = guest.get(created.headers["location"])
+    ticket_id = re.search(r"[A-Z]{3}-\d{6}", created.headers["location"]).group(0)  # type: ignore[union-attr]
+    page = guest.get(f"/api/tickets/{ticket_id}", params={"key": mailed_key(stack, ticket_id)})
     href = re.search(r'href="(/api/tickets/[^"]+/attachments/[0-9a-f]+\?key=[\w-]+)"', page.text).group(1)  # type: ignore[union-attr]
     assert guest.get(href, follow_redirects=False).status_code == 303
     assert as_person(None).get(href.split("?")[0], follow_redirects=False).status_code == 404

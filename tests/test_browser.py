@@ -65,8 +65,8 @@ def test_the_session_cookie_is_out_of_reach_of_scripts(live_server: str, page_in
     page.get_by_label("Contraseña").fill(customer.password)
     page.get_by_role("button", name="Ingresar").click()
     page.locator("#greeting").wait_for()
-    assert "sd_id" not in page.evaluate("document.cookie")
+    assert "__Host-sd_id" not in page.evaluate("document.cookie")
     cookies = {c["name"]: c for c in page.context.cookies()}
-    assert cookies["sd_id"]["httpOnly"] and cookies["sd_id"]["secure"]
-    assert cookies["sd_id"]["sameSite"] == "Lax"
-    assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", cookies["sd_id"]["value"])
+    assert cookies["__Host-sd_id"]["httpOnly"] and cookies["__Host-sd_id"]["secure"]
+    assert cookies["__Host-sd_id"]["sameSite"] == "Lax"
+    assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", cookies["__Host-sd_id"]["value"])

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Person
+from conftest import Person, mailed_key
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -111,22 +111,32 @@ def test_a_customer_follows_the_seed_from_login_to_a_reopened_ticket(
     assert page.locator(".thread > li").count() == 3
 
 
-def test_a_guest_opens_a_sales_ticket_and_follows_its_link(live_server: str, page_in: Any) -> None:
+def test_a_guest_opens_a_sales_ticket_confirms_the_address_and_follows_its_link(
+        live_server: str, page_in: Any, stack: Any) -> None:
     page = page_in("es-ES")
     page.goto(live_server + "/departments.html")
     page.get_by_role("link", name=re.compile("Ventas")).click()
     page.get_by_label("Nombre").fill("Bea Invitada")
-    page.get_by_label("Correo electrónico").fill("bea.browser@example.org")
+    address = f"bea.browser.{id(page)}@example.org"
+    page.get_by_label("Correo electrónico").fill(address)
     page.get_by_label("Asunto").fill("Precio del VPS de 4 GB con pago anual")
     page.get_by_label("Mensaje").fill("Quisiera saber si hay descuento por pagar el VPS de 4 GB un año entero.")
     page.get_by_role("button", name="Enviar", exact=True).click()
-    page.locator("#created-ticket-id").wait_for()
-    link = page.locator("#guest-link").inner_text()
-    assert "key=" in link
+    ticket_id = page.locator("#created-ticket-id").inner_text()
+    page.get_by_role("heading", name="Confirme su dirección de correo").wait_for()
+
+    # The mailbox: the link in the confirmation, opened where the mail is read.
+    link = f"{live_server}/ticket.html?id={ticket_id}&key={mailed_key(stack, ticket_id)}"
+    mailbox = page_in("es-ES")
+    mailbox.goto(link)
+    mailbox.get_by_role("button", name="Confirmar mi dirección").click()
+    mailbox.locator("#confirm-address").wait_for(state="detached")
+    mailbox.locator("h1", has_text="Precio del VPS").wait_for()
 
     later = page_in("es-ES")  # another day, another browser: only the link opens it
     later.goto(link)
     later.locator("h1", has_text="Precio del VPS").wait_for()
+    assert later.locator("#confirm-address").count() == 0
     without_key = link.split("&key=")[0]
     later.goto(without_key)
     later.locator("#notice [data-reason=not-found]").wait_for()

@@ -69,19 +69,27 @@ class DevServer:
                               capture_output=True, text=True, timeout=60)
 
 
+def logged_in_cookies(http: httpx.Client, email: str, password: str) -> str | None:
+    """Log in over real HTTP as a browser would; the Cookie header the session then sends
+    (carried by hand: the cookies are Secure and __Host-, and this is http://127.0.0.1)."""
+    form = http.get("/api/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    jar = dict(form.cookies)
+    login = http.post("/api/login", data={"email": email, "password": password, "csrf_token": token.group(1)},
+                      headers={"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+    if login.status_code != 303:
+        return None
+    jar.update(login.cookies)
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
 def greeting_after_login(base: str, email: str, password: str) -> str | None:
-    """Log in over real HTTP as a browser would (cookies carried by hand: http://127.0.0.1)."""
     with httpx.Client(base_url=base, follow_redirects=False) as http:
-        form = http.get("/api/login")
-        csrf = form.cookies["sd_csrf"]
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        assert token and token.group(1) == csrf
-        login = http.post("/api/login", data={"email": email, "password": password, "csrf_token": csrf},
-                          headers={"Cookie": f"sd_csrf={csrf}"})
-        if login.status_code != 303:
+        cookies = logged_in_cookies(http, email, password)
+        if cookies is None:
             return None
-        session = login.cookies["sd_id"]
-        home = http.get("/api/home", headers={"Cookie": f"sd_csrf={csrf}; sd_id={session}"})
+        home = http.get("/api/home", headers={"Cookie": cookies})
         match = re.search(r'<h1 id="greeting">([^<]*)</h1>', home.text)
         return match.group(1) if match else None
 
@@ -153,12 +161,9 @@ def test_a_mail_to_make_devs_smtp_port_opens_a_ticket_seen_in_the_portal(dev: De
             smtp.sendmail("x@example.org", ["nadie@example.com"], b"Subject: x\r\n\r\nx")
     assert greeting_after_login(dev.url, "cliente@example.com", "demo-cliente") == "Hola, Ana"
     with httpx.Client(base_url=dev.url, follow_redirects=False) as http:
-        form = http.get("/api/login")
-        csrf = form.cookies["sd_csrf"]
-        login = http.post("/api/login", data={"email": "cliente@example.com", "password": "demo-cliente",
-                                              "csrf_token": csrf}, headers={"Cookie": f"sd_csrf={csrf}"})
-        session = login.cookies["sd_id"]
-        listed = http.get("/api/tickets", headers={"Cookie": f"sd_csrf={csrf}; sd_id={session}"}).text
+        cookies = logged_in_cookies(http, "cliente@example.com", "demo-cliente")
+        assert cookies
+        listed = http.get("/api/tickets", headers={"Cookie": cookies}).text
     assert "Correo entrante: la copia de seguridad falló" in listed
     ticket_id = re.search(r'class="ticket-id">([A-Z]{3}-\d{6})<', listed).group(1)  # type: ignore[union-attr]
     acks = [p.read_text(errors="replace") for p in (dev.state / "outbox").glob("*.eml")]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Person
+from conftest import Person, browser_client
 
 from supportdesk.local.events import LambdaContext, ses_receipt_event
 from supportdesk.local.stack import LocalStack
@@ -260,19 +260,18 @@ def test_the_original_mail_is_linked_for_its_owner_only(deliver: Any, make_custo
                                                        app: Any) -> None:
     import httpx2 as httpx
     from conftest import log_in
-    from starlette.testclient import TestClient
 
     owner, other = make_customer(), make_customer(name="Eve Otra")
     raw = mail(owner.email, "Con original", "Texto.\n\n> citado que se quita\n")
     opened = ticket(table, deliver(raw))
-    with TestClient(app, base_url="https://testserver") as client:
+    with browser_client(app) as client:
         log_in(client, owner.email, owner.password)
         page = client.get(f"/api/tickets/{opened.id}").text
         href = re.search(r'href="(/api/tickets/[^"]+/messages/1/original)"', page).group(1)  # type: ignore[union-attr]
         redirect = client.get(href, follow_redirects=False)
         assert redirect.status_code == 303
         assert httpx.get(redirect.headers["location"]).content == raw
-    with TestClient(app, base_url="https://testserver") as intruder:
+    with browser_client(app) as intruder:
         log_in(intruder, other.email, other.password)
         assert intruder.get(href, follow_redirects=False).status_code == 404
 

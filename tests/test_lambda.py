@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,32 +18,38 @@ from supportdesk.local.events import http_api_event
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_a_login_through_the_lambda_handler(stack: Any, customer: Person) -> None:
-    from portal.app import handler
+def _cookies(response: dict[str, Any]) -> list[str]:
+    return [c.split(";")[0] for c in response.get("cookies", [])]
 
-    form = handler(http_api_event("GET", "/api/login"), Context())
+
+def _log_in(handler: Any, customer: Person, origin_secret: str | None) -> list[str]:
+    """A login as a browser makes it through CloudFront; the cookies it ends with."""
+    form = handler(http_api_event("GET", "/api/login", origin_secret=origin_secret), Context())
     assert form["statusCode"] == 200
-    assert "Ingrese a su cuenta de cliente" in form["body"]
-    csrf_cookie = next(c for c in form["cookies"] if c.startswith("sd_csrf="))
-    token = csrf_cookie.split(";")[0].split("=", 1)[1]
-
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form["body"]).group(1)  # type: ignore[union-attr]
     body = f"email={customer.email}&password={customer.password.replace(' ', '+')}&csrf_token={token}"
     login = handler(http_api_event(
-        "POST", "/api/login", cookies=[f"sd_csrf={token}"],
+        "POST", "/api/login", cookies=_cookies(form), origin_secret=origin_secret,
         headers={"content-type": "application/x-www-form-urlencoded"}, body=body), Context())
     assert login["statusCode"] == 303
-    session = next(c for c in login["cookies"] if c.startswith("sd_id="))
+    session = next(c for c in login["cookies"] if c.startswith("__Host-sd_id="))
     assert "Secure" in session and "HttpOnly" in session
+    return _cookies(login)
 
-    home = handler(http_api_event("GET", "/api/home", cookies=[session.split(";")[0]]), Context())
+
+def test_a_login_through_the_lambda_handler(stack: Any, customer: Person, origin_secret: str | None) -> None:
+    from portal.app import handler
+
+    cookies = _log_in(handler, customer, origin_secret)
+    home = handler(http_api_event("GET", "/api/home", cookies=cookies, origin_secret=origin_secret), Context())
     assert home["statusCode"] == 200 and "Hola, Ana" in home["body"]
 
 
 def test_an_error_in_the_lambda_is_logged_as_json_and_answered_kindly(
-        stack: Any, customer: Person, capsys: Any, monkeypatch: Any) -> None:
+        stack: Any, customer: Person, capsys: Any, monkeypatch: Any, origin_secret: str | None) -> None:
     import sys
 
-    from portal import errors, pages
+    from portal import errors, session
     from portal.app import handler
 
     # The JSON handler holds the stdout of the test that first imported it; read this one's.
@@ -51,15 +58,9 @@ def test_an_error_in_the_lambda_is_logged_as_json_and_answered_kindly(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("table unreachable")
 
-    monkeypatch.setattr(pages, "get_account", broken)
-    form = handler(http_api_event("GET", "/api/login"), Context())
-    token = next(c for c in form["cookies"] if c.startswith("sd_csrf=")).split(";")[0].split("=", 1)[1]
-    body = f"email={customer.email}&password={customer.password.replace(' ', '+')}&csrf_token={token}"
-    login = handler(http_api_event("POST", "/api/login", cookies=[f"sd_csrf={token}"],
-                                   headers={"content-type": "application/x-www-form-urlencoded"},
-                                   body=body), Context())
-    session = next(c for c in login["cookies"] if c.startswith("sd_id=")).split(";")[0]
-    home = handler(http_api_event("GET", "/api/home", cookies=[session]), Context())
+    cookies = _log_in(handler, customer, origin_secret)
+    monkeypatch.setattr(session, "get_account", broken)
+    home = handler(http_api_event("GET", "/api/home", cookies=cookies, origin_secret=origin_secret), Context())
     assert home["statusCode"] == 500
     assert "Algo falló de nuestro lado" in home["body"] and "table unreachable" not in home["body"]
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

@@ -18,6 +18,9 @@ from moto.utilities.utils import load_resource
 from supportdesk.auth import ExpiredToken, InvalidToken, TokenVerifier
 from supportdesk.config import Settings
 from supportdesk.local.stack import LocalStack
+from supportdesk.signing import derive_key, sign
+
+ID, REFRESH, SINCE = "__Host-sd_id", "__Host-sd_refresh", "__Host-sd_since"
 
 
 def settings(stack: LocalStack) -> Settings:
@@ -45,7 +48,15 @@ def pools_key() -> Any:
         "cognitoidp/resources/jwks-private.json")))
 
 
-def home_with(client: Any, **cookies: str) -> Any:
+def session_start(stack: LocalStack, person: Person, started_ms: int | None = None) -> str:
+    """The session-start cookie the portal sets at login (signed with the stack's secret)."""
+    secret = stack.client("secretsmanager").get_secret_value(
+        SecretId=stack.environment["SIGNING_SECRET_ARN"])["SecretString"]
+    started = time.time_ns() // 1_000_000 if started_ms is None else started_ms
+    return sign(derive_key(secret, "session"), f"{person.account.id}:{started}")
+
+
+def home_with(client: Any, cookies: dict[str, str]) -> Any:
     """GET the home page sending exactly these cookies, as a browser holding them would."""
     client.cookies.clear()
     header = "; ".join(f"{name}={value}" for name, value in cookies.items())
@@ -69,8 +80,8 @@ def test_the_right_password_logs_in_and_the_home_page_greets_by_name(client: Any
     assert response.status_code == 303
     assert response.headers["location"] == "/api/home"
     cookie_headers = response.headers.get_list("set-cookie")
-    session_cookie = next(c for c in cookie_headers if c.startswith("sd_id="))
-    for attribute in ("Secure", "HttpOnly", "SameSite=Lax"):
+    session_cookie = next(c for c in cookie_headers if c.startswith(f"{ID}="))
+    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
         assert attribute in session_cookie
     home = client.get("/api/home")
     assert home.status_code == 200
@@ -96,7 +107,7 @@ def test_a_wrong_password_is_refused_clearly_and_keeps_the_email(
     assert response.status_code == 400
     assert message in response.text
     assert f'value="{customer.email}"' in response.text
-    assert "sd_id=" not in response.headers.get("set-cookie", "")
+    assert f"{ID}=" not in response.headers.get("set-cookie", "")
     assert client.get("/api/home", follow_redirects=False).status_code == 303
 
 
@@ -111,7 +122,7 @@ def test_a_login_without_the_csrf_token_never_reaches_cognito(client: Any, custo
     response = client.post("/api/login", data={"email": customer.email, "password": customer.password},
                            follow_redirects=False)
     assert response.status_code == 403
-    assert "sd_id=" not in response.headers.get("set-cookie", "")
+    assert f"{ID}=" not in response.headers.get("set-cookie", "")
     forged = client.post("/api/login", data={"email": customer.email, "password": customer.password,
                                               "csrf_token": "x" * 43}, follow_redirects=False)
     assert forged.status_code == 403
@@ -130,7 +141,9 @@ def test_a_genuine_token_verifies_and_opens_the_home_page(
     identity = verifier(stack).verify(token)
     assert identity.account_id == customer.account.id
     assert identity.email == customer.email
-    assert greeting(home_with(client, sd_id=token)) == "Hola, Ana"
+    assert greeting(home_with(client, {ID: token, SINCE: session_start(stack, customer)})) == "Hola, Ana"
+    # A genuine token alone is no session: the portal began none for it.
+    assert home_with(client, {ID: token}).status_code == 303
 
 
 def test_a_forged_token_is_refused(stack: LocalStack, client: Any, customer: Person) -> None:
@@ -141,9 +154,9 @@ def test_a_forged_token_is_refused(stack: LocalStack, client: Any, customer: Per
     unsigned = jwt.encode(claims(stack, customer), key=None, algorithm="none")
     with pytest.raises(InvalidToken):
         verifier(stack).verify(unsigned)
-    refused = home_with(client, sd_id=forged)
+    refused = home_with(client, {ID: forged, SINCE: session_start(stack, customer)})
     assert refused.status_code == 303
-    assert any(c.startswith("sd_id=;") or c.startswith('sd_id="";') for c in refused.headers.get_list("set-cookie"))
+    assert any(c.startswith((f"{ID}=;", f'{ID}="";')) for c in refused.headers.get_list("set-cookie"))
 
 
 def test_an_expired_token_is_refused(stack: LocalStack, client: Any, customer: Person) -> None:
@@ -152,7 +165,7 @@ def test_an_expired_token_is_refused(stack: LocalStack, client: Any, customer: P
                          pools_key(), algorithm="RS256", headers={"kid": "dummy"})
     with pytest.raises(ExpiredToken):
         verifier(stack).verify(expired)
-    assert home_with(client, sd_id=expired).status_code == 303
+    assert home_with(client, {ID: expired, SINCE: session_start(stack, customer)}).status_code == 303
 
 
 def test_an_expired_token_is_renewed_with_the_refresh_token(client: Any, customer: Person, stack: LocalStack) -> None:
@@ -160,9 +173,9 @@ def test_an_expired_token_is_renewed_with_the_refresh_token(client: Any, custome
     past = int(time.time()) - 7200
     expired = jwt.encode(claims(stack, customer, iat=past, auth_time=past, exp=past + 3600),
                          pools_key(), algorithm="RS256", headers={"kid": "dummy"})
-    home = home_with(client, sd_id=expired, sd_refresh=client.cookies["sd_refresh"])
+    home = home_with(client, {ID: expired, REFRESH: client.cookies[REFRESH], SINCE: client.cookies[SINCE]})
     assert greeting(home) == "Hola, Ana"
-    renewed = next(c for c in home.headers.get_list("set-cookie") if c.startswith("sd_id="))
+    renewed = next(c for c in home.headers.get_list("set-cookie") if c.startswith(f"{ID}="))
     assert expired not in renewed
 
 
@@ -182,7 +195,7 @@ def test_a_token_of_another_pool_client_or_use_is_refused(stack: LocalStack, cus
 
 
 def test_a_real_token_from_another_user_pool_is_refused(stack: LocalStack, cognito: Any,
-                                                        client: Any) -> None:
+                                                        client: Any, customer: Person) -> None:
     pool = cognito.create_user_pool(PoolName="someone-elses")["UserPool"]["Id"]
     app_client = cognito.create_user_pool_client(
         UserPoolId=pool, ClientName="theirs", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
@@ -194,7 +207,7 @@ def test_a_real_token_from_another_user_pool_is_refused(stack: LocalStack, cogni
         "USERNAME": "mallory@example.org", "PASSWORD": "Mallory-pass1!"})["AuthenticationResult"]["IdToken"]
     with pytest.raises(InvalidToken):
         verifier(stack).verify(token)
-    assert home_with(client, sd_id=token).status_code == 303
+    assert home_with(client, {ID: token, SINCE: session_start(stack, customer)}).status_code == 303
 
 
 def test_logout_ends_the_session(client: Any, customer: Person) -> None:
@@ -202,8 +215,8 @@ def test_logout_ends_the_session(client: Any, customer: Person) -> None:
     token = csrf_token(client, "/api/home")
     response = client.post("/api/logout", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
-    cleared = [c for c in response.headers.get_list("set-cookie") if c.startswith(("sd_id=", "sd_refresh="))]
-    assert len(cleared) == 2 and all("Max-Age=0" in c for c in cleared)
+    cleared = [c for c in response.headers.get_list("set-cookie") if c.startswith((ID, REFRESH, SINCE))]
+    assert len(cleared) == 3 and all("Max-Age=0" in c for c in cleared)
     assert client.get("/api/home", follow_redirects=False).status_code == 303
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Person, log_in
+from conftest import Person, browser_client, csrf_token, log_in
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,7 +39,7 @@ def test_the_language_comes_from_lang_then_accept_language(
 
 def test_the_switchers_choice_is_remembered(client: Any) -> None:
     chosen = client.get("/api/login", params={"lang": "en"}, headers={"Accept-Language": "es"})
-    assert any(c.startswith("sd_lang=en") for c in chosen.headers.get_list("set-cookie"))
+    assert any(c.startswith("__Host-sd_lang=en") for c in chosen.headers.get_list("set-cookie"))
     later = client.get("/api/login", headers={"Accept-Language": "es"})
     assert "Log in to your client account" in later.text
 
@@ -61,28 +61,24 @@ def test_an_unknown_page_is_a_localized_404(client: Any) -> None:
 
 
 def test_a_wrong_method_is_a_localized_405(client: Any) -> None:
-    client.get("/api/login")
     response = client.put("/api/home", headers={"Accept-Language": "en",
-                                                 "X-CSRF-Token": client.cookies["sd_csrf"]})
+                                                 "X-CSRF-Token": csrf_token(client)})
     assert response.status_code == 405
     assert "That action is not possible here." in response.text
 
 
 def test_a_failure_on_our_side_shows_a_kind_page_and_no_trace(
-        client: Any, customer: Person, monkeypatch: pytest.MonkeyPatch) -> None:
-    from portal import pages
+        client: Any, app: Any, customer: Person, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal import session
 
     log_in(client, customer.email, customer.password)
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret internals: table xyz unreachable")
 
-    monkeypatch.setattr(pages, "get_account", broken)
-    from starlette.testclient import TestClient
+    monkeypatch.setattr(session, "get_account", broken)
 
-    from portal.app import app
-
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False,
+    with browser_client(app, raise_server_exceptions=False,
                     cookies=client.cookies) as quiet:
         response = quiet.get("/api/home", headers={"Accept-Language": "en"})
     assert response.status_code == 500

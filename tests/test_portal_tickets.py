@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Person, csrf_token, log_in
+from conftest import Person, browser_client, csrf_token, log_in
 from starlette.testclient import TestClient
 
 from supportdesk.local.stack import LocalStack
@@ -26,7 +26,7 @@ def signed_in(app: Any) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def open_for(person: Person | None) -> TestClient:
-        client = TestClient(app, base_url="https://testserver")
+        client = browser_client(app)
         client.__enter__()
         clients.append(client)
         if person:
@@ -306,28 +306,52 @@ def guest_fields(address: str, **more: str) -> dict[str, str]:
             **more}
 
 
-def test_a_guest_opens_a_sales_ticket_and_follows_its_secret_link(
+def queued(stack: LocalStack, department: str) -> list[str]:
+    """The IDs in a department's queue (the sparse index agents read)."""
+    from supportdesk.store import Table
+
+    table = Table(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
+    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="GSI2")]
+
+
+def test_a_guest_confirms_the_address_then_follows_the_ticket_by_its_secret_link(
         signed_in: Any, stack: LocalStack) -> None:
     guest = signed_in(None)
     address = f"bea-{id(guest)}@example.org"
     response = submit(guest, htmx=True, **guest_fields(address))
     assert response.status_code == 200, response.text
     ticket_id = created_id(response)
-    link = html.unescape(re.search(r'id="guest-link">([^<]+)<', response.text).group(1))  # type: ignore[union-attr]
-    key = re.search(r"key=([\w-]+)", link).group(1)  # type: ignore[union-attr]
-    assert len(key) >= 32
-    assert response.headers["HX-Push-Url"] == f"/ticket.html?id={ticket_id}&key={key}"
+    assert "key=" not in response.text and "HX-Push-Url" not in response.headers
+    assert ticket_id not in queued(stack, "sales")  # nobody answers an address not proven
 
     assert stack.outbox is not None
-    (mail,) = mails_to(stack.outbox, address)
-    assert f"/ticket.html?id={ticket_id}&key={key}" in mail.get_content()
+    (confirmation,) = mails_to(stack.outbox, address)
+    text = confirmation.get_content()
+    # Our words only: nothing the visitor typed reaches an address not yet proven theirs.
+    assert "Bea" not in str(confirmation) and "VPS" not in str(confirmation)
+    assert str(confirmation["To"]) == address and confirmation["Auto-Submitted"] == "auto-generated"
+    link = re.search(rf"https?://\S+/ticket\.html\?id={ticket_id}&key=([\w-]+)", text)
+    assert link, text
+    key = link.group(1)
+    assert len(key) >= 32
 
     stranger = signed_in(None)
     assert stranger.get(f"/api/tickets/{ticket_id}").status_code == 404
     assert stranger.get(f"/api/tickets/{ticket_id}", params={"key": key[:-2] + "xx"}).status_code == 404
-    page = stranger.get(f"/api/tickets/{ticket_id}", params={"key": key})
-    assert page.status_code == 200 and "Precio del plan VPS anual" in page.text
+    waiting = stranger.get(f"/api/tickets/{ticket_id}", params={"key": key})
+    assert waiting.status_code == 200 and 'id="confirm-address"' in waiting.text
     token = csrf_token(stranger, "/api/departments")
+    early = stranger.post(f"/api/tickets/{ticket_id}/replies",
+                          data={"message": "¿Y mensual?", "key": key, "csrf_token": token})
+    assert early.status_code == 409 and "¿Y mensual?" in early.text  # refused, the text kept
+
+    confirmed = stranger.post(f"/api/tickets/{ticket_id}/confirm", data={"key": key, "csrf_token": token},
+                              headers={"HX-Request": "true"})
+    assert confirmed.status_code == 200 and 'id="confirm-address"' not in confirmed.text
+    assert ticket_id in queued(stack, "sales")
+    acknowledgement = next(m for m in mails_to(stack.outbox, address) if f"[#{ticket_id}]" in str(m["Subject"]))
+    assert f"/ticket.html?id={ticket_id}&key={key}" in acknowledgement.get_content()
+
     assert stranger.post(f"/api/tickets/{ticket_id}/replies",
                          data={"message": "¿Y mensual?", "csrf_token": token}).status_code == 404
     reply = stranger.post(f"/api/tickets/{ticket_id}/replies",
@@ -381,7 +405,7 @@ def test_each_customer_action_costs_at_most_two_datastore_calls(
     from portal import resources
 
     resources.departments()  # a warm container has them (kept for a minute)
-    client = TestClient(app, base_url="https://testserver")
+    client = browser_client(app)
     token = csrf_token(client)
     costs: dict[str, list[str]] = {}
     with datastore_calls() as calls:

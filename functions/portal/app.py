@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from portal import errors, home, login, tickets, uploads
 from portal.csrf import CsrfMiddleware
+from portal.edge import EdgeMiddleware
 from portal.language import LanguageMiddleware
 from portal.session import SessionMiddleware
 
@@ -34,6 +35,8 @@ routes = [
     Route("/api/tickets/{ticket_id}", tickets.ticket_page, methods=["GET"], name="ticket"),
     Route("/api/tickets/{ticket_id}/replies", tickets.reply_to_ticket, methods=["POST"], name="reply"),
     Route("/api/tickets/{ticket_id}/close", tickets.close, methods=["POST"], name="close"),
+    Route("/api/tickets/{ticket_id}/confirm", tickets.confirm, methods=["POST"], name="confirm"),
+    Route("/api/tickets/{ticket_id}/waiting", tickets.guest_waiting, methods=["GET"], name="guest_waiting"),
     Route("/api/tickets/{ticket_id}/attachments/{attachment_id}", tickets.download,
           methods=["GET"], name="attachment"),
     Route("/api/tickets/{ticket_id}/messages/{sequence:int}/original", tickets.original_mail,
@@ -44,6 +47,7 @@ routes = [
 app = Starlette(
     routes=routes,
     middleware=[
+        Middleware(EdgeMiddleware),
         Middleware(LanguageMiddleware),
         Middleware(CsrfMiddleware),
         Middleware(SessionMiddleware),

@@ -7,21 +7,24 @@ from typing import Callable
 
 from starlette.types import Message, Send
 
-ID_TOKEN = "sd_id"
-REFRESH_TOKEN = "sd_refresh"
-CSRF = "sd_csrf"
-LANGUAGE = "sd_lang"
+# __Host-: the browser takes them only from this very host over HTTPS, for the whole
+# site (Path=/), so no sibling subdomain nor plain-HTTP answer can plant or replace them.
+ID_TOKEN = "__Host-sd_id"
+REFRESH_TOKEN = "__Host-sd_refresh"
+SESSION_START = "__Host-sd_since"
+CSRF = "__Host-sd_csrf"
+LANGUAGE = "__Host-sd_lang"
 
 SESSION_MAX_AGE = 30 * 24 * 60 * 60  # 30 days, in seconds: the refresh token's life
 LANGUAGE_MAX_AGE = 365 * 24 * 60 * 60  # a year, in seconds
 
 
-def set_cookie(name: str, value: str, *, max_age: int | None = None, path: str = "/") -> tuple[bytes, bytes]:
-    """A Set-Cookie header: always Secure, HttpOnly and SameSite=Lax."""
+def set_cookie(name: str, value: str, *, max_age: int | None = None) -> tuple[bytes, bytes]:
+    """A Set-Cookie header: always Secure, HttpOnly, SameSite=Lax and Path=/ (__Host-)."""
     jar: SimpleCookie = SimpleCookie()
     jar[name] = value
     morsel = jar[name]
-    morsel["path"] = path
+    morsel["path"] = "/"
     morsel["secure"] = True
     morsel["httponly"] = True
     morsel["samesite"] = "Lax"
@@ -30,8 +33,8 @@ def set_cookie(name: str, value: str, *, max_age: int | None = None, path: str =
     return b"set-cookie", morsel.OutputString().encode("latin-1")
 
 
-def clear_cookie(name: str, *, path: str = "/") -> tuple[bytes, bytes]:
-    return set_cookie(name, "", max_age=0, path=path)
+def clear_cookie(name: str) -> tuple[bytes, bytes]:
+    return set_cookie(name, "", max_age=0)
 
 
 def read_cookies(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:

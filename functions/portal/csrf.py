@@ -1,14 +1,19 @@
-"""CSRF protection for every state-changing request (double-submit token).
+"""CSRF protection for every state-changing request, and the size cap on request bodies.
 
-Each browser gets a random token in an HttpOnly cookie; pages put the same token in
-every form (hidden field) and in htmx's headers (X-CSRF-Token). A POST whose token does
-not match the cookie never reaches a handler. With SameSite=Lax cookies this closes
-cross-site form posts, including login CSRF.
+Each browser gets a random nonce in a signed __Host- cookie (a client cannot choose one:
+an unsigned or foreign value is replaced). Pages carry the token derived from that nonce
+with the server's key, in every form (hidden field) and in htmx's headers (X-CSRF-Token);
+a token issued to another browser, or made up, does not match. A POST without the right
+token never reaches a handler. With SameSite=Lax cookies this closes cross-site form
+posts, including login CSRF.
+
+Bodies are read here, up to MAX_BODY_BYTES, before any handler runs: forms carry text
+only (files go straight to S3), so a larger body is refused at once, whatever its type.
 """
 
 from __future__ import annotations
 
-import re
+import hmac
 import secrets
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,14 +21,19 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal import cookies
+from portal import cookies, resources
 from portal.rendering import render
+from supportdesk.signing import sign, signature, unsign
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HEADER = b"x-csrf-token"
 FIELD = "csrf_token"
-TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
-MAX_FORM_BYTES = 256 * 1024  # forms carry text only; files go straight to S3
+MAX_BODY_BYTES = 256 * 1024
+
+
+def form_token(key: bytes, nonce: str) -> str:
+    """The token pages carry for the browser whose cookie holds `nonce`."""
+    return signature(key, f"form:{nonce}")
 
 
 class CsrfMiddleware:
@@ -34,26 +44,30 @@ class CsrfMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = cookies.read_cookies(scope["headers"]).get(cookies.CSRF)
+        key = resources.csrf_key()
+        cookie = cookies.read_cookies(scope["headers"]).get(cookies.CSRF)
+        nonce = unsign(key, cookie) if cookie else None
         issued = None
-        if not token or not TOKEN_SHAPE.match(token):
-            token = issued = secrets.token_urlsafe(32)
+        if nonce is None:
+            nonce = secrets.token_urlsafe(32)
+            issued = sign(key, nonce)
+        token = form_token(key, nonce)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["csrf_token"] = token
         extra = [cookies.set_cookie(cookies.CSRF, issued)] if issued else []
         send = cookies.sending_headers(send, lambda: extra)
 
         if scope["method"] not in SAFE_METHODS:
+            body = await _read_body(scope, receive)
+            if body is None:
+                await _refuse(scope, send, 413)
+                return
+            receive = _replay(body)
             given = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
             if not given and _is_urlencoded(scope):
-                body = await _read_body(receive)
-                if body is None:
-                    await _refuse(scope, send, 413)
-                    return
-                receive = _replay(body)
                 fields = parse_qs(body.decode("utf-8", "replace"))
                 given = (fields.get(FIELD) or [""])[0]
-            if issued or not given or not secrets.compare_digest(given, token):
+            if issued or not given or not hmac.compare_digest(given.encode(), token.encode()):
                 await _refuse(scope, send, 403)
                 return
         await self.app(scope, receive, send)
@@ -64,7 +78,11 @@ def _is_urlencoded(scope: Scope) -> bool:
     return content_type.split(b";")[0].strip() == b"application/x-www-form-urlencoded"
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
+    """The whole body, or None as soon as it is known to be over MAX_BODY_BYTES."""
+    declared = dict(scope["headers"]).get(b"content-length", b"0")
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        return None
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -73,7 +91,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > MAX_BODY_BYTES:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

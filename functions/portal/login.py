@@ -5,11 +5,25 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+import time
+
 from portal import resources
 from portal.home import home_page
-from portal.pages import go_to, session
+from portal.pages import client_key, go_to, session
 from portal.rendering import render
 from supportdesk import auth
+from supportdesk.accounts import end_sessions, normalize_email
+from supportdesk.ratelimit import Limit, first_reached
+
+# Per client (its address), beyond Cognito's own limits per user: guessing passwords of
+# many accounts from one place, or mailing reset codes to many addresses, stops here.
+LOGINS_PER_CLIENT = Limit("login-client", "", 30, 15 * 60)
+RESETS_PER_CLIENT = Limit("reset-client", "", 10, 60 * 60)
+RESETS_PER_ADDRESS = Limit("reset-address", "", 5, 60 * 60)
+
+
+def _for(limit: Limit, key: str) -> Limit:
+    return Limit(limit.scope, key, limit.limit, limit.window_seconds)
 
 
 def _status(error: auth.AuthError) -> int:
@@ -28,6 +42,8 @@ async def log_in(request: Request) -> Response:
     email = str(form.get("email", ""))
     password = str(form.get("password", ""))
     try:
+        if first_reached(resources.table(), _for(LOGINS_PER_CLIENT, client_key(request))):
+            raise auth.TooManyAttempts()
         tokens = auth.log_in(
             resources.cognito(), resources.settings().user_pool_client_id, email, password
         )
@@ -61,6 +77,9 @@ async def send_reset_code(request: Request) -> Response:
         return render(request, "password_forgot.html", {"email": email, "error": "invalid-email"},
                       status_code=400)
     try:
+        if first_reached(resources.table(), _for(RESETS_PER_CLIENT, client_key(request)),
+                         _for(RESETS_PER_ADDRESS, normalize_email(email))):
+            raise auth.TooManyAttempts()
         auth.start_password_reset(
             resources.cognito(), resources.settings().user_pool_client_id, email
         )
@@ -86,6 +105,9 @@ async def reset_password(request: Request) -> Response:
                 resources.cognito(), resources.settings().user_pool_client_id,
                 email, code, password,
             )
+            # Whoever knew the old password is out now, in every browser.
+            end_sessions(resources.cognito(), resources.table(), resources.settings().user_pool_id,
+                         email, now_ms=time.time_ns() // 1_000_000)
         except auth.AuthError as error:
             error_reason = error.reason
             if isinstance(error, auth.TooManyAttempts):

@@ -6,10 +6,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import resources
 from portal.rendering import is_htmx
 from portal.session import Session
-from supportdesk.accounts import Account, get_account
+from supportdesk.accounts import Account
 from supportdesk.auth import Identity
 
 
@@ -23,6 +22,7 @@ def session(request: Request) -> Session:
 
 
 def require_identity(request: Request) -> Identity:
+    """The signed-in caller, checked against the profile (one GetItem, shared with require_account)."""
     identity = session(request).identity()
     if identity is None:
         raise LoginRequired()
@@ -30,9 +30,9 @@ def require_identity(request: Request) -> Identity:
 
 
 def require_account(request: Request) -> Account:
-    """The signed-in account's profile (one GetItem)."""
-    identity = require_identity(request)
-    account = get_account(resources.table(), identity.account_id)
+    """The signed-in account's profile (the same GetItem as the identity check)."""
+    require_identity(request)
+    account = session(request).account()
     if account is None:
         # A login without a profile: the operator created it by hand in Cognito.
         raise HTTPException(403, "no-profile")
@@ -50,17 +50,10 @@ def go_to(request: Request, url: str, *, page: str | None = None) -> Response:
 
 
 def optional_identity(request: Request) -> Identity | None:
+    """The signed-in caller if there is one (checked against the profile: one GetItem)."""
     return session(request).identity()
 
 
-def public_url(request: Request) -> str:
-    """Where customers reach the portal, for links in mails."""
-    configured = resources.settings().public_url
-    if configured:
-        return configured
-    # Behind CloudFront the viewer's host arrives as X-Forwarded-Host (template.yaml's
-    # viewer function); locally the request's own address is the portal's.
-    host = request.headers.get("x-forwarded-host")
-    if host:
-        return f"https://{host}"
-    return f"{request.url.scheme}://{request.url.netloc}"
+def client_key(request: Request) -> str:
+    """Whom per-client limits count: the caller's address (edge.EdgeMiddleware)."""
+    return str(getattr(request.state, "client", "unknown"))

@@ -112,6 +112,11 @@ def screen_url(name: str, whole_page: bool, **params: str) -> str:
     return path + (f"?{urlencode(rest)}" if rest else "")
 
 
+def _viewer(request: Request) -> Any:
+    session = getattr(request.state, "session", None)
+    return session.viewer() if session is not None else None
+
+
 def render(
     request: Request,
     template: str,
@@ -128,7 +133,7 @@ def render(
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),
-        "viewer": None,
+        "viewer": _viewer(request),
         **(context or {}),
     }
     body = env.get_template(template).render(values)

@@ -14,6 +14,8 @@ from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.auth import TokenVerifier
 from supportdesk.config import Settings
 from supportdesk.departments import Department, list_departments
+from supportdesk.secrets import MissingSecret, read_secrets
+from supportdesk.signing import derive_key
 from supportdesk.store import Table
 
 
@@ -62,10 +64,50 @@ def token_verifier() -> TokenVerifier:
     return TokenVerifier(s.jwks_url, s.token_issuer, s.user_pool_client_id)
 
 
+@cache
+def _secrets() -> dict[str, str]:
+    # Both secrets in one call, once per container.
+    s = settings()
+    return read_secrets(_client("secretsmanager"), [s.signing_secret_arn, s.origin_secret_arn])
+
+
+def signing_secret() -> str:
+    """Signs reply addresses, CSRF cookies and session starts."""
+    arn = settings().signing_secret_arn
+    if not arn:
+        raise MissingSecret("SIGNING_SECRET_ARN is not set")
+    return _secrets()[arn]
+
+
+def origin_secret() -> str | None:
+    """What CloudFront sends in X-Origin-Verify; None where nothing stands in front (no check)."""
+    arn = settings().origin_secret_arn
+    return _secrets()[arn] if arn else None
+
+
+@cache
+def csrf_key() -> bytes:
+    return derive_key(signing_secret(), "csrf")
+
+
+@cache
+def session_key() -> bytes:
+    return derive_key(signing_secret(), "session")
+
+
+def public_url() -> str:
+    """Where customers reach the portal, for links in mails: configured, never from a request."""
+    configured = settings().public_url
+    if not configured:
+        raise RuntimeError("PUBLIC_URL is not set (template.yaml sets it from PublicUrl or CloudFront)")
+    return configured
+
+
 def reset() -> None:
     """Forget settings and clients (tests point the app at a new local stack)."""
     global _departments
-    for cached in (settings, _client, table, token_verifier, attachment_policy):
+    for cached in (settings, _client, table, token_verifier, attachment_policy, _secrets, csrf_key,
+                   session_key):
         cached.cache_clear()
     _departments = None
 

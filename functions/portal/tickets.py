@@ -18,24 +18,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal import resources, uploads
-from portal.pages import LoginRequired, go_to, optional_identity, public_url, require_identity
+from portal.pages import LoginRequired, client_key, go_to, optional_identity, require_identity, session
 from portal.rendering import is_htmx, render
 from supportdesk import notifications
-from supportdesk.accounts import Account, get_account
+from supportdesk.accounts import Account
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS, is_generic_subject, same_subject
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.auth import Identity
 from supportdesk.departments import Department
 from supportdesk.opening import InvalidTicket, TicketRequest, guest_refusal, open_ticket, validate
+from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.reply_address import reply_address
 from supportdesk.search import matches, similar_tickets
 from supportdesk.tickets import (
     MAX_MESSAGE_BYTES,
+    AlsoRefused,
     Ticket,
     TicketChanged,
     add_customer_reply,
     close_ticket,
+    confirm_ticket,
     get_ticket,
+    is_ticket_id,
     list_tickets_of,
     new_guest_key,
 )
@@ -43,15 +47,16 @@ from supportdesk.tickets import (
 logger = Logger()
 
 STATUS_FILTERS = ("all", "open", "closed")
+# Rendering is linear and capped at MAX_MESSAGE_BYTES, but anyone may ask: per client.
+PREVIEWS_PER_CLIENT = 120
+PREVIEW_WINDOW_SECONDS = 10 * 60
 
 
 # --- departments and the form ---------------------------------------------------------
 
 async def departments_page(request: Request) -> Response:
-    return render(request, "departments.html", {
-        "departments": list(resources.departments().values()),
-        "viewer": optional_identity(request),
-    })
+    optional_identity(request)  # the header shows who is signed in
+    return render(request, "departments.html", {"departments": list(resources.departments().values())})
 
 
 def _department_or_404(slug: str) -> Department:
@@ -84,7 +89,6 @@ def _form_page(request: Request, *, values: TicketRequest, account: Account | No
         "values": values,
         "department": departments.get(values.department),
         "account": account,
-        "viewer": identity,
         "errors": errors or {},
         "preview": preview,
     }, status_code=status_code)
@@ -95,7 +99,7 @@ async def new_ticket_form(request: Request) -> Response:
     identity = optional_identity(request)
     if department.login_required and identity is None:
         raise LoginRequired()
-    account = get_account(resources.table(), identity.account_id) if identity else None
+    account = session(request).account()
     values = TicketRequest(department=department.slug, subject="", message="")
     return _form_page(request, values=values, account=account, identity=identity)
 
@@ -114,7 +118,7 @@ async def submit_ticket(request: Request) -> Response:
     values = _request_from(form)
     identity = optional_identity(request)
     table = resources.table()
-    account = get_account(table, identity.account_id) if identity else None
+    account = session(request).account()
     if form.get("preview"):  # the Preview button of a browser without JavaScript
         return _form_page(request, values=values, account=account, identity=identity,
                           preview=values.message)
@@ -122,7 +126,7 @@ async def submit_ticket(request: Request) -> Response:
     errors = validate(values, departments, account)
     pending = uploads.pending_uploads(form)
     if not errors and account is None:
-        refusal = guest_refusal(table, values, _form_text(form, "website"))
+        refusal = guest_refusal(table, values, _form_text(form, "website"), client_key(request))
         if refusal:
             return _form_page(request, values=values, account=None, identity=None,
                               errors={"form": refusal}, pending=pending,
@@ -145,32 +149,80 @@ async def submit_ticket(request: Request) -> Response:
     except InvalidTicket as invalid:  # validated above; kept for safety
         return _form_page(request, values=values, account=account, identity=identity,
                           errors=invalid.errors, status_code=400, pending=pending)
-    link = _ticket_address(request, ticket, guest_key)
-    task = BackgroundTask(_acknowledge, ticket, departments[ticket.department], link, guest_key)
-    if is_htmx(request):
-        response = _ticket_page(request, ticket, identity, guest_key, created=True)
-        response.headers["HX-Push-Url"] = _static_ticket_path(ticket, guest_key)
+    department = departments[ticket.department]
+    if guest_key:
+        # A guest's address proves itself first: the page says where to look, the mail (our
+        # words only) carries the link, and the ticket waits outside the queue until then.
+        task = BackgroundTask(_ask_confirmation, ticket, department, _ticket_address(ticket, guest_key))
+        response = _guest_waiting(request, ticket.id)
+    elif is_htmx(request):
+        task = BackgroundTask(_acknowledge, ticket, department, _ticket_address(ticket, None), None)
+        response = _ticket_page(request, ticket, identity, None, created=True)
+        response.headers["HX-Push-Url"] = _static_ticket_path(ticket, None)
     else:
-        response = go_to(request, _api_ticket_path(ticket, guest_key, created="1"))
+        task = BackgroundTask(_acknowledge, ticket, department, _ticket_address(ticket, None), None)
+        response = go_to(request, _api_ticket_path(ticket, None, created="1"))
     response.background = task
     return response
 
 
-def _acknowledge(ticket: Ticket, department: Department, link: str, guest_key: str | None) -> None:
+def _guest_waiting(request: Request, ticket_id: str) -> Response:
+    if is_htmx(request):
+        return render(request, "guest_waiting.html", {"ticket_id": ticket_id})
+    return go_to(request, f"/api/tickets/{ticket_id}/waiting")
+
+
+async def guest_waiting(request: Request) -> Response:
+    """"Look in your mail": says nothing of the ticket beyond the ID in the address itself."""
+    ticket_id = request.path_params["ticket_id"]
+    if not is_ticket_id(ticket_id):
+        raise HTTPException(404)
+    return render(request, "guest_waiting.html", {"ticket_id": ticket_id})
+
+
+def _send(kind: str, ticket: Ticket, message: Any) -> None:
     # After the response: a ticket that was stored is never lost because mail failed.
     try:
-        reply_to = reply_address(department.email, ticket.id, resources.settings().reply_secret)
-        message = notifications.acknowledgement(ticket, department, link=link, guest=bool(guest_key),
-                                                reply_to=reply_to)
-        notifications.send(resources.ses(), message)
+        notifications.send(resources.ses(), message())
     except Exception:
-        logger.exception("acknowledgement not sent", extra={"ticket": ticket.id})
+        logger.exception(f"{kind} not sent", extra={"ticket": ticket.id})
+
+
+def _acknowledge(ticket: Ticket, department: Department, link: str, guest_key: str | None) -> None:
+    _send("acknowledgement", ticket, lambda: notifications.acknowledgement(
+        ticket, department, link=link, guest=bool(guest_key),
+        reply_to=reply_address(department.email, ticket.id, resources.signing_secret())))
+
+
+def _ask_confirmation(ticket: Ticket, department: Department, link: str) -> None:
+    _send("address confirmation", ticket,
+          lambda: notifications.address_confirmation(ticket, department, link=link))
+
+
+async def confirm(request: Request) -> Response:
+    """The guest's address confirmed the ticket (a button: mail scanners follow links, not forms)."""
+    form = await request.form()
+    key = _form_text(form, "key") or None
+    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key)
+    if not ticket.confirmed:
+        ticket = confirm_ticket(resources.table(), ticket)
+        department = resources.departments()[ticket.department]
+        response = _after_change(request, ticket, identity, key)
+        response.background = BackgroundTask(_acknowledge, ticket, department,
+                                              _ticket_address(ticket, key), key)
+        return response
+    return _after_change(request, ticket, identity, key)
 
 
 async def preview(request: Request) -> Response:
     form = await request.form()
-    message = form.get("message", "")
-    return render(request, "preview.html", {"preview": message if isinstance(message, str) else ""})
+    message = _form_text(form, "message")
+    if len(message.encode("utf-8")) > MAX_MESSAGE_BYTES:
+        return render(request, "error.html", {"reason": "message-too-large"}, status_code=413)
+    if first_reached(resources.table(), Limit("preview-client", client_key(request), PREVIEWS_PER_CLIENT,
+                                              PREVIEW_WINDOW_SECONDS)):
+        return render(request, "error.html", {"reason": "rate-limited"}, status_code=429)
+    return render(request, "preview.html", {"preview": message})
 
 
 async def subject_advice(request: Request) -> Response:
@@ -200,13 +252,17 @@ async def my_tickets(request: Request) -> Response:
     template = "ticket_rows.html" if request.headers.get("hx-target") == "ticket-rows" else "tickets.html"
     return render(request, template, {
         "tickets": shown, "total": len(tickets), "status": status, "query": query,
-        "viewer": identity,
     })
 
 
-def _ticket_for(request: Request, ticket_id: str, key: str | None) -> tuple[Ticket, Identity | None]:
-    """The ticket if this caller may see it: its owner, or a guest with its key. Else 404."""
-    identity = optional_identity(request)
+def _ticket_for(request: Request, ticket_id: str, key: str | None, *,
+                for_write: bool = False) -> tuple[Ticket, Identity | None]:
+    """The ticket if this caller may see it: its owner, or a guest with its key. Else 404.
+
+    `for_write`: the session is checked by the write itself (Session.write_check), not by a
+    profile read, so the action stays at two data-store calls.
+    """
+    identity = session(request).token_identity() if for_write else optional_identity(request)
     ticket = get_ticket(resources.table(), ticket_id)
     if ticket is None:
         raise HTTPException(404)
@@ -227,8 +283,8 @@ def _static_ticket_path(ticket: Ticket, key: str | None) -> str:
     return f"/ticket.html?{urlencode({'id': ticket.id, **({'key': key} if key else {})})}"
 
 
-def _ticket_address(request: Request, ticket: Ticket, key: str | None) -> str:
-    return public_url(request) + _static_ticket_path(ticket, key)
+def _ticket_address(ticket: Ticket, key: str | None) -> str:
+    return resources.public_url() + _static_ticket_path(ticket, key)
 
 
 def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, key: str | None,
@@ -239,9 +295,7 @@ def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, ke
         **_editor_context(pending, attachment_error),
         "ticket": ticket,
         "key": key if not ticket.belongs_to(identity.account_id if identity else None) else None,
-        "viewer": identity,
         "created": created,
-        "link": _ticket_address(request, ticket, key) if created and key else None,
         "reply": reply,
         "errors": errors or {},
     }, status_code=status_code)
@@ -265,30 +319,45 @@ def _after_change(request: Request, ticket: Ticket, identity: Identity | None, k
     return go_to(request, _api_ticket_path(ticket, key))
 
 
+def _writer_checks(request: Request, ticket: Ticket, identity: Identity | None) -> list[dict[str, Any]]:
+    """The owner's session must still be good when the write lands (a guest has no session)."""
+    return [session(request).write_check()] if identity and ticket.belongs_to(identity.account_id) else []
+
+
+def _session_ended(request: Request) -> Response:
+    session(request).end(revoke=False)
+    raise LoginRequired()
+
+
 async def reply_to_ticket(request: Request) -> Response:
     form = await request.form()
     key = _form_text(form, "key") or None
-    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key)
+    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key, for_write=True)
     message = _form_text(form, "message")
     error = None
-    if not message.strip():
+    if not ticket.confirmed:
+        error = "unconfirmed"
+    elif not message.strip():
         error = "required"
     elif len(message.encode("utf-8")) > MAX_MESSAGE_BYTES:
         error = "too-large"
     pending = uploads.pending_uploads(form)
     if error:
-        return _ticket_page(request, ticket, identity, key, reply=message,
-                            errors={"message": error}, status_code=400, pending=pending)
+        return _ticket_page(request, ticket, identity, key, reply=message, errors={"message": error},
+                            status_code=409 if error == "unconfirmed" else 400, pending=pending)
     try:
         attachments = uploads.link(request, form, identity)
     except AttachmentRefused as refused:
         return _ticket_page(request, ticket, identity, key, reply=message, status_code=400,
                             errors={"attachments": refused.reason}, attachment_error=refused,
                             pending=[p for p in pending if p["filename"] != refused.filename])
-    author = identity.name if identity and ticket.belongs_to(identity.account_id) else ticket.requester.name
     try:
-        ticket = add_customer_reply(resources.table(), ticket, author_name=author or ticket.requester.name,
-                                    body=message, attachments=attachments)
+        # The author is the ticket's requester, named as our profile named them.
+        ticket = add_customer_reply(resources.table(), ticket, author_name=ticket.requester.name,
+                                    body=message, attachments=attachments,
+                                    also=_writer_checks(request, ticket, identity))
+    except AlsoRefused:
+        return _session_ended(request)
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
         return _ticket_page(request, fresh, identity, key, reply=message, pending=pending,
@@ -309,9 +378,13 @@ async def original_mail(request: Request) -> Response:
 async def close(request: Request) -> Response:
     form = await request.form()
     key = _form_text(form, "key") or None
-    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key)
+    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key, for_write=True)
+    if not ticket.confirmed:
+        return _ticket_page(request, ticket, identity, key, errors={"close": "unconfirmed"}, status_code=409)
     try:
-        ticket = close_ticket(resources.table(), ticket)
+        ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, ticket, identity))
+    except AlsoRefused:
+        return _session_ended(request)
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
         return _ticket_page(request, fresh, identity, key, errors={"close": "ticket-changed"},

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from portal import resources
-from portal.pages import optional_identity
+from portal.pages import client_key, optional_identity
 from portal.rendering import environment
 from supportdesk.attachments import Attachment, AttachmentRefused, download_url, link_uploads, presign_upload
 from supportdesk.auth import Identity
+from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.tickets import Ticket, find_attachment
 
 
@@ -39,6 +40,23 @@ def refusal_text(request: Request, error: AttachmentRefused) -> str:
         ", ".join(sorted(policy.extensions)))).strip()
 
 
+# Each slot lets a browser put up to the size limit into S3: a bounded number per hour, per
+# account, or per client (its address) for guests.
+UPLOAD_SLOTS_PER_ACCOUNT = 200
+UPLOAD_SLOTS_PER_GUEST_CLIENT = 30
+
+
+def _slot_limit(request: Request, identity: Identity | None) -> Limit:
+    if identity is not None:
+        return Limit("upload-account", identity.account_id, UPLOAD_SLOTS_PER_ACCOUNT, 3600)
+    return Limit("upload-client", client_key(request), UPLOAD_SLOTS_PER_GUEST_CLIENT, 3600)
+
+
+def _error_words(request: Request, reason: str) -> str:
+    template = environment(request.state.language).get_template("_messages.html")
+    return str(template.module.error_text(reason)).strip()  # type: ignore[attr-defined]
+
+
 async def new_upload(request: Request) -> Response:
     """POST {filename, size, content_type} -> a presigned POST for that one file (JSON)."""
     form = await request.form()
@@ -48,6 +66,8 @@ async def new_upload(request: Request) -> Response:
     except ValueError:
         size = 0
     identity = optional_identity(request)
+    if first_reached(resources.table(), _slot_limit(request, identity)):
+        return JSONResponse({"error": _error_words(request, "rate-limited")}, status_code=429)
     try:
         upload = presign_upload(
             resources.s3(), resources.settings().attachments_bucket, resources.attachment_policy(),

@@ -32,6 +32,12 @@ class Account:
     language: str = DEFAULT_LANGUAGE
     is_agent: bool = False
     services: tuple[str, ...] = field(default_factory=tuple)
+    # Sessions started before this moment (ms since the epoch) no longer count: set when
+    # the password is reset, so a browser that knew the old one is out at once.
+    sessions_after: int = 0
+
+    def accepts_session(self, started_ms: int) -> bool:
+        return started_ms >= self.sessions_after
 
     @property
     def first_name(self) -> str:
@@ -66,6 +72,7 @@ def _account_from_item(item: Item) -> Account:
         language=item.get("language", DEFAULT_LANGUAGE),
         is_agent=bool(item.get("is_agent", False)),
         services=tuple(item.get("services", ())),
+        sessions_after=int(item.get("sessions_after", 0)),
     )
 
 
@@ -77,6 +84,31 @@ def get_account(table: Table, account_id: str) -> Account | None:
 def find_account_by_email(table: Table, email: str) -> Account | None:
     items = table.query("GSI1PK", f"EMAIL#{normalize_email(email)}", index="GSI1", limit=1)
     return _account_from_item(items[0]) if items else None
+
+
+def end_sessions(cognito: Any, table: Table, user_pool_id: str, email: str, *, now_ms: int) -> None:
+    """Every session of this account started before `now_ms` stops working, at once.
+
+    Cognito's global sign-out revokes the refresh tokens; the ID tokens already handed out
+    stay valid until they expire, so the profile records the moment and every request
+    compares its session's start with it (see `accepts_session`).
+    """
+    account = find_account_by_email(table, email)
+    if account is not None:
+        table.update(f"ACCOUNT#{account.id}", "PROFILE", "SET sessions_after = :now", {":now": now_ms},
+                     condition="attribute_exists(PK)")
+    try:
+        cognito.admin_user_global_sign_out(UserPoolId=user_pool_id, Username=normalize_email(email))
+    except cognito.exceptions.UserNotFoundException:
+        pass
+
+
+def session_check(table: Table, account_id: str, started_ms: int) -> dict[str, Any]:
+    """A transaction action that fails unless the account still accepts this session."""
+    return table.condition_check_action(
+        f"ACCOUNT#{account_id}", "PROFILE",
+        "attribute_exists(PK) AND (attribute_not_exists(sessions_after) OR sessions_after <= :started)",
+        {":started": started_ms})
 
 
 def register_account(

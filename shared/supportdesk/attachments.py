@@ -150,13 +150,15 @@ def link_uploads(s3: Any, bucket: str, policy: AttachmentPolicy, *, owner: str,
     prefix = owner_prefix(owner)
     checked = []
     for key in wanted:
-        name = key.rsplit("/", 1)[-1]
+        # Cleaned again: only presign_upload's keys carry clean names, and in AWS only S3's
+        # policy check holds a browser to those keys.
+        name = safe_filename(key.rsplit("/", 1)[-1])
         if not key.startswith(prefix) or ".." in key.split("/") or key.count("/") != prefix.count("/") + 1:
-            raise AttachmentRefused("not-yours", safe_filename(name))
+            raise AttachmentRefused("not-yours", name)
         try:
             head = s3.head_object(Bucket=bucket, Key=key)
         except s3.exceptions.ClientError as error:
-            raise AttachmentRefused("missing", safe_filename(name)) from error
+            raise AttachmentRefused("missing", name) from error
         check_file(policy, name, int(head["ContentLength"]))
         checked.append((key, name, head))
     linked = []

@@ -51,13 +51,18 @@ class Tokens:
 
 @dataclass(frozen=True)
 class Identity:
-    """What a verified ID token says about who is calling."""
+    """What a verified ID token says about who is calling.
+
+    Not the name: a customer can change the token's claims through Cognito's public client,
+    so names shown come from our own profile (supportdesk.accounts.Account).
+    """
 
     account_id: str
     email: str
-    name: str
     groups: tuple[str, ...]
     expires_at: int
+    # When the browser's session began (ms), from our own signed cookie, not from the token.
+    session_started: int = 0
 
     @property
     def is_agent(self) -> bool:
@@ -195,7 +200,6 @@ class TokenVerifier:
         return Identity(
             account_id=str(claims["sub"]),
             email=str(claims.get("email", "")),
-            name=str(claims.get("name", "")),
             groups=tuple(claims.get("cognito:groups", ())),
             expires_at=int(claims["exp"]),
         )

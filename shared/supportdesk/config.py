@@ -21,14 +21,17 @@ class Settings:
     region: str = "us-east-1"
     mail_domain: str = "example.com"
     stage: str = "prod"
-    # Where customers reach the portal, for links in mails; empty: from the request.
+    # Where customers reach the portal, for links in mails (template.yaml: the PublicUrl
+    # parameter, or the stack's own CloudFront address). Never taken from a request.
     public_url: str = ""
     attachment_max_megabytes: int = 10
     attachment_max_files: int = 10
     # Empty: the default list of supportdesk.attachments.
     attachment_extensions: tuple[str, ...] = ()
-    # Signs reply addresses (supportdesk.reply_address); empty: plain addresses.
-    reply_secret: str = ""
+    # Secrets Manager: the secret that signs reply addresses, CSRF tokens and sessions, and
+    # the one CloudFront sends in X-Origin-Verify (web function only; empty: not checked).
+    signing_secret_arn: str = ""
+    origin_secret_arn: str = ""
     # Where the SES receipt rule's S3 action stores raw mail (template.yaml).
     inbound_prefix: str = "inbound/"
     # Set only locally: every AWS call goes to moto's server there.
@@ -48,7 +51,8 @@ class Settings:
             stage=env.get("STAGE", "prod"),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             inbound_prefix=env.get("INBOUND_PREFIX", "inbound/"),
-            reply_secret=env.get("REPLY_SECRET", ""),
+            signing_secret_arn=env.get("SIGNING_SECRET_ARN", ""),
+            origin_secret_arn=env.get("ORIGIN_SECRET_ARN", ""),
             attachment_max_megabytes=int(env.get("ATTACHMENT_MAX_MB") or 10),
             attachment_max_files=int(env.get("ATTACHMENT_MAX_FILES") or 10),
             attachment_extensions=tuple(

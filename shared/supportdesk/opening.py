@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from supportdesk import ratelimit
 from supportdesk.accounts import Account
 from supportdesk.attachments import Attachment
 from supportdesk.departments import Department
+from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.search import fold
 from supportdesk.store import Table
 from supportdesk.tickets import (
@@ -21,7 +21,8 @@ from supportdesk.tickets import (
     create_ticket,
 )
 
-GUEST_TICKETS_PER_HOUR = 5
+GUEST_TICKETS_PER_HOUR = 5  # per address
+GUEST_TICKETS_PER_CLIENT_PER_HOUR = 10  # per client (its network address), whatever the addresses
 EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]+$")
 MAX_NAME_CHARS = 100
 PRIORITIES = tuple(p.value for p in Priority)
@@ -46,9 +47,10 @@ class InvalidTicket(Exception):
         self.errors = errors
 
 
-def clean_subject(subject: str) -> str:
-    # One line: a subject also becomes an e-mail header.
-    return " ".join(subject.split())
+def one_line(text: str) -> str:
+    """Whitespace (CR/LF included) collapsed: subjects and names also become mail headers."""
+    return " ".join(text.split())
+
 
 
 def validate(request: TicketRequest, departments: Mapping[str, Department],
@@ -61,7 +63,7 @@ def validate(request: TicketRequest, departments: Mapping[str, Department],
     elif account is None and (department.login_required or not department.guests_allowed):
         errors["department"] = "login-required"
 
-    subject = clean_subject(request.subject)
+    subject = one_line(request.subject)
     if not subject:
         errors["subject"] = "required"
     elif len(subject) > MAX_SUBJECT_CHARS:
@@ -79,7 +81,7 @@ def validate(request: TicketRequest, departments: Mapping[str, Department],
         errors["service"] = "not-your-service"
 
     if account is None:
-        name = request.name.strip()
+        name = one_line(request.name)
         if not name:
             errors["name"] = "required"
         elif len(name) > MAX_NAME_CHARS:
@@ -92,12 +94,13 @@ def validate(request: TicketRequest, departments: Mapping[str, Department],
     return errors
 
 
-def guest_refusal(table: Table, request: TicketRequest, honeypot: str) -> str | None:
-    """Why a guest's otherwise valid ticket is not taken, if it is not: robots and floods."""
+def guest_refusal(table: Table, request: TicketRequest, honeypot: str, client: str) -> str | None:
+    """Why a guest's otherwise valid ticket is not taken, if it is not: robots and floods
+    (per address, and per client so that one client cannot write to many addresses)."""
     if honeypot:  # a field people never see, so only robots fill it
         return "rejected"
-    if not ratelimit.allow(table, "guest", fold(request.email), limit=GUEST_TICKETS_PER_HOUR,
-                           window_seconds=3600):
+    if first_reached(table, Limit("guest", fold(request.email), GUEST_TICKETS_PER_HOUR, 3600),
+                     Limit("guest-client", client, GUEST_TICKETS_PER_CLIENT_PER_HOUR, 3600)):
         return "rate-limited"
     return None
 
@@ -112,23 +115,25 @@ def open_ticket(
     guest_key: str | None = None,
     attachments: tuple[Attachment, ...] = (),
 ) -> Ticket:
-    """Validate and store the ticket; a guest's ticket opens only with `guest_key`."""
+    """Validate and store the ticket; a guest's ticket opens only with `guest_key`, and waits
+    unconfirmed until its address confirms it (tickets.confirm_ticket)."""
     errors = validate(request, departments, account)
     if errors:
         raise InvalidTicket(errors)
     if account is not None:
         requester = Requester(account.name, account.email, account.id, account.language)
     else:
-        requester = Requester(request.name.strip(), request.email.strip().lower(), None, language)
+        requester = Requester(one_line(request.name), request.email.strip().lower(), None, language)
     return create_ticket(
         table,
         department=request.department,
-        subject=clean_subject(request.subject),
+        subject=one_line(request.subject),
         body=request.message,
         requester=requester,
         priority=Priority(request.priority),
         service=request.service or None,
         guest_key=None if account is not None else guest_key,
         attachments=attachments,
+        confirmed=account is not None,
     )
 

@@ -1,27 +1,56 @@
-"""Fixed-window rate limits kept in the table (guest submissions, mail senders).
+"""Fixed-window rate limits kept in the table (per address, per client, per account).
 
-One conditional UpdateItem per attempt: the counter of the current window goes up only
-while it is under the limit, and the window's item expires by itself (TTL).
+One conditional write per attempt: the counter of the current window goes up only while it
+is under the limit, and the window's item expires by itself (TTL). Several limits that
+guard one action (a guest's address and the client it comes from) are checked in one
+transaction: all counted, or none when one is reached.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from supportdesk.store import ConditionFailed, Table
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` attempts per `window_seconds` for one `key` in `scope`."""
+
+    scope: str
+    key: str
+    limit: int
+    window_seconds: int
+
+
+def _counter(table: Table, limit: Limit, now: float | None) -> dict[str, Any]:
+    window = int((time.time() if now is None else now) // limit.window_seconds)
+    return table.update_action(
+        f"RATE#{limit.scope}#{limit.key}", str(window),
+        "ADD hits :one SET expires_at = :expires",
+        {":one": 1, ":limit": limit.limit, ":expires": (window + 2) * limit.window_seconds},
+        condition="attribute_not_exists(hits) OR hits < :limit",
+    )
+
+
+def first_reached(table: Table, *limits: Limit, now: float | None = None) -> Limit | None:
+    """Count one attempt against every limit (one call); the first one already reached, if any."""
+    actions = [_counter(table, limit, now) for limit in limits]
+    try:
+        if len(actions) == 1:
+            table.update_from_action(actions[0])
+        else:
+            table.transact(actions)
+    except ConditionFailed as failure:
+        reached = [limit for limit, reason in zip(limits, failure.reasons or ["ConditionalCheckFailed"])
+                   if reason == "ConditionalCheckFailed"]
+        return reached[0] if reached else limits[0]
+    return None
 
 
 def allow(table: Table, scope: str, key: str, *, limit: int, window_seconds: int,
           now: float | None = None) -> bool:
     """Count one attempt for `key`; False when the window's limit is already reached."""
-    window = int((time.time() if now is None else now) // window_seconds)
-    try:
-        table.update(
-            f"RATE#{scope}#{key}", str(window),
-            "ADD hits :one SET expires_at = :expires",
-            {":one": 1, ":limit": limit, ":expires": (window + 2) * window_seconds},
-            condition="attribute_not_exists(hits) OR hits < :limit",
-        )
-    except ConditionFailed:
-        return False
-    return True
+    return first_reached(table, Limit(scope, key, limit, window_seconds), now=now) is None

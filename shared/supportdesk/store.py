@@ -147,6 +147,21 @@ class Table:
     ) -> dict[str, Any]:
         return {"Update": self._update_kwargs(pk, sk, expression, values, names, condition)}
 
+    def update_from_action(self, action: dict[str, Any]) -> None:
+        """Run one update_action() alone: an UpdateItem instead of a one-item transaction."""
+        try:
+            self.client.update_item(**action["Update"])
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            raise ConditionFailed(["ConditionalCheckFailed"]) from error
+
+    def condition_check_action(self, pk: str, sk: str, condition: str, values: Item) -> dict[str, Any]:
+        """A transaction action that writes nothing: the transaction needs `condition` to hold."""
+        return {"ConditionCheck": {
+            "TableName": self.name, "Key": to_dynamodb({"PK": pk, "SK": sk}),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {k: _serializer.serialize(v) for k, v in values.items()},
+        }}
+
     def transact(self, actions: list[dict[str, Any]]) -> None:
         """Write several items in one transaction: all of them or none.
 

@@ -57,9 +57,14 @@ class TicketChanged(Exception):
     """The ticket changed between reading and writing it; read it again."""
 
 
-class AlreadyWritten(Exception):
-    """A write that came with the message (e.g. the record of an inbound mail) was refused:
-    this very message was stored before."""
+class TicketUnconfirmed(Exception):
+    """A guest's ticket whose address has not confirmed it takes no messages yet."""
+
+
+class AlsoRefused(Exception):
+    """A write that came with the change (`also`) had its condition fail, so nothing was
+    written: the record of an inbound mail (this very mail was stored before), or the check
+    of the writer's session (it was ended meanwhile)."""
 
 
 def new_ticket_id() -> str:
@@ -129,6 +134,9 @@ class Ticket:
     waiting_since: str | None = None
     # The start of the first message as plain text, for lists.
     excerpt: str = ""
+    # A guest's web ticket waits, outside the queue, until its address confirms it (a mail
+    # of fixed text): nothing a stranger typed is ever mailed to an address not proven.
+    confirmed: bool = True
 
     @property
     def is_closed(self) -> bool:
@@ -165,11 +173,12 @@ def _ticket_item(ticket: Ticket) -> Item:
         "guest_key_hash": ticket.guest_key_hash,
         "waiting_since": ticket.waiting_since,
         "excerpt": ticket.excerpt,
+        "confirmed": ticket.confirmed,
     }
     if ticket.requester.account_id:
         item["GSI1PK"] = f"OWNER#{ticket.requester.account_id}"
         item["GSI1SK"] = f"{ticket.updated_at}#{ticket.id}"
-    if ticket.status in AWAITING_AGENT and ticket.waiting_since:
+    if ticket.status in AWAITING_AGENT and ticket.waiting_since and ticket.confirmed:
         item["GSI2PK"] = f"QUEUE#{ticket.department}"
         item["GSI2SK"] = f"{ticket.waiting_since}#{ticket.id}"
     return item
@@ -230,6 +239,7 @@ def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
         guest_key_hash=head.get("guest_key_hash"),
         waiting_since=head.get("waiting_since"),
         excerpt=head.get("excerpt", ""),
+        confirmed=bool(head.get("confirmed", True)),
     )
 
 
@@ -246,12 +256,14 @@ def create_ticket(
     attachments: tuple[Attachment, ...] = (),
     raw_mail_key: str | None = None,
     also: Sequence[dict[str, Any]] = (),
+    confirmed: bool = True,
     draw_id: Callable[[], str] = new_ticket_id,
 ) -> Ticket:
     """Store a new ticket with its first message under a fresh, never-reused ID.
 
     `also`: more transaction actions written with the ticket or not at all; a failed
-    condition among them raises AlreadyWritten.
+    condition among them raises AlsoRefused. An unconfirmed ticket (a guest's, from the web)
+    enters the queue only when `confirm_ticket` is called.
     """
     now = utc_now()
     excerpt = render_markdown_excerpt(body)
@@ -273,8 +285,9 @@ def create_ticket(
             message_count=1,
             search_text=search_text_of(ticket_id, subject, [body]),
             guest_key_hash=hash_guest_key(guest_key) if guest_key else None,
-            waiting_since=now,
+            waiting_since=now if confirmed else None,
             excerpt=excerpt,
+            confirmed=confirmed,
         )
         try:
             table.transact([
@@ -284,7 +297,7 @@ def create_ticket(
             ])
         except ConditionFailed as failure:
             if "ConditionalCheckFailed" in failure.reasons[2:]:
-                raise AlreadyWritten(ticket_id) from failure
+                raise AlsoRefused(ticket_id) from failure
             if failure.reasons and failure.reasons[0] == "ConditionalCheckFailed":
                 continue  # the ID is taken: draw another
             raise
@@ -326,6 +339,8 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     A ticket that was already waiting keeps its place in the queue: adding information
     never sends a customer to the back of the line.
     """
+    if not ticket.confirmed:
+        raise TicketUnconfirmed(ticket.id)
     now = utc_now()
     sequence = ticket.message_count + 1
     message = Message(ticket.id, now, author_name, body, sequence=sequence, attachments=attachments,
@@ -358,7 +373,7 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
         ])
     except ConditionFailed as failure:
         if "ConditionalCheckFailed" in failure.reasons[2:]:
-            raise AlreadyWritten(ticket.id) from failure
+            raise AlsoRefused(ticket.id) from failure
         raise TicketChanged(ticket.id) from failure
     return replace(
         ticket, status=status, updated_at=now, message_count=sequence, search_text=search,
@@ -366,8 +381,26 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     )
 
 
-def close_ticket(table: Table, ticket: Ticket) -> Ticket:
-    """Close the ticket; it leaves the queue and stays in the customer's archive."""
+def confirm_ticket(table: Table, ticket: Ticket) -> Ticket:
+    """The guest's address confirmed the ticket: it joins the queue now (its place: now)."""
+    if ticket.confirmed:
+        return ticket
+    now = utc_now()
+    table.update(
+        f"TICKET#{ticket.id}", "TICKET",
+        "SET confirmed = :yes, waiting_since = :now, GSI2PK = :queue, GSI2SK = :position",
+        {":yes": True, ":no": False, ":now": now, ":queue": f"QUEUE#{ticket.department}",
+         ":position": f"{now}#{ticket.id}"},
+        condition="confirmed = :no",
+    )
+    return replace(ticket, confirmed=True, waiting_since=now)
+
+
+def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """Close the ticket; it leaves the queue and stays in the customer's archive.
+
+    `also`: conditions that must hold too (AlsoRefused when one does not).
+    """
     if ticket.is_closed:
         return ticket
     now = utc_now()
@@ -379,10 +412,15 @@ def close_ticket(table: Table, ticket: Ticket) -> Ticket:
     else:
         del values[":activity"]
     try:
-        table.update(
-            f"TICKET#{ticket.id}", "TICKET", expression + " REMOVE GSI2PK, GSI2SK, waiting_since",
-            values, names={"#status": "status"}, condition="message_count = :expected",
-        )
+        table.transact([
+            table.update_action(
+                f"TICKET#{ticket.id}", "TICKET", expression + " REMOVE GSI2PK, GSI2SK, waiting_since",
+                values, names={"#status": "status"}, condition="message_count = :expected",
+            ),
+            *also,
+        ])
     except ConditionFailed as failure:
+        if "ConditionalCheckFailed" in failure.reasons[1:]:
+            raise AlsoRefused(ticket.id) from failure
         raise TicketChanged(ticket.id) from failure
     return replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)

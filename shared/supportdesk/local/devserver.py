@@ -37,19 +37,52 @@ def kept_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def site_and_api(api: Any, site_dir: Path) -> Any:
-    """/api/* to the web function's app, everything else from site/ (CloudFront's two behaviours)."""
+def origin_secret(stack: LocalStack) -> str | None:
+    """The value CloudFront would send as X-Origin-Verify to this stack's API."""
+    arn = stack.environment.get("ORIGIN_SECRET_ARN")
+    if not arn:
+        return None
+    return str(stack.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
+def behind_cloudfront(api: Any, secret: str | None) -> Any:
+    """What CloudFront's /api/* behaviour does to each request before the API sees it: it
+    adds the origin secret and the viewer's address, and a viewer cannot set either."""
+    _functions_on_path()
+    from portal.edge import ORIGIN_HEADER, VIEWER_ADDRESS_HEADER
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            host, port = scope.get("client") or ("127.0.0.1", 0)
+            headers = [(k, v) for k, v in scope["headers"] if k not in (ORIGIN_HEADER, VIEWER_ADDRESS_HEADER)]
+            headers.append((VIEWER_ADDRESS_HEADER, f"{host}:{port}".encode()))
+            if secret:
+                headers.append((ORIGIN_HEADER, secret.encode()))
+            scope = {**scope, "headers": headers}
+        await api(scope, receive, send)
+
+    return app
+
+
+def site_and_api(api: Any, site_dir: Path, *, origin: str | None = None, local_endpoint: str | None = None) -> Any:
+    """/api/* to the web function's app, everything else from site/ (CloudFront's two
+    behaviours), with CloudFront's response headers policy on the site's pages."""
     from starlette.applications import Starlette
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
+    _functions_on_path()
+    from portal.edge import security_headers, with_headers
+
     site = Starlette(routes=[Mount("/", StaticFiles(directory=site_dir, html=True))])
+    api = behind_cloudfront(api, origin)
+    headers = security_headers(local_endpoint)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             await api(scope, receive, send)
         else:
-            await site(scope, receive, send)
+            await site(scope, receive, with_headers(send, headers))
 
     return app
 
@@ -105,7 +138,8 @@ def main() -> None:
         env = stack.environment
         seed_demo(stack.client("cognito-idp"), Table(stack.client("dynamodb"), env["TABLE_NAME"]),
                   env["USER_POOL_ID"], mail_domain)
-        app = site_and_api(load_portal(), REPO_ROOT / "site")
+        app = site_and_api(load_portal(), REPO_ROOT / "site", origin=origin_secret(stack),
+                           local_endpoint=stack.endpoint_url)
         smtp = start_mail_intake(stack, stack_name, smtp_port)
         print(banner(port, stack.endpoint_url, mail_domain, smtp_port), flush=True)
         try:

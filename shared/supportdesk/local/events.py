@@ -7,9 +7,14 @@ from urllib.parse import urlsplit
 
 
 def http_api_event(method: str, url: str, *, cookies: list[str] | None = None,
-                   headers: dict[str, str] | None = None, body: str = "") -> dict[str, Any]:
-    """An API Gateway HTTP API event (payload format 2.0) for `method url`."""
+                   headers: dict[str, str] | None = None, body: str = "",
+                   origin_secret: str | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API event (payload format 2.0) for `method url`, as it arrives
+    through CloudFront (X-Origin-Verify with `origin_secret`, the viewer's address)."""
     parts = urlsplit(url)
+    edge = {"cloudfront-viewer-address": "203.0.113.9:46532"}
+    if origin_secret:
+        edge["x-origin-verify"] = origin_secret
     return {
         "version": "2.0",
         "routeKey": "ANY /api/{proxy+}",
@@ -18,7 +23,7 @@ def http_api_event(method: str, url: str, *, cookies: list[str] | None = None,
         "cookies": cookies or [],
         "headers": {"host": "d111111abcdef8.cloudfront.net", "x-forwarded-proto": "https",
                     "x-forwarded-port": "443", "accept-language": "es-ES,es;q=0.9",
-                    **(headers or {})},
+                    **edge, **(headers or {})},
         "requestContext": {
             "accountId": "123456789012", "apiId": "api-id",
             "domainName": "api-id.execute-api.us-east-1.amazonaws.com", "domainPrefix": "api-id",

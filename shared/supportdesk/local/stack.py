@@ -265,6 +265,15 @@ def start_local_stack(
                     "ReplySecret": reply_secret or secrets.token_hex(32)},
         region=REGION,
     )
+    # TEMPORARY until provisioning creates the template's secrets.
+    sm = client_factory(endpoint)("secretsmanager")
+    for env_name, secret_name in (("SIGNING_SECRET_ARN", "signing"), ("ORIGIN_SECRET_ARN", "origin")):
+        try:
+            arn = sm.describe_secret(SecretId=f"{stack_name}-{secret_name}")["ARN"]
+        except sm.exceptions.ResourceNotFoundException:
+            arn = sm.create_secret(Name=f"{stack_name}-{secret_name}", SecretString=secrets.token_hex(32))["ARN"]
+        environment[env_name] = arn
+    environment["PUBLIC_URL"] = public_url or "http://127.0.0.1:8000"
     environment.update(
         AWS_ENDPOINT_URL=endpoint,
         AWS_REGION=REGION,

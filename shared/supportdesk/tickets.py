@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
-from supportdesk.markup import render_markdown_excerpt
+from supportdesk.markup import excerpt_of_html, render_markdown
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
@@ -254,7 +254,7 @@ def create_ticket(
     condition among them raises AlreadyWritten.
     """
     now = utc_now()
-    excerpt = render_markdown_excerpt(body)
+    excerpt = excerpt_of_html(render_markdown(body))
     for _ in range(MAX_ID_ATTEMPTS):
         ticket_id = draw_id()
         message = Message(ticket_id, now, requester.name, body, attachments=attachments,

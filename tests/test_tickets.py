@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from supportdesk import tickets
+from supportdesk.markup import render_markdown
 from supportdesk.ratelimit import allow
 from supportdesk.store import Table
 from supportdesk.tickets import (
@@ -67,6 +69,28 @@ def test_ticket_and_thread_come_back_whole(table: Table) -> None:
     assert loaded == ticket
     assert loaded.status is Status.OPEN
     assert loaded.priority is Priority.HIGH
+
+
+def test_a_message_is_rendered_once_when_written_and_stored_with_its_html(
+        table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[str] = []
+
+    def counting(text: str) -> str:
+        rendered.append(text)
+        return render_markdown(text)
+
+    monkeypatch.setattr(tickets, "render_markdown", counting)
+    body = "**Desde** las 10:00 <b>no</b> carga\n\n- web\n- correo"
+    ticket = create_ticket(table, department="support", subject="Error 500", body=body,
+                           requester=Requester("Ana", "ana@example.org", "acc-4b"))
+    assert rendered == [body]  # the excerpt comes from the same rendering
+    assert ticket.messages[0].html == render_markdown(body)
+    assert ticket.excerpt == "Desde las 10:00 <b>no</b> carga web correo"
+    replied = add_customer_reply(table, ticket, author_name="Ana", body="Ya **funciona**")
+    assert rendered == [body, "Ya **funciona**"]
+    loaded = get_ticket(table, ticket.id)
+    assert loaded == replied
+    assert [m.html for m in loaded.messages] == [render_markdown(body), "<p>Ya <strong>funciona</strong></p>"]
 
 
 def test_an_accounts_tickets_list_newest_first_and_only_its_own(table: Table) -> None:

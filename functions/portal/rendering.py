@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timezone
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jinja2
@@ -19,6 +19,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from supportdesk.i18n import LANGUAGES, translations
+
+if TYPE_CHECKING:
+    from supportdesk.tickets import Message
 
 
 def _templates_dir() -> Path:
@@ -42,15 +45,25 @@ def environment(language: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["markdown"] = _markdown
+    env.filters["message_html"] = _message_html
     env.filters["when"] = lambda iso: _when(iso, language)
     return env
 
 
 def _markdown(text: str) -> Markup:
-    """A message as the customer and the agents see it: the one rendering, stored or previewed."""
+    """Markdown not stored yet (the preview): the very rendering a message is stored with."""
     from supportdesk.markup import render_markdown
 
     return Markup(render_markdown(text))
+
+
+def _message_html(message: Message) -> Markup:
+    """A stored message as everyone sees it: the HTML rendered once, when it was written.
+
+    A message stored before messages kept their HTML (or whose HTML was too large to keep)
+    is rendered now, by the same function, which never raises.
+    """
+    return Markup(message.html) if message.html else _markdown(message.body)
 
 
 def _when(iso: str, language: str) -> str:

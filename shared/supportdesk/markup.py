@@ -1,12 +1,18 @@
 """Messages are Markdown, rendered to safe HTML.
 
 Customers and agents write Markdown; everyone who opens the ticket sees the HTML. The text
-is untrusted, so the rendering is built to stay safe even if one layer fails:
+is untrusted, so the rendering is built to stay safe even if one layer fails, to take
+time in proportion to the text whatever it holds, and never to lose a word of it:
 
-* Raw HTML is not Markdown here. Python-Markdown would pass `<b>`, `<script>` or
-  `<div hx-get=...>` straight through; its raw-HTML preprocessor and inline pattern are
-  removed, so whatever the user typed in angle brackets is escaped and shown as the text
-  they typed ("&lt;b&gt;hi&lt;/b&gt;"), never turned into elements.
+* The parser is markdown-it-py (CommonMark, plus tables). Python-Markdown, used before,
+  is quadratic or recursive on small hostile inputs (16 KB of "[" took 54 s, and a
+  1,000-character "+ + + …" raised RecursionError, so one reply made its ticket page
+  fail on every view). markdown-it recurses no deeper than its nesting limit
+  (MAX_NESTING), and its time grows linearly with the text: under 0.2 s of CPU for each
+  of those inputs, at most 0.7 s for 64 KB of the worst (bench/markdown.py).
+* Raw HTML is not Markdown here (html=False): whatever the user typed in angle brackets
+  is escaped and shown as the text they typed ("&lt;b&gt;hi&lt;/b&gt;"), never turned
+  into elements.
 * The HTML Markdown produces then goes through nh3 (ammonia) with an allow-list of the
   tags Markdown itself makes and almost no attributes: `href`/`title` on links and a
   `language-…` class on code. No `id`, `style`, `on*`, `data-*` and above all no `hx-*`:
@@ -14,27 +20,47 @@ is untrusted, so the rendering is built to stay safe even if one layer fails:
   author make every reader's browser send requests with the reader's session.
 * Links keep only http, https and mailto URLs (relative ones are dropped too: a message is
   also read outside the portal, and its links should not aim at our own endpoints), and
-  get rel="nofollow noopener noreferrer".
-* `![alt](url)` renders as a link to the image, not an <img>: images are attachments,
-  never inline, so a message cannot load remote content (tracking pixels) into the page.
-* Code keeps its whitespace: tabs inside fenced blocks and `code spans` survive, where
-  Markdown would expand them to spaces.
+  get rel="nofollow noopener noreferrer". nh3 alone judges URLs: markdown-it is told to
+  accept every link, so that `[click](javascript:…)` still reads "click" (a link without
+  a target) instead of showing its source.
+* `![alt](url)` renders as a link to the image, named by its alt text, not an <img>:
+  images are attachments, never inline, so a message cannot load remote content
+  (tracking pixels) into the page.
+* Single newlines are line breaks (breaks=True): help-desk users write e-mail, where a
+  single newline is a new line. Code keeps its whitespace, tabs included.
+* Nothing is lost. markdown-it stops parsing a block silently once it is nested
+  MAX_NESTING deep, dropping the rest of it; such a message (a reply of "+ + + …",
+  "1. 1. 1. …" or "> > > …") is shown whole as plain text, escaped, in paragraphs and
+  lines. So is any text on which rendering fails: `render_markdown` never raises, as
+  every message is rendered when the portal or the mail intake stores it. A table row
+  with more cells than its header keeps the extra ones in its last cell, where a table
+  would drop them. (A link's address is its target, not text; an image inside a link or
+  inside another image's description keeps only its description.)
+* Control characters other than whitespace are removed first: HTML cannot carry NUL, and
+  none of them is visible.
+* Text longer than any message can be (MAX_MARKDOWN_CHARS: only the preview receives
+  such text, and a message that long is refused) is shown as plain text, so the
+  anonymous preview cannot be made to parse megabytes.
 
-`markdown` and `nh3` are imported on first use, not with this module: the web Lambda's
+`markdown_it` and `nh3` are imported on first use, not with this module: the web Lambda's
 cold start imports the whole app, and most requests never render a message.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from functools import cache
-from typing import TYPE_CHECKING
+from html import escape
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import nh3
-    from markdown import Markdown
-    from markdown.extensions import Extension
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import StateBlock
+    from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "strong", "em", "b", "i",
@@ -48,50 +74,64 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener noreferrer"
-# nl2br: help-desk users write e-mail, where a single newline is a new line.
-EXTENSIONS = ("fenced_code", "sane_lists", "nl2br", "tables")
+# How deep blocks (and link labels) may nest: markdown-it's own limit for CommonMark. Ten
+# levels of lists or nineteen of quotes is more than any message needs, and the parser's
+# cost on hostile brackets grows with this number (0.11 s of CPU for 16 KB of "[" here).
+MAX_NESTING = 20
+# Stored messages are at most 64 KB (tickets.MAX_MESSAGE_BYTES), so never more characters.
+MAX_MARKDOWN_CHARS = 64 * 1024
 
 # What a fenced block's language becomes (```python -> class="language-python"); any
 # other class could hook into the page's CSS or scripts.
 LANGUAGE_CLASS = r"language-[\w+-]+"
-# Stands in for a tab inside code while Markdown expands every other tab to spaces: a
-# control character nobody types, and removed from the input anyway.
-_TAB = "\x1a"
-# A code span on one line, as Markdown reads it: `a`, ``a ` b``, not an escaped \`.
-_CODE_SPAN = r"(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)"
+# C0 controls but tab, newline, form feed and carriage return, and DEL: invisible, and NUL
+# cannot be carried by HTML at all.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# A blank line, as plain text separates paragraphs.
+_BLANK_LINES = re.compile(r"\n(?:[ \t\f\v]*\n)+")
+# A fence's info string in braces ("{.python #id}", as Pandoc writes it): its first class.
+_BRACED_LANGUAGE = re.compile(r"\{\s*\.([^\s.#}]+)")
 _ELLIPSIS = "…"
 # Elements inside a line of text; any other one separates words in an excerpt.
 _INLINE_TAGS = frozenset({"a", "b", "code", "em", "i", "strong"})
-# An excerpt renders only the start of a long message (a pasted log can be 100 KB, and a
-# ticket list shows many excerpts); this many source characters per visible one is ample.
-_EXCERPT_SOURCE_PER_CHAR = 10
-_EXCERPT_SOURCE_MIN = 2_000
+
+logger = logging.getLogger(__name__)
 
 
 def render_markdown(text: str) -> str:
-    """The HTML of a message: sanitized, for the caller to mark safe (Markup)."""
-    import markdown
+    """The HTML of a message: sanitized, for the caller to mark safe (Markup). Never raises."""
+    text = _CONTROL_CHARACTERS.sub("", text)
+    if len(text) > MAX_MARKDOWN_CHARS:
+        return render_plain_text(text)
+    try:
+        return _render(text)
+    except Exception:
+        # Whatever failed, the message must still be readable: its page shows every message.
+        logger.exception("Markdown rendering failed; the message is shown as plain text")
+        return render_plain_text(text)
 
-    # A new Markdown per call costs about 0.1 ms (of some 2 ms for a 2 KB message); a
-    # shared one would need reset() and a lock, as convert() keeps its state on it.
-    md = markdown.Markdown(extensions=[*EXTENSIONS, _extension()()], output_format="html")
-    # The tabs are back before nh3 runs, so that it judges URLs exactly as a browser will
-    # read them ("java\tscript:" is javascript: to both).
-    return _cleaner().clean(md.convert(text).replace(_TAB, "\t"))
+
+def render_plain_text(text: str) -> str:
+    """Text as HTML, every character shown as typed: paragraphs at blank lines, lines kept."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = (p.strip("\n") for p in _BLANK_LINES.split(text))
+    return "\n".join(
+        "<p>" + "<br>\n".join(escape(line, quote=False) for line in p.split("\n")) + "</p>"
+        for p in paragraphs if p.strip()
+    )
 
 
-def render_markdown_excerpt(text: str, limit: int = 160) -> str:
-    """The start of a message as plain text, for ticket lists.
+def excerpt_of_html(html: str, limit: int = 160) -> str:
+    """The start of a rendered message as plain text, for ticket lists.
 
-    What a reader sees of the rendered message (markup gone, HTML the user typed kept as
-    the text it is shown as), whitespace collapsed, at most `limit` characters: when
-    cut, at a word boundary if one is near, and ending in "…". Plain text, not HTML: the
-    template escapes it like any other string.
+    What a reader sees of the message (markup gone, HTML the user typed kept as the text it
+    is shown as), whitespace collapsed, at most `limit` characters: when cut, at a word
+    boundary if one is near, and ending in "…". Plain text, not HTML: the template escapes
+    it like any other string.
     """
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
-    source = _head(text, max(_EXCERPT_SOURCE_MIN, limit * _EXCERPT_SOURCE_PER_CHAR))
-    plain = " ".join(_text_of(render_markdown(source)).split())
+    plain = " ".join(_text_of(html).split())
     if len(plain) <= limit:
         return plain
     cut = plain[: limit - 1]
@@ -104,63 +144,116 @@ def render_markdown_excerpt(text: str, limit: int = 160) -> str:
     return cut.rstrip() + _ELLIPSIS
 
 
+def _render(text: str) -> str:
+    markdown = _markdown()
+    env: dict[str, Any] = {}
+    tokens = markdown.parse(text, env)
+    if _nesting_limit_reached(tokens):
+        return render_plain_text(text)
+    rendered = markdown.renderer.render(tokens, markdown.options, env)
+    return _cleaner().clean(rendered.rstrip("\n"))
+
+
+def _nesting_limit_reached(tokens: Sequence[Token]) -> bool:
+    # A block opened at the last level has its content parsed only if it is a leaf (a
+    # paragraph, a heading); a list item or a quote there loses it. Either way the message
+    # is far deeper than any written by hand, so the check need not tell them apart.
+    return any(token.nesting == 1 and token.level >= MAX_NESTING - 1 for token in tokens)
+
+
 @cache
-def _extension() -> type[Extension]:
-    """The Markdown extension that makes raw HTML plain text and keeps tabs in code.
+def _markdown() -> MarkdownIt:
+    """The parser, built on first use (its classes live in `markdown_it`).
 
-    Built on first use, as its base classes live in `markdown`.
+    One instance serves every thread: parse() keeps its state in a new object per call.
     """
-    import re
+    from markdown_it import MarkdownIt
+    from markdown_it.common.utils import escapeHtml, mdTrim, unescapeAll
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.rules_block.table import escapedSplit, getLine, table
 
-    from markdown.extensions import Extension
-    from markdown.extensions.fenced_code import FencedBlockPreprocessor
-    from markdown.inlinepatterns import (
-        LinkInlineProcessor,
-        ReferenceInlineProcessor,
-        ShortReferenceInlineProcessor,
-    )
-    from markdown.preprocessors import NormalizeWhitespace
+    class Markdown(MarkdownIt):
+        def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
+            return True  # nh3 judges URLs, and a refused link should still show its words
 
-    fenced_block = FencedBlockPreprocessor.FENCED_BLOCK_RE
-    code_span = re.compile(_CODE_SPAN)
+    def table_keeping_every_cell(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+        first = len(state.tokens)
+        if not table(state, start, end, silent):
+            return False
+        if not silent:
+            keep_extra_cells(state, state.tokens[first:])
+        return True
 
-    def protected(code: re.Match[str]) -> str:
-        return code.group(0).replace("\t", _TAB)
+    def keep_extra_cells(state: StateBlock, tokens: Sequence[Token]) -> None:
+        # A GFM table drops the cells of a row beyond its header's count; here they stay,
+        # in the row's last cell, with the pipes between them.
+        in_body = False
+        row: list[Token] = []
+        for token in tokens:
+            if token.type == "tbody_open":
+                in_body = True
+            elif in_body and token.type == "inline":
+                row.append(token)
+            elif in_body and token.type == "tr_close" and row and row[0].map:
+                columns = escapedSplit(mdTrim(getLine(state, row[0].map[0])))
+                if columns and columns[0] == "":
+                    columns.pop(0)
+                if columns and columns[-1] == "":
+                    columns.pop()
+                if len(columns) > len(row):
+                    row[-1].content = " | ".join(mdTrim(c) for c in columns[len(row) - 1:])
+                row = []
 
-    def protect_tabs(source: str) -> str:
-        # Markdown expands tabs before parsing, as indentation is structure; inside code a
-        # tab is content (a Makefile, a TSV log line) and must come out as it went in.
-        parts: list[str] = []
-        done = 0
-        for block in fenced_block.finditer(source):
-            parts.append(code_span.sub(protected, source[done:block.start()]))
-            parts.append(protected(block))
-            done = block.end()
-        parts.append(code_span.sub(protected, source[done:]))
-        return "".join(parts)
+    def fence(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any,
+              env: dict[str, Any]) -> str:
+        # Only the language is kept of the info string (nh3 checks it is a plain name).
+        token = tokens[idx]
+        language = _language_of(unescapeAll(token.info))
+        attributes = f' class="language-{escapeHtml(language)}"' if language else ""
+        return f"<pre><code{attributes}>{escapeHtml(token.content)}</code></pre>\n"
 
-    class KeepTabsInCode(NormalizeWhitespace):
-        def run(self, lines: list[str]) -> list[str]:
-            source = "\n".join(lines).replace(_TAB, "")
-            source = source.replace("\r\n", "\n").replace("\r", "\n")
-            return super().run(protect_tabs(source).split("\n"))
+    def image(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any,
+              env: dict[str, Any]) -> str:
+        token = tokens[idx]
+        alt = escapeHtml(renderer.renderInlineAsText(token.children, options, env))
+        if env.get("open_links"):
+            return alt  # a link cannot hold a link: the image's words only
+        title = token.attrGet("title")
+        title_attribute = f' title="{escapeHtml(str(title))}"' if title else ""
+        return f'<a href="{escapeHtml(str(token.attrGet("src") or ""))}"{title_attribute}>{alt}</a>'
 
-    class PlainTextHtml(Extension):
-        def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Markdown's name)
-            # Raw HTML, block and inline, becomes text, which Markdown escapes.
-            md.preprocessors.deregister("html_block")
-            md.inlinePatterns.deregister("html")
-            md.preprocessors.register(KeepTabsInCode(md), "normalize_whitespace", 30)
-            # ![alt](url) becomes a link to the image, named by its alt text, instead of
-            # an <img> that nh3 would remove, taking the user's words with it.
-            image = r"\!\["
-            md.inlinePatterns.register(LinkInlineProcessor(image, md), "image_link", 150)
-            md.inlinePatterns.register(
-                ReferenceInlineProcessor(image, md), "image_reference", 140)
-            md.inlinePatterns.register(
-                ShortReferenceInlineProcessor(image, md), "short_image_ref", 125)
+    def link_open(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any,
+                  env: dict[str, Any]) -> str:
+        env["open_links"] = env.get("open_links", 0) + 1
+        return renderer.renderToken(tokens, idx, options, env)
 
-    return PlainTextHtml
+    def link_close(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any,
+                   env: dict[str, Any]) -> str:
+        env["open_links"] = env.get("open_links", 0) - 1
+        return renderer.renderToken(tokens, idx, options, env)
+
+    markdown = Markdown("commonmark", {
+        "html": False,
+        "breaks": True,
+        "linkify": False,
+        "typographer": False,
+        "xhtmlOut": False,
+        "maxNesting": MAX_NESTING,
+    }).enable("table")
+    markdown.block.ruler.at("table", table_keeping_every_cell, {"alt": ["paragraph", "reference"]})
+    for name, rule in (("fence", fence), ("image", image), ("link_open", link_open),
+                       ("link_close", link_close)):
+        markdown.add_render_rule(name, rule)
+    return markdown
+
+
+def _language_of(info: str) -> str:
+    """A fenced block's language: the info string's first word, or first class in braces."""
+    info = info.strip()
+    if info.startswith("{"):
+        braced = _BRACED_LANGUAGE.match(info)
+        return braced.group(1) if braced else ""
+    return info.split(maxsplit=1)[0] if info else ""
 
 
 @cache
@@ -181,8 +274,6 @@ def _cleaner() -> nh3.Cleaner:
 
 
 def _attribute_filter() -> Callable[[str, str, str], str | None]:
-    import re
-
     language = re.compile(LANGUAGE_CLASS)
 
     def keep(element: str, attribute: str, value: str) -> str | None:
@@ -193,25 +284,6 @@ def _attribute_filter() -> Callable[[str, str, str], str | None]:
         return value
 
     return keep
-
-
-def _head(text: str, chars: int) -> str:
-    """The first whole lines of `text` within about `chars`, a code fence left open closed."""
-    if len(text) <= chars:
-        return text
-    head = text[:chars]
-    if "\n" in head:
-        head = head[: head.rindex("\n")]
-    # An unclosed fence would render as text: "```python" would open the excerpt.
-    fence = ""
-    for line in head.splitlines():
-        stripped = line.rstrip(" ")
-        if not fence:
-            if stripped.startswith(("```", "~~~")):
-                fence = stripped[: len(stripped) - len(stripped.lstrip(stripped[0]))]
-        elif stripped == fence:
-            fence = ""
-    return f"{head}\n{fence}" if fence else head
 
 
 def _text_of(html: str) -> str:

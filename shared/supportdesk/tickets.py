@@ -5,6 +5,9 @@ Query. A new ticket is written in one transaction with its first message, on the
 condition that its ID is new: an ID is never overwritten, and a collision draws another.
 A reply is one transaction too: the message, and the ticket's new status, activity time
 and queue position, on the condition that nobody replied in between.
+
+A message is rendered to HTML once, when it is written, and stored with its Markdown: the
+ticket page shows that HTML and parses nothing, however often it is viewed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from enum import Enum
 from typing import Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
-from supportdesk.markup import render_markdown_excerpt
+from supportdesk.markup import excerpt_of_html, render_markdown
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
@@ -28,6 +31,11 @@ TICKET_ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 MAX_ID_ATTEMPTS = 8
 MAX_SUBJECT_CHARS = 200
 MAX_MESSAGE_BYTES = 64 * 1024
+# A message's HTML is stored beside its Markdown only up to this size, so that the item stays
+# well within DynamoDB's 400 KB. Markdown comes out at one to two times its size; only a
+# contrived message (a table whose header makes every line a row of thousands of empty
+# cells) renders larger, and it is rendered again when shown instead.
+MAX_STORED_HTML_BYTES = 256 * 1024
 
 
 class Priority(str, Enum):
@@ -113,6 +121,9 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     # Set for a message that came by mail: the raw mail's key in the inbound bucket.
     raw_mail_key: str | None = None
+    # The body rendered (markup.render_markdown, sanitized) when the message was written;
+    # "" for one stored before messages kept their HTML, or whose HTML was too large to keep.
+    html: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ def _ticket_item(ticket: Ticket) -> Item:
 
 
 def _message_item(message: Message) -> Item:
-    return {
+    item: Item = {
         "PK": f"TICKET#{message.ticket_id}",
         "SK": f"MESSAGE#{message.created_at}#{message.sequence:04d}",
         "type": "Message",
@@ -198,6 +209,9 @@ def _message_item(message: Message) -> Item:
         "attachments": [a.as_item() for a in message.attachments],
         "raw_mail_key": message.raw_mail_key,
     }
+    if len(message.html.encode("utf-8")) <= MAX_STORED_HTML_BYTES:
+        item["html"] = message.html
+    return item
 
 
 def _message_from_item(item: Item) -> Message:
@@ -210,6 +224,7 @@ def _message_from_item(item: Item) -> Message:
         sequence=int(item.get("sequence", 1)),
         attachments=tuple(Attachment.from_item(a) for a in item.get("attachments", ())),
         raw_mail_key=item.get("raw_mail_key"),
+        html=item.get("html", ""),
     )
 
 
@@ -266,11 +281,12 @@ def create_ticket(
     enters the queue only when `confirm_ticket` is called.
     """
     now = utc_now()
-    excerpt = render_markdown_excerpt(body)
+    html = render_markdown(body)
+    excerpt = excerpt_of_html(html)
     for _ in range(MAX_ID_ATTEMPTS):
         ticket_id = draw_id()
         message = Message(ticket_id, now, requester.name, body, attachments=attachments,
-                          raw_mail_key=raw_mail_key)
+                          raw_mail_key=raw_mail_key, html=html)
         ticket = Ticket(
             id=ticket_id,
             department=department,
@@ -344,7 +360,7 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     now = utc_now()
     sequence = ticket.message_count + 1
     message = Message(ticket.id, now, author_name, body, sequence=sequence, attachments=attachments,
-                      raw_mail_key=raw_mail_key)
+                      raw_mail_key=raw_mail_key, html=render_markdown(body))
     status = _status_after_customer_message(ticket.status)
     waiting_since = ticket.waiting_since if ticket.status in AWAITING_AGENT else now
     previous = [m.body for m in ticket.messages] or [ticket.search_text]

@@ -10,6 +10,7 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,6 @@ def origin_secret(stack: LocalStack) -> str | None:
 def app(stack: LocalStack, origin_secret: str | None) -> Any:
     """The web function's app as browsers reach it: through (the local stand-in of) CloudFront."""
     from portal.app import app
-
     from supportdesk.local.devserver import behind_cloudfront
 
     return behind_cloudfront(app, origin_secret)
@@ -183,6 +183,26 @@ def live_server(stack: LocalStack, origin_secret: str | None) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def deliver(stack: LocalStack) -> Any:
+    """deliver(raw, to=..., **verdicts) → the handler's outcome for that mail."""
+    from inbound.handler import handler
+    from supportdesk.local.events import LambdaContext, ses_receipt_event
+
+    s3 = stack.client("s3")
+
+    def send(raw: bytes, *, to: str = "support@example.com", sender: str = "x@example.org",
+             message_id: str | None = None, **verdicts: str) -> dict[str, Any]:
+        message_id = message_id or uuid.uuid4().hex
+        s3.put_object(Bucket=stack.environment["INBOUND_BUCKET"], Key=f"inbound/{message_id}", Body=raw)
+        result = handler(ses_receipt_event(message_id, sender=sender, recipients=[to],
+                                           verdicts=verdicts), LambdaContext())
+        (outcome,) = result["outcomes"]
+        return dict(outcome)
+
+    return send
 
 
 @pytest.fixture(scope="module")

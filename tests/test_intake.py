@@ -14,32 +14,12 @@ from typing import Any
 import pytest
 from conftest import Person, browser_client
 
-from supportdesk.local.events import LambdaContext, ses_receipt_event
 from supportdesk.local.stack import LocalStack
 from supportdesk.mail.parsing import parse_mail
 from supportdesk.store import Table
 from supportdesk.tickets import Ticket, get_ticket, list_tickets_of
 
 CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
-
-
-@pytest.fixture
-def deliver(stack: LocalStack) -> Any:
-    """deliver(raw, to=..., **verdicts) → the handler's outcome for that mail."""
-    from inbound.handler import handler
-
-    s3 = stack.client("s3")
-
-    def send(raw: bytes, *, to: str = "support@example.com", sender: str = "x@example.org",
-             message_id: str | None = None, **verdicts: str) -> dict[str, Any]:
-        message_id = message_id or uuid.uuid4().hex
-        s3.put_object(Bucket=stack.environment["INBOUND_BUCKET"], Key=f"inbound/{message_id}", Body=raw)
-        result = handler(ses_receipt_event(message_id, sender=sender, recipients=[to],
-                                           verdicts=verdicts), LambdaContext())
-        (outcome,) = result["outcomes"]
-        return dict(outcome)
-
-    return send
 
 
 def mail(sender: str, subject: str, body: str, *, to: str = "support@example.com",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
-
-import time
 
 from portal import resources
 from portal.home import home_page

@@ -111,6 +111,7 @@ class Session:
         if started is None:  # not a session this server began
             self.end(revoke=False)
             return None
+        identity: Identity | None
         try:
             identity = self._verifier().verify(id_token)
         except ExpiredToken:

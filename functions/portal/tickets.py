@@ -79,7 +79,7 @@ def _editor_context(pending: list[dict[str, Any]] | None,
 
 
 def _form_page(request: Request, *, values: TicketRequest, account: Account | None,
-               identity: Identity | None, errors: dict[str, str] | None = None,
+               errors: dict[str, str] | None = None,
                preview: str | None = None, status_code: int = 200,
                pending: list[dict[str, Any]] | None = None,
                attachment_error: AttachmentRefused | None = None) -> Response:
@@ -101,7 +101,7 @@ async def new_ticket_form(request: Request) -> Response:
         raise LoginRequired()
     account = session(request).account()
     values = TicketRequest(department=department.slug, subject="", message="")
-    return _form_page(request, values=values, account=account, identity=identity)
+    return _form_page(request, values=values, account=account)
 
 
 def _request_from(form: FormData) -> TicketRequest:
@@ -120,7 +120,7 @@ async def submit_ticket(request: Request) -> Response:
     table = resources.table()
     account = session(request).account()
     if form.get("preview"):  # the Preview button of a browser without JavaScript
-        return _form_page(request, values=values, account=account, identity=identity,
+        return _form_page(request, values=values, account=account,
                           preview=values.message)
     departments = resources.departments()
     errors = validate(values, departments, account)
@@ -128,16 +128,16 @@ async def submit_ticket(request: Request) -> Response:
     if not errors and account is None:
         refusal = guest_refusal(table, values, _form_text(form, "website"), client_key(request))
         if refusal:
-            return _form_page(request, values=values, account=None, identity=None,
+            return _form_page(request, values=values, account=None,
                               errors={"form": refusal}, pending=pending,
                               status_code=429 if refusal == "rate-limited" else 400)
     if errors:
-        return _form_page(request, values=values, account=account, identity=identity,
+        return _form_page(request, values=values, account=account,
                           errors=errors, status_code=400, pending=pending)
     try:
         attachments = uploads.link(request, form, identity)
     except AttachmentRefused as refused:
-        return _form_page(request, values=values, account=account, identity=identity,
+        return _form_page(request, values=values, account=account,
                           errors={"attachments": refused.reason}, status_code=400,
                           pending=[p for p in pending if p["filename"] != refused.filename],
                           attachment_error=refused)
@@ -147,7 +147,7 @@ async def submit_ticket(request: Request) -> Response:
                              language=request.state.language, guest_key=guest_key,
                              attachments=attachments)
     except InvalidTicket as invalid:  # validated above; kept for safety
-        return _form_page(request, values=values, account=account, identity=identity,
+        return _form_page(request, values=values, account=account,
                           errors=invalid.errors, status_code=400, pending=pending)
     department = departments[ticket.department]
     if guest_key:

@@ -18,11 +18,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from conftest import Person, csrf_token, log_in
+from conftest import Person, browser_client, csrf_token, log_in
 from starlette.testclient import TestClient
 
-from supportdesk.local.events import LambdaContext, ses_receipt_event
-from supportdesk.local.stack import LocalStack
 from supportdesk.store import Table
 from supportdesk.tickets import Ticket, get_ticket
 
@@ -73,7 +71,7 @@ def message_bodies(page: str) -> list[str]:
 @pytest.fixture
 def portal(app: Any, customer: Person) -> Iterator[TestClient]:
     """A browser-like client with the customer's session."""
-    with TestClient(app, base_url="https://testserver") as client:
+    with browser_client(app) as client:
         assert log_in(client, customer.email, customer.password).status_code == 303
         yield client
 
@@ -102,27 +100,12 @@ def stored(table: Table, ticket_id: str) -> Ticket:
     return ticket
 
 
-@pytest.fixture
-def deliver(stack: LocalStack) -> Any:
-    """deliver(sender, body) → the real inbound handler's outcome for that mail."""
-    from inbound.handler import handler
-
-    s3 = stack.client("s3")
-
-    def send(sender: str, body: str) -> dict[str, Any]:
-        mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = sender, "support@example.com", "Mi web falla"
-        mail["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.org>"
-        mail.set_content(body)
-        message_id = uuid.uuid4().hex
-        s3.put_object(Bucket=stack.environment["INBOUND_BUCKET"], Key=f"inbound/{message_id}",
-                      Body=bytes(mail))
-        result = handler(ses_receipt_event(message_id, sender=sender, recipients=["support@example.com"]),
-                         LambdaContext())
-        (outcome,) = result["outcomes"]
-        return dict(outcome)
-
-    return send
+def mail(sender: str, body: str) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "support@example.com", "Mi web falla"
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.org>"
+    message.set_content(body)
+    return bytes(message)
 
 
 # --- the anonymous preview --------------------------------------------------------------------
@@ -147,15 +130,17 @@ def test_anonymous_preview_of_deep_nesting_shows_every_word(client: TestClient, 
     assert_nothing_lost(message, body)
 
 
-def test_a_preview_longer_than_any_message_is_shown_as_text(client: TestClient) -> None:
+def test_a_preview_longer_than_any_message_is_refused_before_parsing(client: TestClient) -> None:
     # 256 KB of brackets: over the 64 KB a message may have, so not worth parsing.
     brackets = "[![a](" * 44 * 1024
     token = csrf_token(client)
     response = client.post("/api/preview", data={"message": brackets},
-                           headers={"HX-Request": "true", "X-CSRF-Token": token})
-    assert response.status_code == 200
-    (body,) = message_bodies(response.text)
-    assert shown_text(body).strip() == brackets
+                           headers={"HX-Request": "true", "X-CSRF-Token": token, "Accept-Language": "en"})
+    assert response.status_code == 413 and "too large" in response.text  # refused at the door
+    assert message_bodies(response.text) == []
+    just_over = client.post("/api/preview", data={"message": "[" * (64 * 1024 + 1)},
+                            headers={"HX-Request": "true", "X-CSRF-Token": token, "Accept-Language": "en"})
+    assert just_over.status_code == 413 and "longer than 64 KB" in just_over.text
 
 
 # --- a customer's reply on the portal ---------------------------------------------------------
@@ -225,7 +210,7 @@ def test_a_message_rendering_a_hundred_times_larger_is_stored_and_shown(
                          ids=[*RECURSIVE_REPLIES.keys(), *DEEP_MESSAGES.keys()])
 def test_a_hostile_mail_opens_a_ticket_with_every_word(deliver: Any, customer: Person, table: Table,
                                                        attack: str) -> None:
-    outcome = deliver(customer.email, attack)
+    outcome = deliver(mail(customer.email, attack), sender=customer.email)
     assert outcome["outcome"] == "created", outcome
     (message,) = stored(table, outcome["ticket"]).messages
     assert message.html

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,7 +35,10 @@ _emails = itertools.count(1)
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state = tmp_path_factory.mktemp("stack")
-    local = start_local_stack(outbox=state / "outbox", stack_name="supportdesk-test")
+    # The portal's address is configuration (PUBLIC_URL: mail links, and the only origin
+    # the attachments bucket's CORS accepts), so the live server listens where it says.
+    local = start_local_stack(outbox=state / "outbox", stack_name="supportdesk-test",
+                              public_url=f"http://127.0.0.1:{free_port()}")
     saved = dict(os.environ)
     os.environ.update(local.environment)
     from portal import resources
@@ -168,7 +172,7 @@ def live_server(stack: LocalStack, origin_secret: str | None) -> Iterator[str]:
 
     from supportdesk.local.devserver import load_portal, site_and_api
 
-    port = free_port()
+    port = urlsplit(stack.environment["PUBLIC_URL"]).port
     served = site_and_api(load_portal(), REPO / "site", origin=origin_secret, local_endpoint=stack.endpoint_url)
     config = uvicorn.Config(served, host="127.0.0.1",
                             port=port, lifespan="off", log_level="warning")

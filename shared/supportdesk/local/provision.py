@@ -1,11 +1,14 @@
-"""Create the local table, buckets and user pool from template.yaml.
+"""Create the local table, buckets, user pool and secrets from template.yaml.
 
 The template is the single source of truth: this module reads each resource's own
-properties (key schema, indexes, bucket settings, pool policies, client flows) and makes
-the same calls CloudFormation would make, against moto's server. A property it does not
-know how to apply stops it, so a template change cannot be silently missed locally.
-The function environment (TABLE_NAME, USER_POOL_ID, ...) is the template's Globals, with
-each !Ref resolved to the local resource.
+properties (key schema, indexes, bucket settings, pool policies, client flows, secrets)
+and makes the same calls CloudFormation would make, against moto's server. A property it
+does not know how to apply stops it, so a template change cannot be silently missed
+locally. The template's Conditions are evaluated with the given parameters, as
+CloudFormation does. The function environment (TABLE_NAME, USER_POOL_ID, ...) is the
+template's Globals plus the functions' own variables, with each !Ref resolved to the local
+resource. Resources with no local meaning (the API, CloudFront, WAF, Lambda permissions)
+are not created.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 # Properties with no local meaning (who owns objects, retention, CloudFront access).
 IGNORED_PROPERTIES = {
+    "AWS::SecretsManager::Secret": set(),
     "AWS::S3::Bucket": {"OwnershipControls"},
     "AWS::DynamoDB::Table": set(),
     "AWS::Cognito::UserPool": set(),
@@ -36,15 +40,25 @@ class UnsupportedProperty(Exception):
     pass
 
 
+class NoLocalValue(Exception):
+    """A reference to something that does not exist locally (e.g. the CloudFront domain)."""
+
+
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     return dict(yaml_parse(path.read_text()))
 
 
+# What `{"Ref": "AWS::NoValue"}` resolves to: the property or list item is left out.
+_NO_VALUE = object()
+
+
 class Resolver:
-    """Resolves the intrinsic functions the local resources need: Ref and Sub."""
+    """Resolves the intrinsic functions the local resources need: Ref, Sub, GetAtt of a
+    function's Arn, and the condition functions (If, Equals, Not, And, Or, NoValue)."""
 
     def __init__(self, stack_name: str, parameters: dict[str, str], region: str,
-                 functions: tuple[str, ...] = ()) -> None:
+                 functions: tuple[str, ...] = (),
+                 conditions: dict[str, Any] | None = None) -> None:
         # Functions do not run in moto; their ARNs only need to be well formed.
         self.arns = {name: f"arn:aws:lambda:{region}:123456789012:function:{stack_name}-{name}"
                      for name in functions}
@@ -56,20 +70,60 @@ class Resolver:
             "AWS::URLSuffix": "amazonaws.com",
             **parameters,
         }
+        self.conditions = conditions or {}
+        self._evaluated: dict[str, bool] = {}
+
+    def condition(self, name: str) -> bool:
+        """The value of one of the template's Conditions (evaluated once, like CloudFormation)."""
+        if name not in self._evaluated:
+            if name not in self.conditions:
+                raise NoLocalValue(f"no condition named {name}")
+            self._evaluated[name] = self._truth(self.conditions[name])
+        return self._evaluated[name]
+
+    def _truth(self, expression: Any) -> bool:
+        if isinstance(expression, dict) and len(expression) == 1:
+            (function, argument), = expression.items()
+            if function == "Condition":
+                return self.condition(argument)
+            if function == "Fn::Equals":
+                left, right = (self(a) for a in argument)
+                # Parameters are strings here; CloudFormation compares Number ones as text too.
+                return str(left) == str(right)
+            if function == "Fn::Not":
+                return not self._truth(argument[0])
+            if function == "Fn::And":
+                return all(self._truth(a) for a in argument)
+            if function == "Fn::Or":
+                return any(self._truth(a) for a in argument)
+        raise UnsupportedProperty(f"no local equivalent for the condition {expression!r}")
+
+    def _value(self, name: str) -> str:
+        if name not in self.values:
+            raise NoLocalValue(f"{name} has no local value")
+        return self.values[name]
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             (function, argument), = value.items()
             if function == "Ref":
-                return self.values[argument]
+                return _NO_VALUE if argument == "AWS::NoValue" else self._value(argument)
             if function == "Fn::Sub" and isinstance(argument, str):
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self.values[m.group(1)], argument)
+                return re.sub(r"\$\{([^}]+)\}", lambda m: self._value(m.group(1)), argument)
             if function == "Fn::GetAtt" and argument[0] in self.arns and argument[1] == "Arn":
                 return self.arns[argument[0]]
+            if function == "Fn::If":
+                # Only the branch taken is resolved: the other may name what has no local
+                # value (the CloudFront domain when PublicUrl is set).
+                name, when_true, when_false = argument
+                return self(when_true if self.condition(name) else when_false)
+            if function in {"Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"}:
+                return self._truth(value)
         if isinstance(value, dict):
-            return {k: self(v) for k, v in value.items()}
+            resolved = {k: self(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [v for v in (self(item) for item in value) if v is not _NO_VALUE]
         return value
 
 
@@ -114,11 +168,50 @@ def create_table(dynamodb: Any, name: str, logical_id: str, props: dict[str, Any
         )
 
 
+def create_secret(secretsmanager: Any, name: str, logical_id: str, props: dict[str, Any]) -> str:
+    """The secret's ARN. An existing secret is kept, so a generated value survives restarts;
+    a given SecretString is applied when it changed, as a stack update would."""
+    _check("AWS::SecretsManager::Secret", logical_id, props, {
+        "Name", "Description", "SecretString", "GenerateSecretString",
+    })
+    given = props.get("SecretString")
+    try:
+        existing = secretsmanager.describe_secret(SecretId=name)
+    except secretsmanager.exceptions.ResourceNotFoundException:
+        existing = None
+    if existing:
+        if given is not None:
+            current = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+            if current != given:
+                secretsmanager.put_secret_value(SecretId=name, SecretString=given)
+        return str(existing["ARN"])
+    if given is None:
+        given = _generated_secret(secretsmanager, logical_id, props.get("GenerateSecretString", {}))
+    extra = {"Description": props["Description"]} if "Description" in props else {}
+    return str(secretsmanager.create_secret(Name=name, SecretString=given, **extra)["ARN"])
+
+
+def _generated_secret(secretsmanager: Any, logical_id: str, spec: dict[str, Any]) -> str:
+    options = {"PasswordLength", "ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers",
+               "ExcludePunctuation", "ExcludeUppercase", "IncludeSpace", "RequireEachIncludedType"}
+    unknown = set(spec) - options
+    if unknown:
+        raise UnsupportedProperty(
+            f"{logical_id} (AWS::SecretsManager::Secret): no local equivalent for "
+            f"GenerateSecretString.{', '.join(sorted(unknown))}"
+        )
+    # Parameters arrive as text; the API wants numbers and booleans.
+    kwargs = {k: (int(v) if k == "PasswordLength" else v if k == "ExcludeCharacters"
+                  else str(v).lower() == "true") for k, v in spec.items()}
+    return str(secretsmanager.get_random_password(**kwargs)["RandomPassword"])
+
+
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     converted: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"]}
     converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
     if "ExpirationInDays" in rule:
-        converted["Expiration"] = {"Days": rule["ExpirationInDays"]}
+        # A !Ref of a Number parameter resolves to text; S3 wants a number.
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
     for key in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
         if key in rule:
             converted[key] = rule[key]
@@ -131,9 +224,10 @@ def create_bucket(s3: Any, name: str, logical_id: str, props: dict[str, Any]) ->
         "PublicAccessBlockConfiguration", "LifecycleConfiguration", "CorsConfiguration",
     })
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    if name in existing:
-        return
-    s3.create_bucket(Bucket=name)
+    if name not in existing:
+        s3.create_bucket(Bucket=name)
+    # Settings are applied on every start, as a stack update would: a bucket kept from
+    # an earlier run gets the template's current CORS and lifecycle rules.
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(
             Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
@@ -183,12 +277,16 @@ def create_user_pool(cognito: Any, logical_id: str, props: dict[str, Any]) -> st
 def create_user_pool_client(cognito: Any, logical_id: str, props: dict[str, Any]) -> str:
     _check("AWS::Cognito::UserPoolClient", logical_id, props, {
         "UserPoolId", "ClientName", "GenerateSecret", "ExplicitAuthFlows",
-        "PreventUserExistenceErrors", "EnableTokenRevocation", "ReadAttributes", "IdTokenValidity",
-        "AccessTokenValidity", "RefreshTokenValidity", "TokenValidityUnits",
+        "PreventUserExistenceErrors", "EnableTokenRevocation", "ReadAttributes", "WriteAttributes",
+        "IdTokenValidity", "AccessTokenValidity", "RefreshTokenValidity", "TokenValidityUnits",
     })
     pool_id = props["UserPoolId"]
     for client in cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]:
         if client["ClientName"] == props["ClientName"]:
+            # A client kept from an earlier run gets the template's current settings; its
+            # ID stays (the environment and issued tokens name it). GenerateSecret cannot change.
+            settings = {k: v for k, v in props.items() if k != "GenerateSecret"}
+            cognito.update_user_pool_client(ClientId=client["ClientId"], **settings)
             return str(client["ClientId"])
     return str(cognito.create_user_pool_client(**props)["UserPoolClient"]["ClientId"])
 
@@ -256,18 +354,25 @@ def provision(
     }
     functions = tuple(k for k, v in template["Resources"].items()
                       if v["Type"] == "AWS::Serverless::Function")
-    resolve = Resolver(stack_name, values, region, functions)
+    resolve = Resolver(stack_name, values, region, functions, template.get("Conditions", {}))
     resources = template["Resources"]
-    # Creation order follows the references: pool before its client and group.
-    order = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool",
-             "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
+    # Creation order follows the references: secrets first (the functions' environment
+    # names them), pool before its client and group.
+    order = ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table", "AWS::S3::Bucket",
+             "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
              "AWS::SES::EmailIdentity", "AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule"]
     for kind in order:
         for logical_id, resource in resources.items():
             if resource["Type"] != kind:
                 continue
+            if "Condition" in resource and not resolve.condition(resource["Condition"]):
+                continue
             props = resolve(resource.get("Properties", {}))
-            if kind == "AWS::DynamoDB::Table":
+            if kind == "AWS::SecretsManager::Secret":
+                physical = create_secret(client("secretsmanager"),
+                                         props.get("Name") or f"{stack_name}-{logical_id}",
+                                         logical_id, props)
+            elif kind == "AWS::DynamoDB::Table":
                 physical = props.get("TableName") or f"{stack_name}-{logical_id}"
                 create_table(client("dynamodb"), physical, logical_id, props)
             elif kind == "AWS::S3::Bucket":
@@ -286,7 +391,28 @@ def provision(
             else:
                 physical = create_receipt_rule(client("ses"), logical_id, props)
             resolve.values[logical_id] = physical
-    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get(
-        "Variables", {}
-    )
-    return {name: str(resolve(value)) for name, value in variables.items()}
+    return {name: str(resolve(value)) for name, value in function_variables(template).items()}
+
+
+def function_variables(template: dict[str, Any]) -> dict[str, Any]:
+    """The variables (unresolved) of the one local process that plays every function.
+
+    The Globals, plus each function's own variables (ORIGIN_SECRET_ARN, INBOUND_PREFIX...).
+    A name the functions set to different values (their log service name) is left out:
+    one process cannot be both.
+    """
+    def variables_of(section: dict[str, Any]) -> dict[str, Any]:
+        return dict(section.get("Environment", {}).get("Variables", {}))
+
+    merged = variables_of(template.get("Globals", {}).get("Function", {}))
+    own: dict[str, Any] = {}
+    conflicting: set[str] = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for name, value in variables_of(resource.get("Properties", {})).items():
+            if name in own and own[name] != value:
+                conflicting.add(name)
+            own[name] = value
+    merged.update({k: v for k, v in own.items() if k not in conflicting})
+    return merged

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import pickle
-import secrets
 import threading
 import time
 import uuid
@@ -28,6 +27,9 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from supportdesk.local.provision import provision
 
 REGION = "us-east-1"
+# Where the portal is reached locally unless told otherwise (`make dev` passes its own):
+# mail links and the attachments bucket's CORS origin come from it, never from a request.
+LOCAL_PUBLIC_URL = "http://127.0.0.1:8000"
 # moto accepts any credentials; boto3 only needs some to sign requests.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 PERSISTED_BACKENDS = {
@@ -35,6 +37,9 @@ PERSISTED_BACKENDS = {
     "s3": "moto.s3.models",
     "cognitoidp": "moto.cognitoidp.models",
     "ses": "moto.ses.models",
+    # Generated secrets must survive a restart: reply addresses already sent are signed
+    # with the signing secret.
+    "secretsmanager": "moto.secretsmanager.models",
 }
 
 log = logging.getLogger("supportdesk.local")
@@ -239,13 +244,15 @@ def start_local_stack(
     outbox: Path | None = None,
     stack_name: str = "supportdesk-local",
     mail_domain: str = "example.com",
-    public_url: str = "",
+    public_url: str = LOCAL_PUBLIC_URL,
     reply_secret: str = "",
 ) -> LocalStack:
     """Start moto's server, restore saved state, create the template's resources.
 
-    Returns the environment the Lambda functions would have (TABLE_NAME, USER_POOL_ID...),
-    plus AWS_ENDPOINT_URL, region and fake credentials for the local endpoint.
+    Returns the environment the Lambda functions would have (TABLE_NAME, USER_POOL_ID,
+    SIGNING_SECRET_ARN, ORIGIN_SECRET_ARN, PUBLIC_URL...), plus AWS_ENDPOINT_URL, region
+    and fake credentials for the local endpoint. `reply_secret` becomes the signing
+    secret's value; empty: the template generates one, kept with the state file.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     keeper = StateKeeper(state_file) if state_file else None
@@ -261,19 +268,12 @@ def start_local_stack(
     environment = provision(
         client_factory(endpoint),
         stack_name=stack_name,
-        parameters={"Stage": "dev", "MailDomain": mail_domain, "PublicUrl": public_url,
-                    "ReplySecret": reply_secret or secrets.token_hex(32)},
+        # PublicUrl is never empty here: the template's fallback is the CloudFront domain,
+        # which has no local equivalent.
+        parameters={"Stage": "dev", "MailDomain": mail_domain,
+                    "PublicUrl": public_url or LOCAL_PUBLIC_URL, "ReplySecret": reply_secret},
         region=REGION,
     )
-    # TEMPORARY until provisioning creates the template's secrets.
-    sm = client_factory(endpoint)("secretsmanager")
-    for env_name, secret_name in (("SIGNING_SECRET_ARN", "signing"), ("ORIGIN_SECRET_ARN", "origin")):
-        try:
-            arn = sm.describe_secret(SecretId=f"{stack_name}-{secret_name}")["ARN"]
-        except sm.exceptions.ResourceNotFoundException:
-            arn = sm.create_secret(Name=f"{stack_name}-{secret_name}", SecretString=secrets.token_hex(32))["ARN"]
-        environment[env_name] = arn
-    environment["PUBLIC_URL"] = public_url or "http://127.0.0.1:8000"
     environment.update(
         AWS_ENDPOINT_URL=endpoint,
         AWS_REGION=REGION,

@@ -144,19 +144,26 @@ def log_in(client: Any, email: str, password: str, **headers: str) -> Any:
 
 
 def mailed_key(stack: LocalStack, ticket_id: str) -> str:
-    """The key in the link our last mail about `ticket_id` carried (a guest's private link)."""
+    """The key in the link our last mail about `ticket_id` carried (a guest's private link).
+
+    The mail is sent after the response (a background task): it is waited for, a while.
+    """
     import email
     import email.policy
 
     assert stack.outbox is not None
-    for path in sorted(stack.outbox.glob("*.eml"), reverse=True):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = message.get_body(("plain",)) if message.is_multipart() else message
-        text = body.get_content() if body is not None else ""
-        found = re.search(rf"ticket\.html\?id={ticket_id}&key=([\w-]+)", text)
-        if found:
-            return found.group(1)
-    raise AssertionError(f"no mail carries a link to {ticket_id}")
+    deadline = time.monotonic() + 10
+    while True:
+        for path in sorted(stack.outbox.glob("*.eml"), reverse=True):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            body = message.get_body(("plain",)) if message.is_multipart() else message
+            text = body.get_content() if body is not None else ""
+            found = re.search(rf"ticket\.html\?id={ticket_id}&key=([\w-]+)", text)
+            if found:
+                return found.group(1)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no mail carries a link to {ticket_id}")
+        time.sleep(0.05)
 
 
 def free_port() -> int:

@@ -1,11 +1,12 @@
 """CSRF protection for every state-changing request, and the size cap on request bodies.
 
 Each browser gets a random nonce in a signed __Host- cookie (a client cannot choose one:
-an unsigned or foreign value is replaced). Pages carry the token derived from that nonce
-with the server's key, in every form (hidden field) and in htmx's headers (X-CSRF-Token);
-a token issued to another browser, or made up, does not match. A POST without the right
-token never reaches a handler. With SameSite=Lax cookies this closes cross-site form
-posts, including login CSRF.
+an unsigned or foreign value is replaced). Pages carry a token derived, with the server's
+key, from that nonce and from the browser's session (its signed start, see portal.session):
+a token issued to another browser, or before a login or logout, or made up, does not
+match. So even a planted cookie whose token an attacker knows is useless against a signed-in
+victim. A POST without the right token never reaches a handler. With SameSite=Lax cookies
+this closes cross-site form posts, including login CSRF.
 
 Bodies are read here, up to MAX_BODY_BYTES, before any handler runs: forms carry text
 only (files go straight to S3), so a larger body is refused at once, whatever its type.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,9 +33,10 @@ FIELD = "csrf_token"
 MAX_BODY_BYTES = 256 * 1024
 
 
-def form_token(key: bytes, nonce: str) -> str:
-    """The token pages carry for the browser whose cookie holds `nonce`."""
-    return signature(key, f"form:{nonce}")
+def form_token(key: bytes, nonce: str, session: str) -> str:
+    """The token pages carry for the browser whose cookie holds `nonce`, in `session` (the
+    session-start cookie's value; empty when signed out)."""
+    return signature(key, f"form:{nonce}:{session}")
 
 
 class CsrfMiddleware:
@@ -51,9 +54,12 @@ class CsrfMiddleware:
         if nonce is None:
             nonce = secrets.token_urlsafe(32)
             issued = sign(key, nonce)
-        token = form_token(key, nonce)
+        cookie_values = cookies.read_cookies(scope["headers"])
+        token = form_token(key, nonce, cookie_values.get(cookies.SESSION_START, ""))
         state: dict[str, Any] = scope.setdefault("state", {})
         state["csrf_token"] = token
+        # A login or logout in this request changes the token its page must carry.
+        state["csrf_token_for"] = partial(form_token, key, nonce)
         extra = [cookies.set_cookie(cookies.CSRF, issued)] if issued else []
         send = cookies.sending_headers(send, lambda: extra)
 

@@ -43,6 +43,7 @@ class Session:
         client_id: Callable[[], str],
         key: Callable[[], bytes],
         table: Callable[[], Table],
+        rebind: Callable[[str], None] = lambda started: None,
     ) -> None:
         self._values = values
         self._verifier = verifier
@@ -50,6 +51,7 @@ class Session:
         self._client_id = client_id
         self._key = key
         self._table = table
+        self._rebind = rebind
         self._identity: Identity | None = None
         self._checked = False
         self._account: Account | None = None
@@ -143,6 +145,7 @@ class Session:
         self.headers.append(cookies.set_cookie(cookies.SESSION_START, self._values[cookies.SESSION_START],
                                                max_age=cookies.SESSION_MAX_AGE))
         self._checked = self._account_read = False
+        self._rebind(self._values[cookies.SESSION_START])
 
     def _set_tokens(self, tokens: Tokens) -> None:
         self.headers = [cookies.set_cookie(cookies.ID_TOKEN, tokens.id_token, max_age=cookies.SESSION_MAX_AGE)]
@@ -161,6 +164,7 @@ class Session:
         self._account, self._account_read = None, True
         self.headers = [cookies.clear_cookie(name)
                         for name in (cookies.ID_TOKEN, cookies.REFRESH_TOKEN, cookies.SESSION_START)]
+        self._rebind("")
 
 
 class SessionMiddleware:
@@ -171,6 +175,13 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        state: dict[str, Any] = scope.setdefault("state", {})
+
+        def rebind(started: str) -> None:
+            # The page this request renders carries the token of the session it ends with.
+            if "csrf_token_for" in state:
+                state["csrf_token"] = state["csrf_token_for"](started)
+
         session = Session(
             cookies.read_cookies(scope["headers"]),
             resources.token_verifier,
@@ -178,6 +189,7 @@ class SessionMiddleware:
             lambda: resources.settings().user_pool_client_id,
             resources.session_key,
             resources.table,
+            rebind,
         )
-        scope.setdefault("state", {})["session"] = session
+        state["session"] = session
         await self.app(scope, receive, cookies.sending_headers(send, lambda: session.headers))

@@ -17,7 +17,7 @@ from conftest import Person, browser_client, csrf_token, log_in
 from supportdesk.local.events import LambdaContext, http_api_event
 from supportdesk.local.stack import LocalStack
 from supportdesk.store import Table
-from supportdesk.tickets import get_ticket
+from supportdesk.tickets import get_ticket, list_tickets_of
 
 TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")
 
@@ -206,6 +206,24 @@ def test_a_csrf_token_from_another_browser_or_made_up_is_refused(app: Any, stack
         "department": "sales", "name": "X", "email": address, "subject": "s", "message": "m", "csrf_token": chosen})
     assert made_up.status_code == 403
     assert outbox_to(stack, address) == []
+
+
+def test_a_planted_csrf_cookie_with_its_known_token_is_useless_against_a_signed_in_victim(
+        app: Any, customer: Person, table: Table) -> None:
+    attacker = browser_client(app)
+    known_token = csrf_token(attacker, "/api/departments")  # genuine, for the attacker's own cookie
+    planted = attacker.cookies["__Host-sd_csrf"]
+    victim = browser_client(app)
+    log_in(victim, customer.email, customer.password)
+    before = len(list_tickets_of(table, customer.account.id))
+    cookies = {**dict(victim.cookies.items()), "__Host-sd_csrf": planted}
+    victim.cookies.clear()
+    forged = victim.post("/api/tickets", follow_redirects=False,
+                         headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+                         data={"department": "support", "subject": "Borren mi cuenta", "priority": "normal",
+                               "message": "Escrito por otro.", "csrf_token": known_token})
+    assert forged.status_code == 403
+    assert len(list_tickets_of(table, customer.account.id)) == before
 
 
 def test_after_a_password_reset_every_other_browser_is_out_at_once(

@@ -166,6 +166,37 @@ def mailed_key(stack: LocalStack, ticket_id: str) -> str:
         time.sleep(0.05)
 
 
+def sam_translate(template: dict[str, Any]) -> dict[str, Any]:
+    """`template` as CloudFormation, as SAM's translator turns it (code in S3, as `sam
+    package` leaves it)."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in props:
+                props[key] = "s3://artifacts/supportdesk.zip"
+    translator = Translator(managed_policy_map={}, sam_parser=Parser(),
+                            boto_session=boto3.session.Session(region_name="us-east-1"))
+    return dict(translator.translate(template, parameter_values={}))
+
+
+def mails_to(stack: LocalStack, address: str) -> list[Any]:
+    """The mails the system sent to `address` (in the outbox), oldest first."""
+    import email
+    import email.policy
+
+    assert stack.outbox is not None
+    found = []
+    for path in sorted(stack.outbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address.lower() in str(message["To"]).lower():
+            found.append(message)
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Person, browser_client
+from conftest import Person, browser_client, mails_to
 
 from supportdesk.local.stack import LocalStack
 from supportdesk.mail.parsing import parse_mail
@@ -35,15 +35,6 @@ def mail(sender: str, subject: str, body: str, *, to: str = "support@example.com
     return bytes(message)
 
 
-def outbox_to(stack: LocalStack, address: str) -> list[email.message.EmailMessage]:
-    assert stack.outbox is not None
-    found = []
-    for path in sorted(stack.outbox.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if address.lower() in str(message["To"]).lower():
-            found.append(message)
-    return found
-
 
 def ticket(table: Table, outcome: dict[str, Any]) -> Ticket:
     assert outcome["ticket"], outcome
@@ -63,7 +54,7 @@ def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Perso
     assert "error 500 desde las 10:00" in stored.messages[0].body
     assert stored.messages[0].raw_mail_key == f"inbound/{stored.messages[0].raw_mail_key.split('/')[-1]}"
     assert stored.id in [t.id for t in list_tickets_of(table, customer.account.id)]
-    (ack,) = outbox_to(stack, customer.email)
+    (ack,) = mails_to(stack, customer.email)
     assert ack["Auto-Submitted"] == "auto-generated" and f"[#{stored.id}]" in ack["Subject"]
     original_id = email.message_from_bytes(raw)["Message-ID"]
     assert ack["In-Reply-To"] == original_id  # the answer threads under the customer's mail
@@ -73,7 +64,7 @@ def test_an_unknown_sender_is_rejected_with_a_notice(deliver: Any, stack: LocalS
     stranger = f"desconocido{uuid.uuid4().hex[:6]}@example.org"
     outcome = deliver(mail(stranger, "Ayuda con mi web", "No soy cliente pero quiero soporte."))
     assert outcome == {**outcome, "outcome": "rejected", "reason": "unknown-sender", "ticket": None}
-    (notice,) = outbox_to(stack, stranger)
+    (notice,) = mails_to(stack, stranger)
     assert notice["Auto-Submitted"] == "auto-replied"
     assert "dirección registrada" in notice.get_content()
 
@@ -83,7 +74,7 @@ def test_a_spoofed_sender_is_rejected_silently(deliver: Any, customer: Person, s
                       spf="FAIL", dkim="FAIL")
     assert outcome["outcome"] == "rejected" and outcome["reason"] == "unauthenticated"
     assert deliver(mail(customer.email, "Otra", "x"), spf="PASS", dmarc="FAIL")["reason"] == "unauthenticated"
-    assert outbox_to(stack, customer.email) == []  # no notice to a forged address
+    assert mails_to(stack, customer.email) == []  # no notice to a forged address
 
 
 def test_spam_and_viruses_are_quarantined(deliver: Any, customer: Person) -> None:
@@ -101,7 +92,7 @@ def test_automatic_mail_never_opens_a_ticket_nor_gets_an_answer(
         deliver: Any, customer: Person, stack: LocalStack, headers: dict[str, str], reason: str) -> None:
     outcome = deliver(mail(customer.email, "Fuera de la oficina", "Vuelvo el lunes.", headers=headers))
     assert outcome["outcome"] == "ignored" and reason in (outcome["reason"] or "").lower()
-    assert outbox_to(stack, customer.email) == []
+    assert mails_to(stack, customer.email) == []
 
 
 def test_a_bounce_never_opens_a_ticket(deliver: Any, stack: LocalStack) -> None:
@@ -114,7 +105,7 @@ def test_a_bounce_never_opens_a_ticket(deliver: Any, stack: LocalStack) -> None:
               b"Final-Recipient: rfc822; nadie@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n")
     outcome = deliver(bounce, sender="")
     assert outcome["outcome"] == "ignored"
-    assert outbox_to(stack, "MAILER-DAEMON@mx.example.org") == []
+    assert mails_to(stack, "MAILER-DAEMON@mx.example.org") == []
 
 
 def test_the_same_ses_message_delivered_twice_makes_one_ticket(deliver: Any, customer: Person,
@@ -140,7 +131,7 @@ def test_a_reply_by_subject_token_from_the_owner_joins_the_ticket(deliver: Any, 
 def test_a_reply_to_our_acknowledgement_threads_by_in_reply_to(deliver: Any, customer: Person,
                                                                 table: Table, stack: LocalStack) -> None:
     opened = ticket(table, deliver(mail(customer.email, "Certificado SSL", "Caducó el certificado.")))
-    ack = next(m for m in outbox_to(stack, customer.email) if opened.id in str(m["Subject"]))
+    ack = next(m for m in mails_to(stack, customer.email) if opened.id in str(m["Subject"]))
     reply = deliver(mail(customer.email, "Re: tu correo", "Ya lo renové, gracias.",
                          headers={"In-Reply-To": str(ack["Message-ID"])}))
     assert reply["outcome"] == "replied" and reply["ticket"] == opened.id
@@ -200,7 +191,7 @@ def test_a_guest_department_takes_authenticated_strangers(deliver: Any, table: T
     stranger = f"prospecto{uuid.uuid4().hex[:6]}@example.org"
     outcome = deliver(mail(stranger, "Precio del VPS", "¿Cuánto cuesta el VPS de 4 GB?"), to="sales@example.com")
     assert outcome["outcome"] == "created"
-    (ack,) = outbox_to(stack, stranger)
+    (ack,) = mails_to(stack, stranger)
     assert re.search(r"ticket\.html\?id=[A-Z]{3}-\d{6}&key=[\w-]{20,}", ack.get_content())
 
 
@@ -259,7 +250,7 @@ def test_the_original_mail_is_linked_for_its_owner_only(deliver: Any, make_custo
 def test_a_reply_to_the_signed_reply_address_joins_its_ticket(deliver: Any, customer: Person,
                                                                table: Table, stack: LocalStack) -> None:
     opened = ticket(table, deliver(mail(customer.email, "Cambio de DNS", "Quiero apuntar ana.es a otro servidor.")))
-    ack = next(m for m in outbox_to(stack, customer.email) if opened.id in str(m["Subject"]))
+    ack = next(m for m in mails_to(stack, customer.email) if opened.id in str(m["Subject"]))
     reply_to = str(ack["Reply-To"])
     assert re.fullmatch(rf"support\+{opened.id.lower()}\.[a-z2-7]{{16}}@example\.com", reply_to)
     # a client that keeps neither the subject's reference nor the threading headers

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import sam_translate
 
 from supportdesk.local.provision import TEMPLATE_PATH, UnsupportedProperty, load_template, provision
 from supportdesk.local.stack import LocalStack
@@ -27,20 +28,7 @@ def test_cfn_lint_finds_nothing() -> None:
 
 
 def test_the_sam_translator_turns_it_into_cloudformation() -> None:
-    import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
-    template = load_template()
-    # The translator wants code in S3, as `sam package` leaves it.
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if key in props:
-                props[key] = "s3://artifacts/supportdesk.zip"
-    translator = Translator(managed_policy_map={}, sam_parser=Parser(),
-                            boto_session=boto3.session.Session(region_name="us-east-1"))
-    translated = translator.translate(template, parameter_values={})
+    translated = sam_translate(load_template())
     kinds = {r["Type"] for r in translated["Resources"].values()}
     assert {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::ApiGatewayV2::Api",
             "AWS::IAM::Role", "AWS::DynamoDB::Table", "AWS::Cognito::UserPool",

@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from portal import cookies, resources
+from portal.middleware import HttpMiddleware
 from portal.rendering import render
 from supportdesk.signing import sign, signature, unsign
 
@@ -39,14 +40,8 @@ def form_token(key: bytes, nonce: str, session: str) -> str:
     return signature(key, f"form:{nonce}:{session}")
 
 
-class CsrfMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class CsrfMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = resources.csrf_key()
         cookie = cookies.read_cookies(scope["headers"]).get(cookies.CSRF)
         nonce = unsign(key, cookie) if cookie else None

@@ -14,9 +14,10 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from portal import resources
+from portal.middleware import HttpMiddleware
 
 ORIGIN_HEADER = b"x-origin-verify"
 VIEWER_ADDRESS_HEADER = b"cloudfront-viewer-address"
@@ -72,14 +73,8 @@ async def _forbidden(send: Send) -> None:
     await send({"type": "http.response.body", "body": b"Forbidden / Prohibido\n"})
 
 
-class EdgeMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class EdgeMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = with_headers(send, security_headers(resources.settings().endpoint_url))
         secret = resources.origin_secret()
         headers = dict(scope["headers"])

@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from portal import cookies
+from portal.middleware import HttpMiddleware
 from supportdesk.i18n import negotiate_language, supported
 
 
-class LanguageMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class LanguageMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         chosen = supported((query.get("lang") or [None])[0])
         saved = supported(cookies.read_cookies(scope["headers"]).get(cookies.LANGUAGE))

@@ -17,9 +17,10 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from portal import cookies, resources
+from portal.middleware import HttpMiddleware
 from supportdesk.accounts import Account, get_account, session_check
 from supportdesk.auth import (
     ExpiredToken,
@@ -167,14 +168,8 @@ class Session:
         self._rebind("")
 
 
-class SessionMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SessionMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
 
         def rebind(started: str) -> None:

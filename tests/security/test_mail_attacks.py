@@ -3,13 +3,11 @@ into the intake handler. Each asserts that the attack fails and nothing was writ
 
 from __future__ import annotations
 
-import email
-import email.policy
 import uuid
 from typing import Any
 
 import pytest
-from conftest import Person
+from conftest import Person, mails_to
 
 from supportdesk.local.stack import LocalStack
 from supportdesk.store import Table
@@ -25,15 +23,6 @@ def raw_mail(*from_headers: str, subject: str = "Cambien el DNS de ana.es", body
         "", body]
     return "\r\n".join(lines).encode()
 
-
-def mails_to(stack: LocalStack, address: str) -> list[Any]:
-    assert stack.outbox is not None
-    found = []
-    for path in stack.outbox.glob("*.eml"):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if address.lower() in str(message["To"]).lower():
-            found.append(message)
-    return found
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import sam_translate
 
 from supportdesk.local.provision import TEMPLATE_PATH, load_template, provision
 from supportdesk.local.stack import LocalStack
@@ -91,7 +92,7 @@ def test_functions_have_explicit_statements_only_and_no_star_resource(template: 
 
 
 def test_the_deployed_roles_carry_no_crud_full_access_or_star_data_policy(template: dict[str, Any]) -> None:
-    translated = translate(copy.deepcopy(template))
+    translated = sam_translate(copy.deepcopy(template))
     for name, resource in translated["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
@@ -201,21 +202,6 @@ def test_the_http_api_is_plain_api_gateway_resources(template: dict[str, Any]) -
         "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
 
 
-def translate(template: dict[str, Any]) -> dict[str, Any]:
-    import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if key in props:
-                props[key] = "s3://artifacts/supportdesk.zip"
-    translator = Translator(managed_policy_map={}, sam_parser=Parser(),
-                            boto_session=boto3.session.Session(region_name="us-east-1"))
-    return dict(translator.translate(template, parameter_values={}))
-
-
 def dependency_cycle(translated: dict[str, Any]) -> list[str] | None:
     """A cycle of references among the deployed resources (both branches of every Fn::If
     count, as CloudFormation orders resources before evaluating them), or None."""
@@ -271,7 +257,7 @@ def dependency_cycle(translated: dict[str, Any]) -> list[str] | None:
 def test_no_resource_depends_on_itself(template: dict[str, Any]) -> None:
     # cfn-lint does not follow the references SAM writes into an API's OpenAPI body, so
     # the deployed graph is checked here.
-    assert dependency_cycle(translate(copy.deepcopy(template))) is None
+    assert dependency_cycle(sam_translate(copy.deepcopy(template))) is None
 
 
 def test_the_cycle_check_sees_the_cycle_a_sam_http_api_event_would_make(template: dict[str, Any]) -> None:
@@ -282,7 +268,7 @@ def test_the_cycle_check_sees_the_cycle_a_sam_http_api_event_would_make(template
         "ApiId": {"Ref": "SamApi"}, "Path": "/api/{proxy+}", "Method": "ANY"}}}
     api_origin = variant["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"][1]
     api_origin["DomainName"] = {"Fn::Sub": "${SamApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
-    cycle = dependency_cycle(translate(variant))
+    cycle = dependency_cycle(sam_translate(variant))
     assert cycle and {"Distribution", "SamApi", "WebFunction"} <= set(cycle)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from conftest import Person, browser_client, csrf_token, log_in
+from conftest import Person, browser_client, csrf_token, log_in, mails_to
 
 from supportdesk.local.events import LambdaContext, http_api_event
 from supportdesk.local.stack import LocalStack
@@ -21,15 +21,6 @@ from supportdesk.tickets import get_ticket, list_tickets_of
 
 TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")
 
-
-def outbox_to(stack: LocalStack, address: str) -> list[email.message.EmailMessage]:
-    assert stack.outbox is not None
-    found = []
-    for path in sorted(stack.outbox.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if address.lower() in str(message["To"]).lower():
-            found.append(message)
-    return found
 
 
 def guest_ticket(client: Any, address: str, **fields: str) -> Any:
@@ -62,7 +53,7 @@ def test_a_guest_ticket_mails_only_our_own_words_to_an_unproven_address(app: Any
     ticket_id = TICKET_ID.search(response.headers["location"]).group(0)  # type: ignore[union-attr]
     assert "key=" not in response.headers["location"]  # the page does not hand out the key
 
-    (mail,) = outbox_to(stack, victim)
+    (mail,) = mails_to(stack, victim)
     text = mailed_text(mail)
     for planted in ("evil.example", "Soporte Oficial", "suspendida", "contraseña", "Bcc", "otro@example.net"):
         assert planted not in text
@@ -84,7 +75,7 @@ def test_links_in_mail_never_take_their_host_from_the_request(customer: Person, 
                                  "message": "El enlace del correo no debe apuntar a otro sitio.",
                                  "csrf_token": csrf_token(client, "/api/departments")})
     assert response.status_code == 303
-    (mail,) = outbox_to(stack, customer.email)
+    (mail,) = mails_to(stack, customer.email)
     assert "evil.example" not in mailed_text(mail)
     assert stack.environment["PUBLIC_URL"] + "/ticket.html?id=" in mailed_text(mail)
 
@@ -104,7 +95,7 @@ def test_the_api_refuses_requests_that_bypass_cloudfront(stack: LocalStack, tabl
                                               headers={"content-type": "application/x-www-form-urlencoded"}),
                                LambdaContext())
             assert response["statusCode"] == 403, (secret, path)
-    assert outbox_to(stack, address) == []
+    assert mails_to(stack, address) == []
     assert handler(http_api_event("GET", "/api/login", origin_secret=origin_secret),
                    LambdaContext())["statusCode"] == 200
 
@@ -117,7 +108,7 @@ def test_one_client_cannot_open_guest_tickets_to_many_addresses(app: Any, stack:
     statuses = [guest_ticket(client, address, subject=f"Consulta {n}").status_code
                 for n, address in enumerate(addresses)]
     assert statuses == [303] * 10 + [429] * 4
-    assert [len(outbox_to(stack, a)) for a in addresses] == [1] * 10 + [0] * 4
+    assert [len(mails_to(stack, a)) for a in addresses] == [1] * 10 + [0] * 4
     # Another client is not held back by this one.
     assert guest_ticket(browser_client(app), f"other-{uuid.uuid4().hex[:6]}@example.net").status_code == 303
 
@@ -205,7 +196,7 @@ def test_a_csrf_token_from_another_browser_or_made_up_is_refused(app: Any, stack
     made_up = browser_client(app).post("/api/tickets", headers={"Cookie": f"__Host-sd_csrf={chosen}"}, data={
         "department": "sales", "name": "X", "email": address, "subject": "s", "message": "m", "csrf_token": chosen})
     assert made_up.status_code == 403
-    assert outbox_to(stack, address) == []
+    assert mails_to(stack, address) == []
 
 
 def test_a_planted_csrf_cookie_with_its_known_token_is_useless_against_a_signed_in_victim(
@@ -241,7 +232,7 @@ def test_after_a_password_reset_every_other_browser_is_out_at_once(
     reset_token = csrf_token(resetter, "/api/password/forgot")
     resetter.post("/api/password/forgot", data={"email": customer.email, "csrf_token": reset_token})
     code = next(re.search(r"code is (\S+)", m.get_content()).group(1)  # type: ignore[union-attr]
-                for m in reversed(outbox_to(stack, customer.email)) if "code is" in m.get_content())
+                for m in reversed(mails_to(stack, customer.email)) if "code is" in m.get_content())
     done = resetter.post("/api/password/reset", follow_redirects=False, data={
         "email": customer.email, "code": code, "password": "otra clave nueva", "csrf_token": reset_token})
     assert done.status_code == 303

@@ -465,7 +465,7 @@ def test_an_unreadable_mail_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> No
     def explode(*args: object, **kwargs: object) -> Message:
         raise MemoryError
 
-    monkeypatch.setattr(parsing.email, "message_from_bytes", explode)
+    monkeypatch.setattr(parsing, "read_mail", explode)
     parsed = parsed_ok(b"Subject: x\r\n\r\nbody")
     assert (parsed.text, parsed.full_text) == ("", "")
     [original] = parsed.attachments

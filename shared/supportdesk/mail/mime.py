@@ -37,12 +37,13 @@ from typing import Any, cast
 # 1 MB header lines still are); the lines are not.
 HEADER_BLOCK_LIMIT = 4_000_000
 HEADER_LINES = 10_000
-MAX_DEPTH = 40  # levels of nesting read; real mail has fewer than ten
+# Levels of nesting read: each level of multipart looks through the mail once more for its
+# delimiters (at C speed). Real mail has fewer than ten.
+MAX_DEPTH = 25
 _PARAMETERS_READ = 8_192  # of a Content-Type or Content-Disposition value
 
 _BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r|\n)")  # a line end, then an empty line
 _LONE_CR = re.compile(r"\r(?!\n)")
-_EOL_AT_END = re.compile(r"(?:\r\n|\r|\n)\Z")
 _EOL_AT_START = re.compile(r"\r\n|\r|\n")
 _PARAMETER_MARK = re.compile(r'\\"|["; ]')
 
@@ -147,11 +148,16 @@ def read_head(text: str, start: int, end: int) -> Head:
     ends at the first empty line or at the first line that is no header (which then begins
     the body). Only HEADER_BLOCK_LIMIT characters and HEADER_LINES lines of it are read: past
     those, up to the next empty line, the header block is skipped (``part.head_cut``)."""
-    window = _header_window(text, start, end)
-    blank = None
-    if (first_line_empty := _EOL_AT_START.match(text, start, end)) is not None:
+    window = min(end, start + HEADER_BLOCK_LIMIT)
+    first_line_empty = _EOL_AT_START.match(text, start, end)
+    blank = None if first_line_empty else _BLANK_LINE.search(text, start, window)
+    # Lines are what the stdlib's parser pays for, one by one in Python.
+    window = _line_limit(text, start, blank.start() if blank else window) or window
+    if blank is not None and blank.start() >= window:
+        blank = None
+    if first_line_empty is not None:
         prefix_end = first_line_empty.end()
-    elif (blank := _BLANK_LINE.search(text, start, window)) is not None:
+    elif blank is not None:
         prefix_end = blank.end()
     elif window == end:
         prefix_end = end
@@ -181,17 +187,15 @@ def read_head(text: str, start: int, end: int) -> Head:
     return Head(part, body, 0, len(body))
 
 
-def _header_window(text: str, start: int, end: int) -> int:
-    """Where the header block of text[start:end] must end, at the latest."""
-    window = min(end, start + HEADER_BLOCK_LIMIT)
-    # Lines are what the stdlib's parser pays for, one by one in Python; "\r\n" counts twice
-    # here, so fewer than this many marks are fewer lines than the limit.
-    if text.count("\n", start, window) + text.count("\r", start, window) <= HEADER_LINES:
-        return window
-    for number, line_end in enumerate(_EOL_AT_START.finditer(text, start, window), 1):
+def _line_limit(text: str, start: int, end: int) -> int | None:
+    """Where HEADER_LINES lines of text[start:end] end, if it has more."""
+    # "\r\n" counts twice here, so fewer marks than the limit are fewer lines.
+    if text.count("\n", start, end) + text.count("\r", start, end) <= HEADER_LINES:
+        return None
+    for number, line_end in enumerate(_EOL_AT_START.finditer(text, start, end), 1):
         if number == HEADER_LINES:
             return line_end.end()
-    return window
+    return None
 
 
 # -- The tree -----------------------------------------------------------------------------
@@ -318,8 +322,8 @@ def _delimiter_patterns(separator: str, lone_cr: bool) -> tuple[re.Pattern[str],
 
 
 def _without_final_eol(value: str) -> str:
-    found = _EOL_AT_END.search(value)
-    return value[:found.start()] if found else value
+    # endswith, not a regular expression: searching for "(\r\n|\r|\n)\Z" tries every position.
+    return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith(("\r", "\n")) else value
 
 
 def _drop_final_eol(last: MimePart) -> None:

@@ -295,9 +295,13 @@ class _Delimiters:
     def __init__(self, separator: str, text: str, end: int, lone_cr: bool) -> None:
         self.text, self.end = text, end
         self.line, self.after_lf, self.after_cr, self.run = _delimiter_patterns(separator, lone_cr)
+        # The stdlib matches one line at a time: a boundary with a line end in it never matches.
+        self.none = "\r" in separator or "\n" in separator
 
     def next(self, position: int) -> _Delimiter | None:
         """The first delimiter line starting at `position` (a line start) or after it."""
+        if self.none:
+            return None
         if (here := self.line.match(self.text, position, self.end)) is not None:
             return _Delimiter(position, here.end(), bool(here.group("close")))
         found = [m for m in (self.after_lf.search(self.text, position, self.end),

@@ -903,11 +903,20 @@ def test_a_utf16_text_part_cut_before_decoding_keeps_whole_characters() -> None:
 
 
 def test_html_past_the_conversion_limit_is_cut_and_noted() -> None:
-    html = "<p>Párrafo número %d.</p>\n"
-    parsed = parsed_ok(mail("".join(html % n for n in range(20_000)), subtype="html"))
-    assert "Párrafo número 0." in parsed.full_text and "Párrafo número 19999." not in parsed.full_text
+    words = " ".join(f"palabra{n}" for n in range(30_000))
+    parsed = parsed_ok(mail(f"<p>{words}</p>", subtype="html"))
+    assert parsed.full_text.startswith("palabra0 palabra1 ") and "palabra29999" not in parsed.full_text
+    assert len(parsed.full_text) <= parsing.MAX_HTML
     assert any(f"text/html cut to {parsing.MAX_HTML} characters before it was converted" in note
                for note in parsed.skipped)
+    assert parsed.attachments[-1].filename == ORIGINAL_NAME
+
+
+def test_html_past_the_tag_limit_is_cut_and_noted() -> None:
+    parsed = parsed_ok(mail("".join(f"<p>Párrafo {n}.</p>\n" for n in range(10_000)), subtype="html"))
+    # Two tags a paragraph: the first MAX_HTML_TAGS tags hold half of them.
+    assert parsed.full_text.split("\n\n")[-1] == f"Párrafo {parsing.MAX_HTML_TAGS // 2 - 1}."
+    assert any("text/html cut to" in note and "before it was converted" in note for note in parsed.skipped)
     assert parsed.attachments[-1].filename == ORIGINAL_NAME
 
 
@@ -927,8 +936,8 @@ def test_deeply_nested_quotes_and_lists_keep_their_text() -> None:
 
 
 def test_html_too_deep_to_convert_is_taken_as_text() -> None:
-    html = "<div>" * 200 + "<p>texto<br></p>" * 5_000 + "</div>" * 200
+    html = "<div>" * 200 + "<p>texto<br></p>" * 3_000 + "</div>" * 200
     parsed = parsed_ok(mail(html, subtype="html"))
-    assert parsed.full_text.split() == ["texto"] * 5_000
+    assert parsed.full_text.split() == ["texto"] * 3_000
     assert any("not converted (NestedTooDeeply)" in note for note in parsed.skipped)
     assert [part.content_type for part in parsed.attachments] == ["text/html"]

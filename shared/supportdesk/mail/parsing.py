@@ -6,11 +6,12 @@ Real mail is messy, and some of it is hostile, so for any input bytes this modul
   ``skipped`` and its raw bytes as the attachment "original.eml".
 * Nothing is dropped silently: every MIME part ends up in ``full_text``, in ``attachments``
   or in a ``skipped`` note; whatever was not imported in full (parts over ``max_parts``,
-  text over ``max_text_bytes``, HTML over ``MAX_HTML``, damaged base64, parts nested too
-  deep, a header block over 1 MB) also keeps the raw mail as "original.eml".
+  text over ``max_text_bytes``, HTML over ``MAX_HTML`` characters or ``MAX_HTML_TAGS`` tags,
+  damaged base64, parts nested too deep, a header block over its limits) also keeps the raw
+  mail as "original.eml".
 * Every string is proper Unicode (no surrogates or NULs).
 * The work is linear in the size of the mail, and capped where the use is: text past what
-  will be kept is neither transfer-decoded nor charset-decoded, HTML past ``MAX_HTML`` is not
+  will be kept is neither transfer-decoded nor charset-decoded, HTML past those limits is not
   converted. bench/mail.py measures the worst inputs found; a 10 MB mail of any of them takes
   well under a second.
 
@@ -62,7 +63,7 @@ from supportdesk.mail.headers import (
 from supportdesk.mail.mime import MimePart, read_mail
 from supportdesk.mail.text import html_to_markdown, new_text, unflow
 
-__all__ = ["ORIGINAL_NAME", "MAX_HTML", "MailHeaders", "MailPart", "ParsedMail", "parse_headers", "parse_mail"]
+__all__ = ["ORIGINAL_NAME", "MAX_HTML", "MAX_HTML_TAGS", "MailHeaders", "MailPart", "ParsedMail", "parse_headers", "parse_mail"]
 
 _T = TypeVar("_T")
 
@@ -103,9 +104,10 @@ class ParsedMail:
 
 
 ORIGINAL_NAME = "original.eml"
-# Characters of HTML converted per mail: html.parser and markdownify take about 2.5 s per MB
-# of dense markup (25 µs a tag).
-MAX_HTML = 150_000
+# HTML converted per mail: html.parser and markdownify take about 25 µs a tag (2.5 s for a
+# megabyte of dense markup). Real mail has a tag per 30 characters or more.
+MAX_HTML = 150_000  # characters
+MAX_HTML_TAGS = 10_000
 _MAX_FILENAME = 150
 _MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it has text
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -186,6 +188,7 @@ class _Walk:
     seen: int = 0
     text_bytes: int = 0
     html_read: int = 0
+    html_tags: int = 0
     overflow: bool = False
     keep_original: bool = False
 
@@ -273,6 +276,8 @@ class _Walk:
                       "kept as attachment")
             self._attach(part, number, ctype, False)
         text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+        if ctype == "text/html":
+            wanted = min(wanted, _tags_end(text, MAX_HTML_TAGS - self.html_tags))
         if cut or len(text) > wanted:
             text = text[:wanted]
             what = "converted" if ctype == "text/html" else "read"
@@ -280,6 +285,7 @@ class _Walk:
                       keep=True)
         if ctype == "text/html":
             self.html_read += len(text)
+            self.html_tags += text.count("<")
             text = self._markdown(part, number, text)
         elif _param(part, "format").lower() == "flowed":
             text = unflow(text, _param(part, "delsp").lower() == "yes")
@@ -315,6 +321,16 @@ class _Walk:
         self.attachments.append(MailPart(name, ctype, data, inline, content_id))
         if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
             self.note(f"part {number}: {name} (Outlook TNEF) kept as attachment, not unpacked")
+
+
+def _tags_end(html: str, tags: int) -> int:
+    """Where the first `tags` tags of html end (its length if it has no more)."""
+    position = -1
+    for _ in range(max(tags, 0) + 1):
+        position = html.find("<", position + 1)
+        if position < 0:
+            return len(html)
+    return position
 
 
 def _best_alternative(children: list[Message]) -> Message | None:

@@ -472,6 +472,7 @@ def test_an_unreadable_mail_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(parsing, "read_mail", explode)
     parsed = parsed_ok(b"Subject: x\r\n\r\nbody")
     assert (parsed.text, parsed.full_text) == ("", "")
+    assert (parsed.subject, parsed.sender_problem) == ("x", "no-from")  # still parse_headers' fields
     [original] = parsed.attachments
     assert (original.filename, original.data) == (ORIGINAL_NAME, b"Subject: x\r\n\r\nbody")
     assert parsed.skipped == (f"mail could not be read (MemoryError); kept whole as {ORIGINAL_NAME}",)

@@ -45,7 +45,7 @@ _PARAMETERS_READ = 8_192  # of a Content-Type or Content-Disposition value
 _BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r|\n)")  # a line end, then an empty line
 _LONE_CR = re.compile(r"\r(?!\n)")
 _EOL_AT_START = re.compile(r"\r\n|\r|\n")
-_PARAMETER_MARK = re.compile(r'\\"|["; ]')
+_PARAMETER_MARK = re.compile(r'\\"|[";]')
 
 
 class MimePart(Message):

@@ -126,9 +126,14 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
         data = _try(lambda: bytes(raw), b"")
         original = MailPart(ORIGINAL_NAME, "message/rfc822", data, False, None)
         note = f"mail could not be read ({type(exc).__name__}); kept whole as {ORIGINAL_NAME}"
+        # The header fields are still the ones parse_headers gives (it never raises).
+        headers = parse_headers(data)
         return ParsedMail(
-            None, (), (), "", "", None, (), "", None, "", "", (original,), (note,), False, None, None,
-            "unreadable",
+            message_id=headers.message_id, in_reply_to=headers.in_reply_to, references=headers.references,
+            from_address=headers.from_address, from_name=headers.from_name, reply_to=headers.reply_to,
+            to=(), subject=headers.subject, date=None, text="", full_text="", attachments=(original,),
+            skipped=(note,), is_automatic=headers.is_automatic, automatic_reason=headers.automatic_reason,
+            language_hint=headers.language_hint, sender_problem=headers.sender_problem,
         )
 
 

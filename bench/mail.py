@@ -87,6 +87,9 @@ WORST: dict[str, tuple[str, Any]] = {
                         + b"\r\n\r\nx"),
     "header-lines": ("200,000 header lines (From headers among them)",
                      lambda: b"From: ana@example.com\r\n" * 100_000 + b"X-A: b\r\n" * 100_000 + b"\r\nx"),
+    "reply-to": ("9,000 Reply-To headers of 48 addresses each",
+                 lambda: b"From: ana@example.com\r\n" + (b"Reply-To: " + b"x@example.net, " * 48 + b"\r\n") * 9_000
+                 + b"\r\nx"),
     "recipients": ("100,000 To headers", lambda: b"From: ana@example.com\r\n" + b"To: a@example.com\r\n" * 100_000
                    + b"\r\nx"),
     "long-header-lines": ("four 1 MB header lines", lambda: b"Subject: " + b"word " * 200_000 + b"\r\nX-Junk: "

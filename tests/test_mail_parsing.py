@@ -668,6 +668,7 @@ def test_parse_headers_agrees_with_parse_mail_on_the_corpus(name: str) -> None:
 HOSTILE_HEADERS = {
     "many-from-headers": b"From: a@example.com\r\n" * 50_000 + b"\r\nx",
     "many-headers": b"X-A: b\r\n" * 200_000 + b"From: a@example.com\r\n\r\nx",
+    "many-reply-to": b"From: a@example.com\r\n" + b"Reply-To: junk\r\n" * 20_000 + b"\r\nx",
     "huge-subject": b"Subject: " + b"=?utf-8?q?caf=C3=A9?= " * 50_000 + b"\r\n\r\nx",
     "huge-from": b"From: " + b"a@example.com, " * 70_000 + b"\r\n\r\nx",
     "folded-forever": b"Subject: x" + b"\r\n y" * 300_000 + b"\r\n\r\nx",
@@ -703,6 +704,12 @@ def test_many_recipient_headers_are_read_up_to_a_bound() -> None:
     parsed = parsed_ok(raw)
     assert parsed.to == ("someone@example.com",)
     assert any("recipient headers" in note for note in parsed.skipped)
+
+
+def test_only_the_first_reply_to_is_read() -> None:
+    raw = (b"From: ana@example.com\r\nReply-To: Help@Example.com\r\n"
+           + (b"Reply-To: " + b"x@example.net, " * 40 + b"\r\n") * 5_000 + b"\r\nx")
+    assert assert_agree(raw).reply_to == "help@example.com"
 
 
 def test_a_megabyte_subject_of_encoded_words() -> None:

@@ -108,7 +108,8 @@ def read_fields(index: HeaderIndex) -> tuple[MailHeaders, bool]:
     subject = " ".join(decode_header(index.first("Subject")).split())
     # Past a cut there may be another From: who sent it cannot be told.
     from_name, from_address, problem = ("", "", "unreadable") if index.msg.head_cut else _sender(index.all("From"))
-    reply_to = addresses(index, "Reply-To")
+    # RFC 5322 allows one Reply-To: only the first is read (10,000 of them took 2 s).
+    reply_to = _read_addresses(index.first("Reply-To"))
     message_ids = ids(index, "Message-ID") or [unsurrogate(index.first("Message-ID")).strip(" \t<>")]
     language = re.match(r"\s*([A-Za-z]{1,8})", index.first("Content-Language"))
     reason = _automatic_reason(index, from_address)
@@ -201,10 +202,6 @@ def _read_addresses(raw: str) -> list[tuple[str, str]]:
     no_pairs: list[tuple[str, str]] = []
     pairs = _try(partial(getaddresses, [unsurrogate(raw)]), no_pairs)
     return [(" ".join(decode_header(n).split()), a.strip().lower()) for n, a in pairs if a.strip()]
-
-
-def addresses(index: HeaderIndex, name: str) -> list[tuple[str, str]]:
-    return [pair for raw in index.all(name) for pair in _read_addresses(raw)]
 
 
 def ids(index: HeaderIndex, name: str) -> list[str]:

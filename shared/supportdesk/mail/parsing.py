@@ -213,7 +213,7 @@ class _Walk:
             self.note(f"part {number}: header block over {mime.HEADER_BLOCK_LIMIT} characters or "
                       f"{mime.HEADER_LINES} lines, read up to there", keep=True)
         if isinstance(part, MimePart) and part.unread:
-            self.note(f"part {number}: {ctype}, {part.unread}: not read", keep=True)
+            self.note(f"part {number}: {part.unread}, not read", keep=True)
         elif part.is_multipart():  # get_payload() of a leaf may raise; of a container it cannot
             children = [child for child in part.get_payload() if isinstance(child, Message)]
             if ctype in ("message/rfc822", "message/global") and children:

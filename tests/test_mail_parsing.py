@@ -626,7 +626,8 @@ SENDERS = {
     "no-domain": (b"From: not an address\r\n", "unreadable", "", ""),
     # Read as b's by one parser and a's by the other: nobody can say who sent it.
     "parsers-disagree": (b"From: a@example.com b@example.net\r\n", "unreadable", "", ""),
-    "smuggled-second-address": (b"From: alice@example.org)<bob@example.org>\r\n", "several-addresses", "", ""),
+    "smuggled-second-address": (b"From: alice@example.org)<bob@example.org>\r\n", "unreadable", "", ""),
+    "junk-after-address": (b"From: Ana <ana@example.com> eve@example.net\r\n", "unreadable", "", ""),
     "too-long": (b"From: " + b"x" * 3000 + b" <ana@example.com>\r\n", "unreadable", "", ""),
 }
 

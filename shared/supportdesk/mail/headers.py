@@ -12,8 +12,9 @@ The sender must be one mailbox: one From header holding one address outside any 
 Anything else is reported in ``sender_problem`` and leaves ``from_address`` empty, rather than
 being resolved to the first address found (two From headers, or "boss@x, me@y", would let a
 mail pass as someone it may not be from). The address must also read the same to two
-parsers, the stdlib's old getaddresses and its RFC 5322 parser: where they disagree
-("a@x.com b@y.com" is b's to one, a's to the other) nobody can say who sent it.
+parsers, the stdlib's getaddresses (which gives ``from_address``, as before) and its RFC 5322
+parser (which sees groups): where they disagree ("a@x.com b@y.com" is b's to one, a's to the
+other) nobody can say who sent it, and the verdict is "unreadable".
 """
 
 from __future__ import annotations
@@ -225,10 +226,12 @@ def _sender(values: list[str]) -> tuple[str, str, str | None]:
         return "", "", "unreadable"
     if mailboxes == "group":
         return "", "", "group"
-    pairs = _read_addresses(values[0])
-    if len(pairs) > 1 or len(mailboxes) > 1:
+    if len(mailboxes) > 1:
         return "", "", "several-addresses"
-    if not pairs or mailboxes != [pairs[0][1]]:
+    # getaddresses reads some malformed values as two addresses where the RFC 5322 parser
+    # reads one (and, since the fix for CVE-2023-27043, as none): that is no sender either.
+    pairs = _read_addresses(values[0])
+    if len(pairs) != 1 or mailboxes != [pairs[0][1]]:
         return "", "", "unreadable"
     name, address = pairs[0]
     local, _, domain = address.rpartition("@")

@@ -950,3 +950,11 @@ def test_html_too_deep_to_convert_is_taken_as_text() -> None:
     assert parsed.full_text.split() == ["texto"] * 3_000
     assert any("not converted (NestedTooDeeply)" in note for note in parsed.skipped)
     assert [part.content_type for part in parsed.attachments] == ["text/html"]
+
+
+def test_a_plain_alternative_is_checked_for_text_without_decoding_it_all() -> None:
+    for plain, chosen in ((" \r\n" * 40_000 + "Late words.", "Late words."), (" \r\n" * 40_000, "HTML words.")):
+        message = EmailMessage()
+        message.set_content(plain, cte="base64")
+        message.add_alternative("<p>HTML words.</p>", subtype="html")
+        assert parsed_ok(message.as_bytes()).full_text.strip() == chosen

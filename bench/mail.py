@@ -1,6 +1,8 @@
-"""Benchmark of the mail-intake function against SPEC §5.
+"""Benchmark of the mail-intake function against SPEC §5, and of the mail parser on the
+worst inputs found for it.
 
     .venv/bin/python bench/mail.py            # prints a Markdown report
+    .venv/bin/python bench/mail.py --parsing  # only the parser's CPU on the worst inputs
 
 Through the real handler (SES events, raw mail in the local inbound bucket), in a child
 process so its peak RSS is the function's own:
@@ -8,6 +10,10 @@ process so its peak RSS is the function's own:
   ticket, a reply by subject token, and a duplicate delivery;
 - the same for every message of CPython's email corpus (msg_*.txt);
 - peak RSS after a 40 MB message (a 38 MB attachment), against the function's MemorySize.
+
+In this process: CPU seconds (time.process_time) of parse_headers and parse_mail on each
+of the worst inputs found while hunting for superlinear paths (WORST); each took from
+seconds to minutes before the parser was made linear.
 """
 
 from __future__ import annotations
@@ -37,6 +43,95 @@ def message(sender: str, subject: str, body: str, attachment: bytes | None = Non
     if attachment is not None:
         mail.add_attachment(attachment, maintype="application", subtype="zip", filename="backup.zip")
     return bytes(mail)
+
+
+def _multipart(parts: bytes, boundary: bytes = b"B", params: bytes = b"") -> bytes:
+    return (b"From: ana@example.com\r\nContent-Type: multipart/mixed; " + params + b"boundary=" + boundary
+            + b"\r\n\r\n" + parts + b"--" + boundary + b"--\r\n")
+
+
+def _text(body: bytes, params: bytes = b"", headers: bytes = b"") -> bytes:
+    return (b"From: ana@example.com\r\nSubject: x\r\n" + headers + b"Content-Type: text/plain; charset=utf-8"
+            + params + b"\r\n\r\n" + body)
+
+
+def _html(body: str) -> bytes:
+    return b"From: ana@example.com\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body.encode()
+
+
+MB = 1_000_000
+_NESTED = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n) for n in range(500))
+_SEMICOLONS = b'x="' + b"; " * 4_000 + b'"; '
+# name -> (what it is, a function making it): each is made when measured.
+WORST: dict[str, tuple[str, Any]] = {
+    "flowed-paragraph": ("5 MB format=flowed, one paragraph of 70-character soft-broken lines",
+                         lambda: _text((b"word " * 14 + b"\r\n") * (5 * MB // 72), b"; format=flowed")),
+    "flowed-short-lines": ("5 MB format=flowed, 1.25 million soft-broken lines of one letter",
+                           lambda: _text(b"a \r\n" * (5 * MB // 4), b"; format=flowed; delsp=yes")),
+    "quoted-history": ("5 MB of \">\"-quoted history under two lines of reply",
+                       lambda: _text(b"Sigue sin funcionar.\r\n\r\nOn Mon, Ana wrote:\r\n"
+                                     + b"> la respuesta anterior, citada\r\n" * (5 * MB // 32))),
+    "deep-quote": ("one line quoted 5 million levels deep", lambda: _text(b"Nuevo.\r\n" + b">" * (5 * MB) + b" x\r\n")),
+    "blank-lines": ("a reply, 5 MB of empty lines, a signature", lambda: _text(b"Hola.\n" + b"\n" * (5 * MB) + b"-- \nAna\n")),
+    "short-lines": ("10 MB of one-letter lines in one text part", lambda: _text(b"a\n" * (5 * MB))),
+    "tiny-parts": ("10,000 tiny parts", lambda: _multipart(b"--B\r\n\r\nx\r\n" * 10_000)),
+    "delimiter-flood": ("5 MB of delimiter lines", lambda: _multipart(b"--B\r\n" * (5 * MB // 5))),
+    "nested-multiparts": ("500 nested multiparts, then 5 MB of short lines",
+                          lambda: b"From: ana@example.com\r\n" + _NESTED + b"Content-Type: text/plain\r\n\r\n"
+                          + b"a\r\n" * (5 * MB // 3)),
+    "parameter-lists": ("100 parts, each Content-Type with 8 KB of quoted semicolons",
+                        lambda: _multipart((b"--B\r\nContent-Type: text/plain; " + _SEMICOLONS
+                                            + b"charset=utf-8\r\n\r\nhola\r\n") * 100, params=_SEMICOLONS)),
+    "encoded-subject": ("a 1 MB Subject of encoded words",
+                        lambda: b"From: ana@example.com\r\nSubject: " + b"=?utf-8?q?caf=C3=A9?= " * (MB // 22)
+                        + b"\r\n\r\nx"),
+    "header-lines": ("200,000 header lines (From headers among them)",
+                     lambda: b"From: ana@example.com\r\n" * 100_000 + b"X-A: b\r\n" * 100_000 + b"\r\nx"),
+    "reply-to": ("9,000 Reply-To headers of 48 addresses each",
+                 lambda: b"From: ana@example.com\r\n" + (b"Reply-To: " + b"x@example.net, " * 48 + b"\r\n") * 9_000
+                 + b"\r\nx"),
+    "recipients": ("100,000 To headers", lambda: b"From: ana@example.com\r\n" + b"To: a@example.com\r\n" * 100_000
+                   + b"\r\nx"),
+    "long-header-lines": ("four 1 MB header lines", lambda: b"Subject: " + b"word " * 200_000 + b"\r\nX-Junk: "
+                          + b"x" * MB + b"\r\nTo: " + b"someone@example.com, " * 50_000 + b"\r\nFrom: a@example.com"
+                          + b"\r\nContent-Type: text/plain; name=" + b"n" * MB + b"\r\n\r\nx"),
+    "base64-junk": ("5 MB of base64 text with junk", lambda: _text(b"aGVsbG8g!!\r\n" * (5 * MB // 12),
+                                                                    headers=b"Content-Transfer-Encoding: base64\r\n")),
+    "qp-soft-breaks": ("5 MB of quoted-printable soft line breaks",
+                       lambda: _text(b"ab=\r\n" * MB, headers=b"Content-Transfer-Encoding: quoted-printable\r\n")),
+    "big-text": ("a 10 MB text part (1 MB of it kept)", lambda: _text(b"Lorem ipsum dolor sit amet. " * (10 * MB // 28))),
+    "html-dense": ("1 MB of dense HTML", lambda: _html("<p>hola <b>mundo</b></p>\n" * (MB // 25))),
+    "html-long-list": ("an HTML list of 15,000 items", lambda: _html("<ol>" + "<li>paso</li>" * 15_000 + "</ol>")),
+    "html-nested-lists": ("100 nested HTML lists around 30,000 lines",
+                          lambda: _html("<ul><li>" * 100 + "x<br>" * 30_000 + "</li></ul>" * 100)),
+}
+
+
+def parsing_cpu(rounds: int = 3) -> list[tuple[str, str, int, float, float]]:
+    """(name, what, bytes, parse_headers s, parse_mail s): the median CPU of `rounds` runs."""
+    sys.path.insert(0, str(REPO / "shared"))
+    from supportdesk.mail.parsing import parse_headers, parse_mail
+
+    parse_mail(_html("<p>import everything first</p>"))
+    rows = []
+    for name, (what, make) in WORST.items():
+        raw = make()
+        cpu: dict[Any, list[float]] = {parse_headers: [], parse_mail: []}
+        for _ in range(rounds):
+            for function in cpu:
+                start = time.process_time()
+                function(raw)
+                cpu[function].append(time.process_time() - start)
+        rows.append((name, what, len(raw), statistics.median(cpu[parse_headers]), statistics.median(cpu[parse_mail])))
+    return rows
+
+
+def print_parsing() -> None:
+    print("## The parser on the worst inputs found (CPU seconds, median of 3)\n")
+    print("| input | size | parse_headers | parse_mail |")
+    print("|---|---|---|---|")
+    for _, what, size, headers, mail in parsing_cpu():
+        print(f"| {what} | {size / MB:.1f} MB | {headers:.3f} | {mail:.3f} |")
 
 
 def serve(rounds: int) -> dict[str, Any]:
@@ -107,6 +202,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         print(json.dumps(serve(int(sys.argv[2]))))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--parsing":
+        print_parsing()
+        return
     from serving import serve_in_child
 
     results = serve_in_child(__file__, 10, stack_name="supportdesk-bench-mail",
@@ -125,6 +223,8 @@ def main() -> None:
     print(f"- handled in {big['ms']:.0f} ms with {big['calls']} data-store calls")
     print(f"- peak RSS of the function's process over the whole run: {results['peak_rss_mb']:.0f} MB "
           f"(MemorySize in template.yaml: {memory_size()} MB)")
+    print()
+    print_parsing()
 
 
 if __name__ == "__main__":

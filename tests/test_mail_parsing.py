@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import email
+import email.message
+import email.parser
 import random
 import re
 import sysconfig
@@ -15,8 +17,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from supportdesk.mail import parsing
-from supportdesk.mail.parsing import ORIGINAL_NAME, ParsedMail, parse_mail
+from supportdesk.mail import headers as headers_module
+from supportdesk.mail import mime, parsing
+from supportdesk.mail import text as text_module
+from supportdesk.mail.parsing import ORIGINAL_NAME, MailHeaders, ParsedMail, parse_headers, parse_mail
 
 CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
 CORPUS_FILES = sorted(path.name for path in CORPUS.iterdir()) if CORPUS.is_dir() else []
@@ -465,9 +469,10 @@ def test_an_unreadable_mail_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> No
     def explode(*args: object, **kwargs: object) -> Message:
         raise MemoryError
 
-    monkeypatch.setattr(parsing.email, "message_from_bytes", explode)
+    monkeypatch.setattr(parsing, "read_mail", explode)
     parsed = parsed_ok(b"Subject: x\r\n\r\nbody")
     assert (parsed.text, parsed.full_text) == ("", "")
+    assert (parsed.subject, parsed.sender_problem) == ("x", "no-from")  # still parse_headers' fields
     [original] = parsed.attachments
     assert (original.filename, original.data) == (ORIGINAL_NAME, b"Subject: x\r\n\r\nbody")
     assert parsed.skipped == (f"mail could not be read (MemoryError); kept whole as {ORIGINAL_NAME}",)
@@ -578,3 +583,378 @@ def test_delivery_status_notification_from_mailer_daemon() -> None:
     assert parsed.text == "Your message could not be delivered."
     status = [part.data for part in parsed.attachments if part.content_type == "message/delivery-status"]
     assert len(status) == 1 and b"Status: 5.1.1" in status[0]
+
+
+# -- The header fields, before the body ------------------------------------------------------
+
+HEADER_FIELDS = ("from_address", "from_name", "sender_problem", "reply_to", "subject", "message_id",
+                 "in_reply_to", "references", "is_automatic", "automatic_reason", "language_hint")
+
+
+def assert_agree(raw: bytes) -> MailHeaders:
+    """parse_headers gives what parse_mail gives, field by field."""
+    headers, parsed = parse_headers(raw), parsed_ok(raw)
+    assert isinstance(headers, MailHeaders)
+    for name in HEADER_FIELDS:
+        assert getattr(headers, name) == getattr(parsed, name), name
+    return headers
+
+
+def sender(from_lines: bytes) -> MailHeaders:
+    return assert_agree(from_lines + b"To: soporte@example.com\r\nSubject: Hola\r\n\r\nCuerpo.\r\n")
+
+
+SENDERS = {
+    "one-plain-address": (b"From: ana@example.com\r\n", None, "ana@example.com", ""),
+    "display-name": (b"From: Ana Lopez <Ana@Example.COM>\r\n", None, "ana@example.com", "Ana Lopez"),
+    "name-with-commas-and-quotes": (b'From: "L\xc3\xb3pez, Ana \\"la jefa\\"" <ana@example.com>\r\n', None,
+                                    "ana@example.com", 'López, Ana "la jefa"'),
+    "encoded-word-name": (b"From: =?utf-8?q?L=C3=B3pez=2C_Ana?= <ana@example.com>\r\n", None,
+                          "ana@example.com", "López, Ana"),
+    "encoded-words-b": (b"From: =?UTF-8?B?Sm9zw6k=?= =?UTF-8?B?IFDDqXJleg==?= <jose@example.com>\r\n", None,
+                        "jose@example.com", "José Pérez"),
+    "folded": (b"From: Ana\r\n Lopez <ana@example.com>\r\n", None, "ana@example.com", "Ana Lopez"),
+    "two-from-headers": (b"From: ana@example.com\r\nFrom: eve@example.net\r\n", "several-from-headers", "", ""),
+    "two-addresses": (b"From: ana@example.com, eve@example.net\r\n", "several-addresses", "", ""),
+    "unquoted-comma": (b"From: Lopez, Ana <ana@example.com>\r\n", "several-addresses", "", ""),
+    "group": (b"From: undisclosed: ana@example.com, eve@example.net;\r\n", "group", "", ""),
+    "group-of-one": (b"From: team: ana@example.com;\r\n", "group", "", ""),
+    "empty-group": (b"From: undisclosed-recipients:;\r\n", "group", "", ""),
+    "no-from": (b"", "no-from", "", ""),
+    "empty-from": (b"From:   \r\n", "no-from", "", ""),
+    "does-not-parse": (b"From: @@@ <<<>>> ,,,\r\n", "unreadable", "", ""),
+    "no-domain": (b"From: not an address\r\n", "unreadable", "", ""),
+    # Read as b's by one parser and a's by the other: nobody can say who sent it.
+    "parsers-disagree": (b"From: a@example.com b@example.net\r\n", "unreadable", "", ""),
+    "smuggled-second-address": (b"From: alice@example.org)<bob@example.org>\r\n", "unreadable", "", ""),
+    "junk-after-address": (b"From: Ana <ana@example.com> eve@example.net\r\n", "unreadable", "", ""),
+    "too-long": (b"From: " + b"x" * 3000 + b" <ana@example.com>\r\n", "unreadable", "", ""),
+}
+
+
+@pytest.mark.parametrize("from_lines, problem, address, name", SENDERS.values(), ids=SENDERS.keys())
+def test_sender_problem(from_lines: bytes, problem: str | None, address: str, name: str) -> None:
+    headers = sender(from_lines)
+    assert (headers.sender_problem, headers.from_address, headers.from_name) == (problem, address, name)
+
+
+def test_parse_headers_reads_the_fields() -> None:
+    raw = (b"Message-ID: <m1@example.com>\r\nIn-Reply-To: <r9@example.com>\r\n"
+           b"References: <r1@example.com> <r2@example.com>\r\n"
+           b"From: =?ISO-8859-1?Q?Jos=E9_P=E9rez?= <Jose.Perez@Example.COM>\r\nReply-To: Help@Example.com\r\n"
+           b"Subject: =?ISO-8859-1?Q?Informaci=F3n?=\r\nContent-Language: es-ES\r\nPrecedence: bulk\r\n"
+           b"Content-Type: text/plain\r\n\r\nbody\r\n")
+    headers = assert_agree(raw)
+    assert headers == MailHeaders(
+        from_address="jose.perez@example.com", from_name="José Pérez", sender_problem=None,
+        reply_to="help@example.com", subject="Información", message_id="m1@example.com",
+        in_reply_to=("r9@example.com",), references=("r1@example.com", "r2@example.com"),
+        is_automatic=True, automatic_reason="precedence: bulk", language_hint="es")
+
+
+def test_parse_headers_reads_no_body() -> None:
+    head = b"From: ana@example.com\r\nSubject: Hola\r\nContent-Type: multipart/report; report-type=delivery-status\r\n\r\n"
+    bodies = [b"", b"x" * 1_000_000, b"\xff\x00" * 100_000, b"--B\r\n" * 100_000, bytes(range(256)) * 1000]
+    results = {parse_headers(head + body) for body in bodies}
+    assert len(results) == 1
+    [headers] = results
+    assert (headers.from_address, headers.automatic_reason) == ("ana@example.com", "delivery status notification")
+
+
+@pytest.mark.parametrize("name", CORPUS_FILES)
+def test_parse_headers_agrees_with_parse_mail_on_the_corpus(name: str) -> None:
+    assert_agree((CORPUS / name).read_bytes())
+
+
+HOSTILE_HEADERS = {
+    "many-from-headers": b"From: a@example.com\r\n" * 50_000 + b"\r\nx",
+    "many-headers": b"X-A: b\r\n" * 200_000 + b"From: a@example.com\r\n\r\nx",
+    "many-reply-to": b"From: a@example.com\r\n" + b"Reply-To: junk\r\n" * 20_000 + b"\r\nx",
+    "huge-subject": b"Subject: " + b"=?utf-8?q?caf=C3=A9?= " * 50_000 + b"\r\n\r\nx",
+    "huge-from": b"From: " + b"a@example.com, " * 70_000 + b"\r\n\r\nx",
+    "folded-forever": b"Subject: x" + b"\r\n y" * 300_000 + b"\r\n\r\nx",
+    "no-blank-line": b"From: a@example.com\r\n" + b"X: y\r\n" * 20_000,
+    "header-only": b"From: a@example.com\r\nSubject: only headers",
+    "first-line-blank": b"\r\nFrom: a@example.com\r\n\r\nbody",
+    "unix-from": b"From ana@example.com Mon Feb  3 10:00:00 2025\r\nFrom: ana@example.com\r\n\r\nbody",
+    "from-line-last": b"From: ana@example.com\r\nFrom nobody\r\n\r\nbody",
+    "lone-cr": b"From: ana@example.com\rSubject: cr\r\rbody",
+    "binary": bytes(random.Random(3).randrange(256) for _ in range(50_000)),
+    "long-line": b"Subject: " + b"s" * 5_000_000 + b"\r\nFrom: a@example.com\r\n\r\nbody",
+}
+
+
+@pytest.mark.parametrize("raw", [*HOSTILE_HEADERS.values(), *GARBAGE], ids=[*HOSTILE_HEADERS, *map(str, range(len(GARBAGE)))])
+def test_parse_headers_agrees_with_parse_mail_on_hostile_input(raw: bytes) -> None:
+    assert_agree(raw)
+
+
+def test_a_header_block_over_the_line_limit_is_read_up_to_it() -> None:
+    raw = (b"From: ana@example.com\r\nSubject: Hola\r\n" + b"X-Junk: y\r\n" * (mime.HEADER_LINES + 10)
+           + b"From: eve@example.net\r\n\r\nStill the body.\r\n")
+    headers, parsed = assert_agree(raw), parsed_ok(raw)
+    # A second From may lie past the cut: who sent it cannot be told.
+    assert (headers.sender_problem, headers.from_address, headers.subject) == ("unreadable", "", "Hola")
+    assert parsed.full_text == "Still the body."
+    assert any("header block over" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].filename == ORIGINAL_NAME
+
+
+def test_many_recipient_headers_are_read_up_to_a_bound() -> None:
+    raw = b"From: ana@example.com\r\n" + b"To: someone@example.com\r\n" * 10_000 + b"Cc: last@example.com\r\n\r\nx"
+    parsed = parsed_ok(raw)
+    assert parsed.to == ("someone@example.com",)
+    assert any("recipient headers" in note for note in parsed.skipped)
+
+
+def test_only_the_first_reply_to_is_read() -> None:
+    raw = (b"From: ana@example.com\r\nReply-To: Help@Example.com\r\n"
+           + (b"Reply-To: " + b"x@example.net, " * 40 + b"\r\n") * 5_000 + b"\r\nx")
+    assert assert_agree(raw).reply_to == "help@example.com"
+
+
+def test_a_megabyte_subject_of_encoded_words() -> None:
+    word = "=?utf-8?b?" + base64.b64encode("ñandú ".encode()).decode() + "?="
+    raw = ("Subject: " + " ".join([word] * 60_000) + "\r\n\r\nx").encode()
+    headers = assert_agree(raw)
+    assert headers.subject == ("ñandú " * 200)[:1000]
+    assert any("subject truncated after 1000 characters" in note for note in parsed_ok(raw).skipped)
+
+
+def test_encoded_words_split_inside_a_character_join_in_one_pass() -> None:
+    encoded = ("€" * 5000).encode()
+    words = " ".join(f"=?utf-8?b?{base64.b64encode(encoded[n:n + 2]).decode()}?=" for n in range(0, len(encoded), 2))
+    assert headers_module.decode_header(words) == "€" * 5000
+
+
+# -- Linear time: the behaviour of each fix ----------------------------------------------------
+
+def unflow_as_before(text: str, delsp: bool) -> str:
+    """The quadratic implementation this module had: the reference for the linear one."""
+    lines: list[tuple[int, str]] = []
+    joinable = False
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        body = line[depth + 1:] if line[depth:].startswith(" ") else line[depth:]
+        if joinable and lines[-1][0] == depth:
+            lines[-1] = (depth, lines[-1][1] + body)
+        else:
+            lines.append((depth, body))
+        joinable = body.endswith(" ") and body != "-- "
+        if joinable and delsp:
+            lines[-1] = (depth, lines[-1][1][:-1])
+    return "\n".join(">" * depth + (" " if depth and body else "") + body for depth, body in lines)
+
+
+def test_unflow_matches_the_old_implementation() -> None:
+    rng = random.Random(11)
+    pieces = ["word", " ", "> ", ">", "-- ", "", "x ", ">> a ", "  "]
+    for _ in range(3000):
+        text = "\n".join("".join(rng.choice(pieces) for _ in range(rng.randrange(4)))
+                         for _ in range(rng.randrange(12)))
+        for delsp in (False, True):
+            assert text_module.unflow(text, delsp) == unflow_as_before(text, delsp)
+
+
+def test_a_flowed_paragraph_of_many_soft_breaks_is_one_line() -> None:
+    body = b"word \r\n" * 100_000 + b"end.\r\n"
+    raw = b"Content-Type: text/plain; charset=utf-8; format=flowed\r\n\r\n" + body
+    assert parsed_ok(raw).full_text == "word " * 100_000 + "end."
+    quoted = b"> a \r\n" * 100_000 + b"> b\r\n"
+    raw = b"Content-Type: text/plain; format=flowed; delsp=yes\r\n\r\n" + quoted
+    assert parsed_ok(raw).full_text == "> " + "a" * 100_000 + "b"
+
+
+def test_deep_quoting_is_kept() -> None:
+    raw = b"Content-Type: text/plain; format=flowed\r\n\r\nNew.\r\n" + b">" * 90_000 + b" old\r\n"
+    parsed = parsed_ok(raw)
+    assert parsed.full_text == "New.\n" + ">" * 90_000 + " old"
+    assert parsed.text == "New."
+
+
+def test_a_run_of_blank_lines_before_a_signature() -> None:
+    parsed = parsed_ok(mail("Por favor, revisad el DNS." + "\n" * 50_000 + "-- \nAna\n"))
+    assert parsed.text == "Por favor, revisad el DNS."
+
+
+def tree(part: Message) -> list[object]:
+    """What a parser made of a mail, for comparing two parsers."""
+    ctype = part.get_content_type()
+    found: list[object] = [ctype, list(part.raw_items()), part.preamble, part.epilogue, part.get_unixfrom()]
+    if ctype.startswith("message/") and ctype not in ("message/rfc822", "message/global"):
+        return found  # kept as they came, where the stdlib splits or parses them
+    if part.is_multipart():
+        return [*found, [tree(child) for child in part.get_payload()]]
+    payload = getattr(part, "_payload", None)
+    if part.get_content_maintype() == "multipart" and isinstance(payload, str):
+        return [*found, ("no parts", payload)]  # the stdlib drops what follows a first closing delimiter
+    return [*found, payload]
+
+
+def same_tree(ours: object, theirs: object) -> bool:
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return len(ours) == len(theirs) and all(same_tree(a, b) for a, b in zip(ours, theirs))
+    if isinstance(ours, tuple) and isinstance(theirs, tuple):
+        return ours[0] == theirs[0] and str(ours[1]).startswith(str(theirs[1]))
+    return ours == theirs
+
+
+def corpus_variants() -> list[tuple[str, bytes]]:
+    found = []
+    for name in CORPUS_FILES:
+        if name.startswith("msg_"):
+            raw = (CORPUS / name).read_bytes()
+            found += [(name, raw), (f"{name}-crlf", raw.replace(b"\n", b"\r\n")),
+                      (f"{name}-cr", raw.replace(b"\n", b"\r"))]
+            found += [(f"{name}@{end}", raw[:end]) for end in range(0, len(raw), 211)]
+    return found
+
+
+def test_the_linear_reader_builds_the_stdlibs_tree() -> None:
+    for name, raw in corpus_variants():
+        ours = mime.read_mail(raw, 100_000).root
+        theirs = email.message_from_bytes(raw, policy=policy.compat32)
+        assert same_tree(tree(ours), tree(theirs)), name
+
+
+def test_the_linear_reader_builds_the_stdlibs_tree_for_broken_structure() -> None:
+    pieces = [b"Content-Type: multipart/mixed; boundary=A\n", b'Content-Type: multipart/alternative; boundary="B"\n',
+              b"Content-Type: message/rfc822\n", b"Content-Type: multipart/digest; boundary=A\n",
+              b"Content-Type: text/plain\n", b"\n", b"\r\n", b"\r", b"--A\n", b"--A--\n", b"--B\n", b"--B--\n",
+              b"--A  \n", b"--A--x\n", b"--AB\n", b"x\n", b"From x\n", b" folded\n", b"--A", b"--B--",
+              b"X: y\r\n", b"--A \t\r\n", b"Content-Type: multipart/mixed\n", b"\xe9\xff\n"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))
+        ours = mime.read_mail(raw, 100_000).root
+        theirs = email.message_from_bytes(raw, policy=policy.compat32)
+        assert same_tree(tree(ours), tree(theirs)), raw
+
+
+def test_mime_parameters_read_as_compat32_reads_them() -> None:
+    rng = random.Random(5)
+    alphabet = 'ab"\\;= *01\'%4Nx'
+    for _ in range(3000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randrange(30)))
+        assert mime._split_parameters(value) == email.message._parseparam(value)  # type: ignore[attr-defined]
+        block = f"Content-Type: text/plain; {value}\nContent-Disposition: attachment; {value}\n\n"
+        ours = email.parser.Parser(mime.MimePart, policy=policy.compat32).parsestr(block, headersonly=True)
+        theirs = email.parser.Parser(policy=policy.compat32).parsestr(block, headersonly=True)
+        for ours_of, theirs_of in ((lambda: mime.param(ours, "charset"), lambda: theirs.get_param("charset")),
+                                   (lambda: mime.boundary(ours), theirs.get_boundary),
+                                   (lambda: mime.filename(ours), theirs.get_filename),
+                                   (lambda: mime.charset(ours), theirs.get_content_charset)):
+            try:
+                expected = theirs_of()
+            except Exception:  # compat32 raises on some; the linear reader then finds nothing
+                expected = None
+            assert ours_of() == expected, value
+
+
+def test_parts_with_huge_parameter_lists_are_read() -> None:
+    junk = b'x="' + b"; " * 4_000 + b'"; '
+    part = b"--B\r\nContent-Type: text/plain; " + junk + b"charset=iso-8859-1\r\n\r\nCaf\xe9\r\n"
+    raw = b"Content-Type: multipart/mixed; " + junk + b"boundary=B\r\n\r\n" + part * 20 + b"--B--\r\n"
+    parsed = parsed_ok(raw)
+    assert parsed.full_text == "\n\n".join(["Café"] * 20)
+
+
+def test_nesting_past_the_limit_is_noted_and_the_mail_kept() -> None:
+    head = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n) for n in range(500))
+    raw = (b"Content-Type: multipart/mixed; boundary=top\r\n\r\n--top\r\nContent-Type: text/plain\r\n\r\n"
+           b"Shallow text.\r\n--top\r\n" + head + b"Content-Type: text/plain\r\n\r\n" + b"deep\r\n" * 100_000
+           + b"--top\r\nContent-Type: text/plain\r\n\r\nAfter it.\r\n--top--\r\n")
+    parsed = parsed_ok(raw)
+    assert parsed.full_text == "Shallow text.\n\nAfter it."
+    assert any(f"nested deeper than {mime.MAX_DEPTH} levels" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].data == raw
+
+
+def test_a_flood_of_delimiter_lines_makes_no_empty_parts() -> None:
+    raw = (b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n" * 200_000
+           + b"Content-Type: text/plain\r\n\r\nOnly part.\r\n--B--\r\n")
+    parsed = parsed_ok(raw)
+    assert (parsed.full_text, parsed.skipped) == ("Only part.", ())
+
+
+def test_ten_thousand_tiny_parts() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n\r\nx\r\n" * 10_000 + b"--B--\r\n"
+    parsed = parsed_ok(raw)
+    assert parsed.full_text == "\n\n".join(["x"] * 99)
+    assert any("parts 101-end: not read, more than 100 parts" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].data == raw
+
+
+# -- Sizes capped before decoding ---------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable", "8bit"])
+def test_only_the_text_that_is_kept_is_decoded(encoding: str) -> None:
+    text = ("línea número %d del registro\n" * 200_000) % tuple(range(200_000))
+    message = EmailMessage()
+    message.set_content(text, cte=encoding)
+    [part] = [p for p in mime.read_mail(message.as_bytes(), 10).root.walk() if not p.is_multipart()]
+    whole = parsing._payload(part)
+    prefix, cut = parsing._payload_prefix(part, 4_000)
+    assert cut and 4_000 == len(prefix) and whole.startswith(prefix)
+    assert parsing._payload_prefix(part, len(whole)) == (whole, False)
+    parsed = parsed_ok(message.as_bytes(), max_text_bytes=1_000)
+    assert parsed.full_text == text[:1_000].encode()[:1_000].decode("utf-8", "ignore")
+    assert any("cut to 1000 characters before it was read" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].filename == ORIGINAL_NAME
+
+
+def test_a_utf16_text_part_cut_before_decoding_keeps_whole_characters() -> None:
+    body = ("ñandú " * 100_000).encode("utf-16")
+    raw = (b"Content-Type: text/plain; charset=utf-16\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(body))
+    parsed = parsed_ok(raw, max_text_bytes=10_001)
+    assert parsed.full_text.startswith("ñandú ñandú") and set(parsed.full_text.split()) == {"ñandú"}
+
+
+def test_html_past_the_conversion_limit_is_cut_and_noted() -> None:
+    words = " ".join(f"palabra{n}" for n in range(30_000))
+    parsed = parsed_ok(mail(f"<p>{words}</p>", subtype="html"))
+    assert parsed.full_text.startswith("palabra0 palabra1 ") and "palabra29999" not in parsed.full_text
+    assert len(parsed.full_text) <= parsing.MAX_HTML
+    assert any(f"text/html cut to {parsing.MAX_HTML} characters before it was converted" in note
+               for note in parsed.skipped)
+    assert parsed.attachments[-1].filename == ORIGINAL_NAME
+
+
+def test_html_past_the_tag_limit_is_cut_and_noted() -> None:
+    parsed = parsed_ok(mail("".join(f"<p>Párrafo {n}.</p>\n" for n in range(10_000)), subtype="html"))
+    # Two tags a paragraph: the first MAX_HTML_TAGS tags hold half of them.
+    assert parsed.full_text.split("\n\n")[-1] == f"Párrafo {parsing.MAX_HTML_TAGS // 2 - 1}."
+    assert any("text/html cut to" in note and "before it was converted" in note for note in parsed.skipped)
+    assert parsed.attachments[-1].filename == ORIGINAL_NAME
+
+
+def test_a_long_ordered_list_is_numbered() -> None:
+    parsed = parsed_ok(mail("<ol>" + "<li>paso</li>" * 5_000 + "</ol>", subtype="html"))
+    lines = parsed.full_text.split("\n")
+    assert lines[0] == "1. paso" and lines[-1] == "5000. paso" and len(lines) == 5_000
+    parsed = parsed_ok(mail('<ol start="7"><li>a</li><li>b<ol><li>c</li></ol></li></ol>', subtype="html"))
+    assert parsed.full_text == "7. a\n8. b\n   1. c"
+
+
+def test_deeply_nested_quotes_and_lists_keep_their_text() -> None:
+    html = "<blockquote>" * 30 + "<ul><li>" * 30 + "hondo" + "</li></ul>" * 30 + "</blockquote>" * 30
+    parsed = parsed_ok(mail(html, subtype="html"))
+    assert parsed.full_text.strip("> -\n") == "hondo"
+    assert parsed.full_text.count(">") == 8  # eight levels are indented, the rest are not
+
+
+def test_html_too_deep_to_convert_is_taken_as_text() -> None:
+    html = "<div>" * 200 + "<p>texto<br></p>" * 3_000 + "</div>" * 200
+    parsed = parsed_ok(mail(html, subtype="html"))
+    assert parsed.full_text.split() == ["texto"] * 3_000
+    assert any("not converted (NestedTooDeeply)" in note for note in parsed.skipped)
+    assert [part.content_type for part in parsed.attachments] == ["text/html"]
+
+
+def test_a_plain_alternative_is_checked_for_text_without_decoding_it_all() -> None:
+    for plain, chosen in ((" \r\n" * 40_000 + "Late words.", "Late words."), (" \r\n" * 40_000, "HTML words.")):
+        message = EmailMessage()
+        message.set_content(plain, cte="base64")
+        message.add_alternative("<p>HTML words.</p>", subtype="html")
+        assert parsed_ok(message.as_bytes()).full_text.strip() == chosen

@@ -138,6 +138,7 @@ def serve(rounds: int) -> dict[str, Any]:
     """In the child: feed mails to the handler and measure."""
     from inbound.handler import handler, mailroom
     from supportdesk.local.events import LambdaContext, ses_receipt_event
+    from supportdesk.mail.parsing import parse_headers
 
     room, s3, settings = mailroom()
     calls: list[str] = []
@@ -149,12 +150,13 @@ def serve(rounds: int) -> dict[str, Any]:
         client.meta.events.register("before-call.*", count)
     sender = os.environ["BENCH_EMAIL"]
 
-    def deliver(raw: bytes, message_id: str | None = None, to: str = "support@example.com") -> tuple[dict[str, Any], int, float]:
+    def deliver(raw: bytes, message_id: str | None = None, to: str = "support@example.com",
+                envelope: str = sender) -> tuple[dict[str, Any], int, float]:
         message_id = message_id or uuid.uuid4().hex
         s3.put_object(Bucket=settings.inbound_bucket, Key=settings.inbound_prefix + message_id, Body=raw)
         calls.clear()
         start = time.perf_counter()
-        result = handler(ses_receipt_event(message_id, sender=sender, recipients=[to]), LambdaContext())
+        result = handler(ses_receipt_event(message_id, sender=envelope, recipients=[to]), LambdaContext())
         elapsed = time.perf_counter() - start
         return result["outcomes"][0], len(calls) - 1, elapsed  # minus the GetObject of the raw mail
 
@@ -165,6 +167,11 @@ def serve(rounds: int) -> dict[str, Any]:
         costs.setdefault(name, []).append(cost)
         times.setdefault(name, []).append(elapsed)
 
+    # First, within the sender's hourly allowance (20 mails), which the rounds below use up.
+    # base64 makes 29.5 MB of attachment a 40 MB message, the size SPEC §5 names
+    big = message(sender, "Copia completa", "Adjunto la copia.", os.urandom(29_500 * 1024))
+    big_outcome, big_cost, big_elapsed = deliver(big)
+    assert big_outcome["outcome"] == "created", big_outcome
     for n in range(rounds):
         outcome, cost, elapsed = deliver(message(sender, f"Copia de seguridad {n}", "Falló anoche."), f"bench-{n}")
         note("new ticket", cost, elapsed)
@@ -174,12 +181,12 @@ def serve(rounds: int) -> dict[str, Any]:
         note("duplicate delivery", cost, elapsed)
     corpus_costs, corpus_times = [], []
     for path in sorted(CORPUS.glob("msg_*.txt")):
-        _, cost, elapsed = deliver(path.read_bytes(), to="sales@example.com")
+        raw = path.read_bytes()
+        # Each as if sent by its own From's server (SPF-aligned), so it is read, not refused.
+        _, cost, elapsed = deliver(raw, to="sales@example.com",
+                                   envelope=parse_headers(raw).from_address or sender)
         corpus_costs.append(cost)
         corpus_times.append(elapsed)
-    # base64 makes 29.5 MB of attachment a 40 MB message, the size SPEC §5 names
-    big = message(sender, "Copia completa", "Adjunto la copia.", os.urandom(29_500 * 1024))
-    _, big_cost, big_elapsed = deliver(big)
     return {
         "costs": {k: max(v) for k, v in costs.items()},
         "times_ms": {k: statistics.median(v) * 1000 for k, v in times.items()},
@@ -207,9 +214,9 @@ def main() -> None:
         return
     from serving import serve_in_child
 
-    results = serve_in_child(__file__, 10, stack_name="supportdesk-bench-mail",
+    results = serve_in_child(__file__, 9, stack_name="supportdesk-bench-mail",
                              env={"INBOUND_PREFIX": "inbound/"})
-    print("## Data-store calls and time per mail (10 rounds; the raw mail's GetObject not counted)\n")
+    print("## Data-store calls and time per mail (9 rounds; the raw mail's GetObject not counted)\n")
     print("| mail | DynamoDB + S3 calls (max) | median time (ms, moto) |")
     print("|---|---|---|")
     for name, cost in results["costs"].items():

@@ -299,6 +299,22 @@ def test_every_response_gets_the_security_headers(template: dict[str, Any]) -> N
         assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"}
 
 
+def test_the_app_sends_the_same_security_headers_as_cloudfront(template: dict[str, Any]) -> None:
+    """The app's own headers (what `make dev` shows) are CloudFront's, value for value."""
+    from portal.edge import SECURITY_HEADERS
+
+    config = properties(template, "SecurityHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    hsts = config["StrictTransportSecurity"]
+    assert SECURITY_HEADERS == {
+        "content-security-policy": config["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "strict-transport-security": f"max-age={hsts['AccessControlMaxAgeSec']}"
+                                     + ("; includeSubDomains" if hsts["IncludeSubdomains"] else ""),
+        "x-content-type-options": "nosniff",
+        "x-frame-options": config["FrameOptions"]["FrameOption"],
+        "referrer-policy": config["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+
+
 # --- 5. the client's address at the origin -----------------------------------------------------
 
 # Headers the API gets whatever the policy says, or must not get from the viewer.

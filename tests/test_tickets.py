@@ -170,3 +170,31 @@ def test_rate_limit_counts_per_key_and_window(table: Table) -> None:
     assert results == [True, True, True, False, False]
     assert allow(table, "test", "other-" + key, limit=3, window_seconds=3600, now=7200.0)
     assert allow(table, "test", key, limit=3, window_seconds=3600, now=10800.0)  # next window
+
+
+def test_an_unconfirmed_guest_ticket_waits_outside_the_queue_until_confirmed_once(table: Table) -> None:
+    department = f"dept-{new_ticket_id().lower()}"
+    ticket = create_ticket(table, department=department, subject="Precio", body="¿Cuánto?",
+                           requester=Requester("Bea", "bea@example.org"), guest_key=new_guest_key(),
+                           confirmed=False)
+    assert queue(table, department) == []
+    with pytest.raises(tickets.TicketUnconfirmed):
+        add_customer_reply(table, ticket, author_name="Bea", body="¿Y mensual?")
+    confirmed = tickets.confirm_ticket(table, ticket)
+    assert confirmed.confirmed and queue(table, department) == [ticket.id]
+    stored = get_ticket(table, ticket.id)
+    assert stored is not None and stored.confirmed and stored.waiting_since == confirmed.waiting_since
+    with pytest.raises(TicketChanged):  # a second confirmation from the same stale view
+        tickets.confirm_ticket(table, ticket)
+    assert add_customer_reply(table, stored, author_name="Bea", body="¿Y mensual?").message_count == 2
+
+
+def test_limits_guarding_one_action_count_together_or_not_at_all(table: Table) -> None:
+    from supportdesk.ratelimit import Limit, first_reached
+
+    address, client = Limit("t-address", new_ticket_id(), 2, 3600), Limit("t-client", new_ticket_id(), 3, 3600)
+    assert [first_reached(table, address, client, now=7200.0) for _ in range(3)] == [None, None, address]
+    other = Limit("t-address", new_ticket_id(), 2, 3600)
+    # The refused attempt counted nowhere: the client has one attempt left, not none.
+    assert first_reached(table, other, client, now=7200.0) is None
+    assert first_reached(table, other, client, now=7200.0) == client

@@ -155,13 +155,13 @@ async def submit_ticket(request: Request) -> Response:
         # words only) carries the link, and the ticket waits outside the queue until then.
         task = BackgroundTask(_ask_confirmation, ticket, department, _ticket_address(ticket, guest_key))
         response = _guest_waiting(request, ticket.id)
-    elif is_htmx(request):
-        task = BackgroundTask(_acknowledge, ticket, department, _ticket_address(ticket, None), None)
-        response = _ticket_page(request, ticket, identity, None, created=True)
-        response.headers["HX-Push-Url"] = _static_ticket_path(ticket, None)
     else:
         task = BackgroundTask(_acknowledge, ticket, department, _ticket_address(ticket, None), None)
-        response = go_to(request, _api_ticket_path(ticket, None, created="1"))
+        if is_htmx(request):
+            response = _ticket_page(request, ticket, identity, None, created=True)
+            response.headers["HX-Push-Url"] = _static_ticket_path(ticket, None)
+        else:
+            response = go_to(request, _api_ticket_path(ticket, None, created="1"))
     response.background = task
     return response
 
@@ -204,14 +204,16 @@ async def confirm(request: Request) -> Response:
     form = await request.form()
     key = _form_text(form, "key") or None
     ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key)
-    if not ticket.confirmed:
+    if ticket.confirmed:
+        return _after_change(request, ticket, identity, key)
+    try:
         ticket = confirm_ticket(resources.table(), ticket)
-        department = resources.departments()[ticket.department]
-        response = _after_change(request, ticket, identity, key)
-        response.background = BackgroundTask(_acknowledge, ticket, department,
-                                              _ticket_address(ticket, key), key)
-        return response
-    return _after_change(request, ticket, identity, key)
+    except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
+        return _after_change(request, _ticket_for(request, ticket.id, key)[0], identity, key)
+    response = _after_change(request, ticket, identity, key)
+    response.background = BackgroundTask(_acknowledge, ticket, resources.departments()[ticket.department],
+                                          _ticket_address(ticket, key), key)
+    return response
 
 
 async def preview(request: Request) -> Response:

@@ -398,17 +398,23 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
 
 
 def confirm_ticket(table: Table, ticket: Ticket) -> Ticket:
-    """The guest's address confirmed the ticket: it joins the queue now (its place: now)."""
+    """The guest's address confirmed the ticket: it joins the queue now (its place: now).
+
+    TicketChanged if it was confirmed meanwhile: exactly one confirmation takes effect.
+    """
     if ticket.confirmed:
         return ticket
     now = utc_now()
-    table.update(
-        f"TICKET#{ticket.id}", "TICKET",
-        "SET confirmed = :yes, waiting_since = :now, GSI2PK = :queue, GSI2SK = :position",
-        {":yes": True, ":no": False, ":now": now, ":queue": f"QUEUE#{ticket.department}",
-         ":position": f"{now}#{ticket.id}"},
-        condition="confirmed = :no",
-    )
+    try:
+        table.update(
+            f"TICKET#{ticket.id}", "TICKET",
+            "SET confirmed = :yes, waiting_since = :now, GSI2PK = :queue, GSI2SK = :position",
+            {":yes": True, ":no": False, ":now": now, ":queue": f"QUEUE#{ticket.department}",
+             ":position": f"{now}#{ticket.id}"},
+            condition="confirmed = :no",
+        )
+    except ConditionFailed as failure:
+        raise TicketChanged(ticket.id) from failure
     return replace(ticket, confirmed=True, waiting_since=now)
 
 

@@ -9,7 +9,6 @@ State is kept under .dev/ so a restart loses nothing; mail the system sends land
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,6 @@ from supportdesk.store import Table
 def dev_dir() -> Path:
     """Where `make dev` keeps its state (SUPPORTDESK_DEV_DIR moves it, for tests)."""
     return Path(os.environ.get("SUPPORTDESK_DEV_DIR") or REPO_ROOT / ".dev")
-
-
-def kept_secret(path: Path) -> str:
-    """The local stack's reply-address secret, the same across restarts."""
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-    return path.read_text().strip()
 
 
 def origin_secret(stack: LocalStack) -> str | None:
@@ -129,8 +121,8 @@ def main() -> None:
         outbox=state / "outbox",
         stack_name=stack_name,
         mail_domain=mail_domain,
+        # The signing secret is generated once and kept with the rest of the state.
         public_url=f"http://127.0.0.1:{port}",
-        reply_secret=kept_secret(state / "reply-secret"),
     )
     try:
         apply_environment(stack.environment)

@@ -50,7 +50,7 @@ def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Perso
     outcome = deliver(raw)
     assert outcome["outcome"] == "created"
     stored = ticket(table, outcome)
-    assert stored.department == "support" and stored.belongs_to(customer.account.id)
+    assert stored.department == "support" and stored.requester.account_id == customer.account.id
     assert "error 500 desde las 10:00" in stored.messages[0].body
     assert stored.messages[0].raw_mail_key == f"inbound/{stored.messages[0].raw_mail_key.split('/')[-1]}"
     assert stored.id in [t.id for t in list_tickets_of(table, customer.account.id)]

@@ -158,7 +158,7 @@ def test_htmx_submit_swaps_in_the_ticket_and_moves_the_address_bar(
     ({"message": "   "}, "message", "Escriba su mensaje"),
     ({"message": "a" * (64 * 1024 + 1)}, "message", "El mensaje supera los 64 KB"),
     ({"department": "legal"}, "department", "Elija uno de los departamentos"),
-    ({"priority": "urgentísima"}, "priority", "Elija Baja, Normal o Alta"),
+    ({"priority": "urgentísima"}, "priority", "Elija una de las prioridades de la lista"),
     ({"service": "VPS de otra persona"}, "service", "Elija uno de los servicios de su cuenta"),
 ])
 def test_a_refused_form_comes_back_as_typed_with_the_reason_by_the_field(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import sam_translate
 
+from supportdesk.limits import PASSWORD_MIN_CHARS
 from supportdesk.local.provision import TEMPLATE_PATH, UnsupportedProperty, load_template, provision
 from supportdesk.local.stack import LocalStack
 
@@ -105,6 +106,8 @@ def test_the_local_user_pool_and_client_are_the_templates(stack: LocalStack) -> 
     pool = cognito.describe_user_pool(UserPoolId=env["USER_POOL_ID"])["UserPool"]
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == (
         pool_decl["Properties"]["Policies"]["PasswordPolicy"]["MinimumLength"])
+    # The portal says the same before Cognito does (limits.PASSWORD_MIN_CHARS).
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == PASSWORD_MIN_CHARS
     client = cognito.describe_user_pool_client(
         UserPoolId=env["USER_POOL_ID"], ClientId=env["USER_POOL_CLIENT_ID"])["UserPoolClient"]
     assert client["ExplicitAuthFlows"] == client_decl["Properties"]["ExplicitAuthFlows"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from supportdesk import tickets
+from supportdesk.access import Access, access_to
+from supportdesk.events import EventKind, TicketEvent
 from supportdesk.markup import render_markdown
 from supportdesk.ratelimit import allow
 from supportdesk.store import Table
@@ -27,6 +30,10 @@ from supportdesk.tickets import (
 )
 
 
+def IGNORE(event: TicketEvent) -> None:
+    """Events go nowhere here; test_each_change_emits_its_event_once_stored hears them."""
+
+
 def test_ticket_ids_have_the_documented_shape_and_vary() -> None:
     ids = {new_ticket_id() for _ in range(2000)}
     assert all(re.fullmatch(r"[A-Z]{3}-\d{6}", i) for i in ids)
@@ -37,10 +44,10 @@ def test_ticket_ids_have_the_documented_shape_and_vary() -> None:
 
 
 def test_a_taken_id_is_never_overwritten_and_another_is_drawn(table: Table) -> None:
-    first = create_ticket(table, department="support", subject="El correo no llega",
+    first = create_ticket(table, emit=IGNORE, department="support", subject="El correo no llega",
                           body="Desde ayer no recibo correo.", requester=Requester("Ana", "ana@example.org", "acc-1"))
     drawn = iter([first.id, first.id, "ZZZ-000001"])
-    second = create_ticket(table, department="sales", subject="Otra cosa", body="Hola",
+    second = create_ticket(table, emit=IGNORE, department="sales", subject="Otra cosa", body="Hola",
                            requester=Requester("Bea", "bea@example.org", "acc-2"),
                            draw_id=lambda: next(drawn))
     assert second.id == "ZZZ-000001"
@@ -52,16 +59,16 @@ def test_a_taken_id_is_never_overwritten_and_another_is_drawn(table: Table) -> N
 
 
 def test_creation_gives_up_when_every_draw_is_taken(table: Table) -> None:
-    taken = create_ticket(table, department="support", subject="s", body="b",
+    taken = create_ticket(table, emit=IGNORE, department="support", subject="s", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-3"))
     with pytest.raises(TicketIdExhausted):
-        create_ticket(table, department="support", subject="s2", body="b2",
+        create_ticket(table, emit=IGNORE, department="support", subject="s2", body="b2",
                       requester=Requester("Ana", "ana@example.org", "acc-3"),
                       draw_id=lambda: taken.id)
 
 
 def test_ticket_and_thread_come_back_whole(table: Table) -> None:
-    ticket = create_ticket(table, department="support", subject="Error 500 en mi web",
+    ticket = create_ticket(table, emit=IGNORE, department="support", subject="Error 500 en mi web",
                            body="**Desde** las 10:00\n\n```\nPHP Fatal error\n```",
                            requester=Requester("Ana", "ana@example.org", "acc-4"),
                            priority=Priority.HIGH, service="Hosting Pro — ana.es")
@@ -81,12 +88,12 @@ def test_a_message_is_rendered_once_when_written_and_stored_with_its_html(
 
     monkeypatch.setattr(tickets, "render_markdown", counting)
     body = "**Desde** las 10:00 <b>no</b> carga\n\n- web\n- correo"
-    ticket = create_ticket(table, department="support", subject="Error 500", body=body,
+    ticket = create_ticket(table, emit=IGNORE, department="support", subject="Error 500", body=body,
                            requester=Requester("Ana", "ana@example.org", "acc-4b"))
     assert rendered == [body]  # the excerpt comes from the same rendering
     assert ticket.messages[0].html == render_markdown(body)
     assert ticket.excerpt == "Desde las 10:00 <b>no</b> carga web correo"
-    replied = add_customer_reply(table, ticket, author_name="Ana", body="Ya **funciona**")
+    replied = add_customer_reply(table, ticket, emit=IGNORE, author_name="Ana", body="Ya **funciona**")
     assert rendered == [body, "Ya **funciona**"]
     loaded = get_ticket(table, ticket.id)
     assert loaded == replied
@@ -94,9 +101,9 @@ def test_a_message_is_rendered_once_when_written_and_stored_with_its_html(
 
 
 def test_an_accounts_tickets_list_newest_first_and_only_its_own(table: Table) -> None:
-    mine = [create_ticket(table, department="support", subject=f"n{i}", body="b",
+    mine = [create_ticket(table, emit=IGNORE, department="support", subject=f"n{i}", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-5")) for i in range(3)]
-    create_ticket(table, department="support", subject="not mine", body="b",
+    create_ticket(table, emit=IGNORE, department="support", subject="not mine", body="b",
                   requester=Requester("Eve", "eve@example.org", "acc-6"))
     listed = list_tickets_of(table, "acc-5")
     assert [t.id for t in listed] == [t.id for t in reversed(mine)]
@@ -113,12 +120,12 @@ def queue(table: Table, department: str) -> list[str]:
 
 def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None:
     department = f"dept-{new_ticket_id()}"
-    first = create_ticket(table, department=department, subject="uno", body="b",
+    first = create_ticket(table, emit=IGNORE, department=department, subject="uno", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-7"))
-    second = create_ticket(table, department=department, subject="dos", body="b",
+    second = create_ticket(table, emit=IGNORE, department=department, subject="dos", body="b",
                            requester=Requester("Bea", "bea@example.org", "acc-8"))
     assert queue(table, department) == [first.id, second.id]
-    updated = add_customer_reply(table, first, author_name="Ana", body="Más información: **logs**")
+    updated = add_customer_reply(table, first, emit=IGNORE, author_name="Ana", body="Más información: **logs**")
     assert updated.status is Status.OPEN  # nobody answered yet: still open
     assert queue(table, department) == [first.id, second.id]  # not sent to the back
     stored = get_ticket(table, first.id)
@@ -128,39 +135,39 @@ def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None
 
 def test_closing_leaves_the_queue_and_a_reply_reopens_at_the_back(table: Table) -> None:
     department = f"dept-{new_ticket_id()}"
-    first = create_ticket(table, department=department, subject="uno", body="b",
+    first = create_ticket(table, emit=IGNORE, department=department, subject="uno", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-9"))
-    second = create_ticket(table, department=department, subject="dos", body="b",
+    second = create_ticket(table, emit=IGNORE, department=department, subject="dos", body="b",
                            requester=Requester("Bea", "bea@example.org", "acc-10"))
-    closed = close_ticket(table, first)
+    closed = close_ticket(table, first, emit=IGNORE)
     assert closed.status is Status.CLOSED
     assert queue(table, department) == [second.id]
     assert get_ticket(table, first.id).status is Status.CLOSED  # type: ignore[union-attr]
-    reopened = add_customer_reply(table, closed, author_name="Ana", body="Vuelve a fallar")
+    reopened = add_customer_reply(table, closed, emit=IGNORE, author_name="Ana", body="Vuelve a fallar")
     assert reopened.status is Status.CUSTOMER_REPLY
     assert queue(table, department) == [second.id, first.id]
     assert list_tickets_of(table, "acc-9")[0].status is Status.CUSTOMER_REPLY
 
 
 def test_a_reply_written_on_a_stale_ticket_is_refused_not_lost(table: Table) -> None:
-    ticket = create_ticket(table, department="support", subject="s", body="b",
+    ticket = create_ticket(table, emit=IGNORE, department="support", subject="s", body="b",
                            requester=Requester("Ana", "ana@example.org", "acc-11"))
-    add_customer_reply(table, ticket, author_name="Ana", body="primera")
+    add_customer_reply(table, ticket, emit=IGNORE, author_name="Ana", body="primera")
     with pytest.raises(TicketChanged):
-        add_customer_reply(table, ticket, author_name="Ana", body="segunda, sobre la versión vieja")
+        add_customer_reply(table, ticket, emit=IGNORE, author_name="Ana", body="segunda, sobre la versión vieja")
     stored = get_ticket(table, ticket.id)
     assert stored is not None and [m.body for m in stored.messages] == ["b", "primera"]
 
 
 def test_guest_tickets_open_only_with_their_key(table: Table) -> None:
     key = new_guest_key()
-    ticket = create_ticket(table, department="sales", subject="Precio VPS", body="b",
+    ticket = create_ticket(table, emit=IGNORE, department="sales", subject="Precio VPS", body="b",
                            requester=Requester("Bea", "bea@example.org"), guest_key=key)
     stored = get_ticket(table, ticket.id)
     assert stored is not None
-    assert stored.opens_with(key)
-    assert not stored.opens_with(new_guest_key())
-    assert not stored.opens_with(None) and not stored.opens_with("")
+    assert access_to(stored, guest_key=key) is Access.GUEST
+    assert access_to(stored, guest_key=new_guest_key()) is None
+    assert access_to(stored, guest_key=None) is None and access_to(stored, guest_key="") is None
     assert key not in str(table.query("PK", f"TICKET#{ticket.id}"))  # only its hash is stored
 
 
@@ -174,19 +181,19 @@ def test_rate_limit_counts_per_key_and_window(table: Table) -> None:
 
 def test_an_unconfirmed_guest_ticket_waits_outside_the_queue_until_confirmed_once(table: Table) -> None:
     department = f"dept-{new_ticket_id().lower()}"
-    ticket = create_ticket(table, department=department, subject="Precio", body="¿Cuánto?",
+    ticket = create_ticket(table, emit=IGNORE, department=department, subject="Precio", body="¿Cuánto?",
                            requester=Requester("Bea", "bea@example.org"), guest_key=new_guest_key(),
                            confirmed=False)
     assert queue(table, department) == []
     with pytest.raises(tickets.TicketUnconfirmed):
-        add_customer_reply(table, ticket, author_name="Bea", body="¿Y mensual?")
-    confirmed = tickets.confirm_ticket(table, ticket)
+        add_customer_reply(table, ticket, emit=IGNORE, author_name="Bea", body="¿Y mensual?")
+    confirmed = tickets.confirm_ticket(table, ticket, guest_key=None, emit=IGNORE)
     assert confirmed.confirmed and queue(table, department) == [ticket.id]
     stored = get_ticket(table, ticket.id)
     assert stored is not None and stored.confirmed and stored.waiting_since == confirmed.waiting_since
     with pytest.raises(TicketChanged):  # a second confirmation from the same stale view
-        tickets.confirm_ticket(table, ticket)
-    assert add_customer_reply(table, stored, author_name="Bea", body="¿Y mensual?").message_count == 2
+        tickets.confirm_ticket(table, ticket, guest_key=None, emit=IGNORE)
+    assert add_customer_reply(table, stored, emit=IGNORE, author_name="Bea", body="¿Y mensual?").message_count == 2
 
 
 def test_limits_guarding_one_action_count_together_or_not_at_all(table: Table) -> None:
@@ -198,3 +205,36 @@ def test_limits_guarding_one_action_count_together_or_not_at_all(table: Table) -
     # The refused attempt counted nowhere: the client has one attempt left, not none.
     assert first_reached(table, other, client, now=7200.0) is None
     assert first_reached(table, other, client, now=7200.0) == client
+
+
+def test_each_change_emits_its_event_once_stored(table: Table) -> None:
+    heard: list[TicketEvent] = []
+    key = new_guest_key()
+    ticket = create_ticket(table, department="sales", subject="Precio", body="¿Cuánto?", emit=heard.append,
+                           requester=Requester("Bea", "bea@example.org"), guest_key=key, confirmed=False,
+                           in_reply_to="abc@mail.example.org")
+    confirmed = tickets.confirm_ticket(table, ticket, guest_key=key, emit=heard.append)
+    replied = add_customer_reply(table, confirmed, author_name="Bea", body="¿Y mensual?", emit=heard.append)
+    closed = close_ticket(table, replied, emit=heard.append)
+    assert [(e.kind, e.ticket) for e in heard] == [
+        (EventKind.OPENED, ticket), (EventKind.CONFIRMED, confirmed), (EventKind.REPLIED, replied),
+        (EventKind.CLOSED, closed)]
+    assert [(e.guest_key, e.in_reply_to) for e in heard[:2]] == [(key, "abc@mail.example.org"), (key, None)]
+    with pytest.raises(TicketChanged):  # a change that is not stored emits nothing
+        add_customer_reply(table, confirmed, author_name="Bea", body="otra", emit=heard.append)
+    assert len(heard) == 4
+
+
+def test_a_ticket_opens_to_its_owner_its_guest_and_agents_only(table: Table) -> None:
+    owned = create_ticket(table, department="support", subject="s", body="b", emit=IGNORE,
+                          requester=Requester("Ana", "ana@example.org", "acc-own"))
+    guest = create_ticket(table, department="sales", subject="s", body="b", emit=IGNORE,
+                          requester=Requester("Bea", "bea@example.org"), guest_key=new_guest_key(),
+                          confirmed=False)
+    assert access_to(owned, account_id="acc-own") is Access.OWNER
+    assert access_to(owned, account_id="acc-other") is None
+    assert access_to(owned, mail_from="ana@example.org") is None  # an account's ticket: by account only
+    assert access_to(owned, account_id="acc-other", agent=True) is Access.AGENT
+    assert access_to(guest, mail_from="bea@example.org") is None  # not confirmed yet
+    assert access_to(replace(guest, confirmed=True), mail_from="BEA@example.org") is Access.GUEST
+    assert access_to(replace(guest, confirmed=True), mail_from="eve@example.org") is None

@@ -13,6 +13,7 @@ from portal.pages import client_key, go_to, session
 from portal.rendering import render
 from supportdesk import auth
 from supportdesk.accounts import end_sessions, normalize_email
+from supportdesk.limits import PASSWORD_MIN_CHARS
 from supportdesk.ratelimit import Limit, first_reached
 
 # Per client (its address), beyond Cognito's own limits per user: guessing passwords of
@@ -97,7 +98,7 @@ async def reset_password(request: Request) -> Response:
     error_reason = None
     if not code:
         error_reason = "invalid-code"
-    elif len(password) < 8:
+    elif len(password) < PASSWORD_MIN_CHARS:
         error_reason = "invalid-password"
     else:
         try:

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from supportdesk.i18n import LANGUAGES, translations
+from supportdesk.limits import LIMITS
+from supportdesk.tickets import Priority
 
 if TYPE_CHECKING:
     from supportdesk.tickets import Message
@@ -44,6 +46,8 @@ def environment(language: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    # The rules the forms show come from the domain, never written in a template.
+    env.globals.update(limits=LIMITS, priorities=tuple(Priority))
     env.filters["markdown"] = _markdown
     env.filters["message_html"] = _message_html
     env.filters["when"] = lambda iso: _when(iso, language)

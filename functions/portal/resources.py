@@ -12,6 +12,7 @@ from typing import Any
 
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.auth import TokenVerifier
+from supportdesk.channels import Outlet
 from supportdesk.config import Settings
 from supportdesk.departments import Department, list_departments
 from supportdesk.secrets import MissingSecret, read_secrets
@@ -101,6 +102,11 @@ def public_url() -> str:
     if not configured:
         raise RuntimeError("PUBLIC_URL is not set (template.yaml sets it from PublicUrl or CloudFront)")
     return configured
+
+
+def outlet() -> Outlet:
+    """What ticket events are delivered with (the mails of supportdesk.notifications)."""
+    return Outlet(ses=ses(), public_url=public_url(), reply_secret=signing_secret(), departments=departments())
 
 
 def reset() -> None:

@@ -20,18 +20,17 @@ from starlette.responses import Response
 from portal import resources, uploads
 from portal.pages import LoginRequired, client_key, go_to, optional_identity, require_identity, session
 from portal.rendering import is_htmx, render
-from supportdesk import notifications
+from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.accounts import Account
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS, is_generic_subject, same_subject
 from supportdesk.attachments import AttachmentRefused
-from supportdesk.auth import Identity
+from supportdesk.channels import Held, deliver
 from supportdesk.departments import Department
-from supportdesk.opening import InvalidTicket, TicketRequest, guest_refusal, open_ticket, validate
+from supportdesk.limits import is_too_large, message_problem
+from supportdesk.opening import InvalidTicket, TicketRequest, open_ticket
 from supportdesk.ratelimit import Limit, first_reached
-from supportdesk.reply_address import reply_address
 from supportdesk.search import matches, similar_tickets
 from supportdesk.tickets import (
-    MAX_MESSAGE_BYTES,
     AlsoRefused,
     Ticket,
     TicketChanged,
@@ -41,7 +40,6 @@ from supportdesk.tickets import (
     get_ticket,
     is_ticket_id,
     list_tickets_of,
-    new_guest_key,
 )
 
 logger = Logger()
@@ -73,7 +71,6 @@ def _editor_context(pending: list[dict[str, Any]] | None,
         "policy": resources.attachment_policy(),
         "uploads": pending or [],
         "attachment_error": attachment_error,
-        "max_message_kb": MAX_MESSAGE_BYTES // 1024,
         "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
     }
 
@@ -96,73 +93,51 @@ def _form_page(request: Request, *, values: TicketRequest, account: Account | No
 
 async def new_ticket_form(request: Request) -> Response:
     department = _department_or_404(request.query_params.get("department", ""))
-    identity = optional_identity(request)
-    if department.login_required and identity is None:
-        raise LoginRequired()
     account = session(request).account()
+    if not department.admits(account):
+        raise LoginRequired()
     values = TicketRequest(department=department.slug, subject="", message="")
     return _form_page(request, values=values, account=account)
 
 
-def _request_from(form: FormData) -> TicketRequest:
-    return TicketRequest(
-        department=_form_text(form, "department"), subject=_form_text(form, "subject"),
-        message=_form_text(form, "message"), priority=_form_text(form, "priority") or "normal",
-        service=_form_text(form, "service"), name=_form_text(form, "name"),
-        email=_form_text(form, "email"),
-    )
-
-
 async def submit_ticket(request: Request) -> Response:
     form = await request.form()
-    values = _request_from(form)
-    identity = optional_identity(request)
-    table = resources.table()
+    values = TicketRequest.from_form({name: _form_text(form, name) for name in form})
     account = session(request).account()
     if form.get("preview"):  # the Preview button of a browser without JavaScript
-        return _form_page(request, values=values, account=account,
-                          preview=values.message)
-    departments = resources.departments()
-    errors = validate(values, departments, account)
+        return _form_page(request, values=values, account=account, preview=values.message)
     pending = uploads.pending_uploads(form)
-    if not errors and account is None:
-        refusal = guest_refusal(table, values, _form_text(form, "website"), client_key(request))
-        if refusal:
-            return _form_page(request, values=values, account=None,
-                              errors={"form": refusal}, pending=pending,
-                              status_code=429 if refusal == "rate-limited" else 400)
-    if errors:
-        return _form_page(request, values=values, account=account,
-                          errors=errors, status_code=400, pending=pending)
+    events = Held()
     try:
-        attachments = uploads.link(request, form, identity)
+        ticket = open_ticket(resources.table(), values, departments=resources.departments(), account=account,
+                             language=request.state.language, client=client_key(request), emit=events,
+                             attach=lambda: uploads.link(request, form, optional_identity(request)))
+    except InvalidTicket as invalid:
+        status = 429 if invalid.errors.get("form") == "rate-limited" else 400
+        return _form_page(request, values=values, account=account, errors=invalid.errors,
+                          status_code=status, pending=pending)
     except AttachmentRefused as refused:
         return _form_page(request, values=values, account=account,
                           errors={"attachments": refused.reason}, status_code=400,
                           pending=[p for p in pending if p["filename"] != refused.filename],
                           attachment_error=refused)
-    guest_key = None if account else new_guest_key()
-    try:
-        ticket = open_ticket(table, values, departments=departments, account=account,
-                             language=request.state.language, guest_key=guest_key,
-                             attachments=attachments)
-    except InvalidTicket as invalid:  # validated above; kept for safety
-        return _form_page(request, values=values, account=account,
-                          errors=invalid.errors, status_code=400, pending=pending)
-    department = departments[ticket.department]
-    if guest_key:
+    if not ticket.confirmed:
         # A guest's address proves itself first: the page says where to look, the mail (our
         # words only) carries the link, and the ticket waits outside the queue until then.
-        task = BackgroundTask(_ask_confirmation, ticket, department, _ticket_address(ticket, guest_key))
         response = _guest_waiting(request, ticket.id)
+    elif is_htmx(request):
+        response = _ticket_page(request, ticket, Access.OWNER, None, created=True)
+        response.headers["HX-Push-Url"] = _static_ticket_path(ticket, None)
     else:
-        task = BackgroundTask(_acknowledge, ticket, department, _ticket_address(ticket, None), None)
-        if is_htmx(request):
-            response = _ticket_page(request, ticket, identity, None, created=True)
-            response.headers["HX-Push-Url"] = _static_ticket_path(ticket, None)
-        else:
-            response = go_to(request, _api_ticket_path(ticket, None, created="1"))
-    response.background = task
+        response = go_to(request, _api_ticket_path(ticket, None, created="1"))
+    return _then_deliver(response, events)
+
+
+def _then_deliver(response: Response, events: Held) -> Response:
+    """The events' channels (the mails) run after the response: a slow mail never slows a
+    page, and a stored ticket is never lost because a mail failed."""
+    if events.events:
+        response.background = BackgroundTask(lambda: deliver(events.events, resources.outlet()))
     return response
 
 
@@ -180,46 +155,24 @@ async def guest_waiting(request: Request) -> Response:
     return render(request, "guest_waiting.html", {"ticket_id": ticket_id})
 
 
-def _send(kind: str, ticket: Ticket, message: Any) -> None:
-    # After the response: a ticket that was stored is never lost because mail failed.
-    try:
-        notifications.send(resources.ses(), message())
-    except Exception:
-        logger.exception(f"{kind} not sent", extra={"ticket": ticket.id})
-
-
-def _acknowledge(ticket: Ticket, department: Department, link: str, guest_key: str | None) -> None:
-    _send("acknowledgement", ticket, lambda: notifications.acknowledgement(
-        ticket, department, link=link, guest=bool(guest_key),
-        reply_to=reply_address(department.email, ticket.id, resources.signing_secret())))
-
-
-def _ask_confirmation(ticket: Ticket, department: Department, link: str) -> None:
-    _send("address confirmation", ticket,
-          lambda: notifications.address_confirmation(ticket, department, link=link))
-
-
 async def confirm(request: Request) -> Response:
     """The guest's address confirmed the ticket (a button: mail scanners follow links, not forms)."""
     form = await request.form()
     key = _form_text(form, "key") or None
-    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key)
-    if ticket.confirmed:
-        return _after_change(request, ticket, identity, key)
-    try:
-        ticket = confirm_ticket(resources.table(), ticket)
-    except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
-        return _after_change(request, _ticket_for(request, ticket.id, key)[0], identity, key)
-    response = _after_change(request, ticket, identity, key)
-    response.background = BackgroundTask(_acknowledge, ticket, resources.departments()[ticket.department],
-                                          _ticket_address(ticket, key), key)
-    return response
+    ticket, access = _ticket_for(request, request.path_params["ticket_id"], key)
+    events = Held()
+    if not ticket.confirmed:
+        try:
+            ticket = confirm_ticket(resources.table(), ticket, guest_key=key, emit=events)
+        except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
+            ticket, access = _ticket_for(request, ticket.id, key)
+    return _then_deliver(_after_change(request, ticket, access, key), events)
 
 
 async def preview(request: Request) -> Response:
     form = await request.form()
     message = _form_text(form, "message")
-    if len(message.encode("utf-8")) > MAX_MESSAGE_BYTES:
+    if is_too_large(message):
         return render(request, "error.html", {"reason": "message-too-large"}, status_code=413)
     if first_reached(resources.table(), Limit("preview-client", client_key(request), PREVIEWS_PER_CLIENT,
                                               PREVIEW_WINDOW_SECONDS)):
@@ -258,22 +211,19 @@ async def my_tickets(request: Request) -> Response:
 
 
 def _ticket_for(request: Request, ticket_id: str, key: str | None, *,
-                for_write: bool = False) -> tuple[Ticket, Identity | None]:
-    """The ticket if this caller may see it: its owner, or a guest with its key. Else 404.
+                for_write: bool = False) -> tuple[Ticket, Access]:
+    """The ticket if this caller may see it as its customer (supportdesk.access). Else 404.
 
     `for_write`: the session is checked by the write itself (Session.write_check), not by a
     profile read, so the action stays at two data-store calls.
     """
     identity = session(request).token_identity() if for_write else optional_identity(request)
     ticket = get_ticket(resources.table(), ticket_id)
-    if ticket is None:
+    access = access_to(ticket, account_id=identity.account_id if identity else None, guest_key=key) if ticket else None
+    if ticket is None or access is None or access not in CUSTOMER:
+        # Someone else's ticket looks exactly like one that does not exist.
         raise HTTPException(404)
-    if identity and ticket.belongs_to(identity.account_id):
-        return ticket, identity
-    if ticket.opens_with(key):
-        return ticket, identity
-    # Someone else's ticket looks exactly like one that does not exist.
-    raise HTTPException(404)
+    return ticket, access
 
 
 def _api_ticket_path(ticket: Ticket, key: str | None, **extra: str) -> str:
@@ -285,18 +235,15 @@ def _static_ticket_path(ticket: Ticket, key: str | None) -> str:
     return f"/ticket.html?{urlencode({'id': ticket.id, **({'key': key} if key else {})})}"
 
 
-def _ticket_address(ticket: Ticket, key: str | None) -> str:
-    return resources.public_url() + _static_ticket_path(ticket, key)
-
-
-def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, key: str | None,
+def _ticket_page(request: Request, ticket: Ticket, access: Access, key: str | None,
                  *, created: bool = False, reply: str = "", errors: dict[str, str] | None = None,
                  status_code: int = 200, pending: list[dict[str, Any]] | None = None,
                  attachment_error: AttachmentRefused | None = None) -> Response:
     return render(request, "ticket.html", {
         **_editor_context(pending, attachment_error),
         "ticket": ticket,
-        "key": key if not ticket.belongs_to(identity.account_id if identity else None) else None,
+        # The key stays in the page's links and forms only for whom it is the way in.
+        "key": key if access is Access.GUEST else None,
         "created": created,
         "reply": reply,
         "errors": errors or {},
@@ -305,9 +252,8 @@ def _ticket_page(request: Request, ticket: Ticket, identity: Identity | None, ke
 
 async def ticket_page(request: Request) -> Response:
     key = request.query_params.get("key")
-    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key)
-    return _ticket_page(request, ticket, identity, key,
-                        created=request.query_params.get("created") == "1")
+    ticket, access = _ticket_for(request, request.path_params["ticket_id"], key)
+    return _ticket_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
 
 
 def _form_text(form: FormData, name: str) -> str:
@@ -315,15 +261,15 @@ def _form_text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _after_change(request: Request, ticket: Ticket, identity: Identity | None, key: str | None) -> Response:
+def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None) -> Response:
     if is_htmx(request):
-        return _ticket_page(request, ticket, identity, key)
+        return _ticket_page(request, ticket, access, key)
     return go_to(request, _api_ticket_path(ticket, key))
 
 
-def _writer_checks(request: Request, ticket: Ticket, identity: Identity | None) -> list[dict[str, Any]]:
+def _writer_checks(request: Request, access: Access) -> list[dict[str, Any]]:
     """The owner's session must still be good when the write lands (a guest has no session)."""
-    return [session(request).write_check()] if identity and ticket.belongs_to(identity.account_id) else []
+    return [session(request).write_check()] if access is Access.OWNER else []
 
 
 def _session_ended(request: Request) -> Response:
@@ -334,37 +280,32 @@ def _session_ended(request: Request) -> Response:
 async def reply_to_ticket(request: Request) -> Response:
     form = await request.form()
     key = _form_text(form, "key") or None
-    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key, for_write=True)
+    ticket, access = _ticket_for(request, request.path_params["ticket_id"], key, for_write=True)
     message = _form_text(form, "message")
-    error = None
-    if not ticket.confirmed:
-        error = "unconfirmed"
-    elif not message.strip():
-        error = "required"
-    elif len(message.encode("utf-8")) > MAX_MESSAGE_BYTES:
-        error = "too-large"
+    error = "unconfirmed" if not ticket.confirmed else message_problem(message)
     pending = uploads.pending_uploads(form)
     if error:
-        return _ticket_page(request, ticket, identity, key, reply=message, errors={"message": error},
+        return _ticket_page(request, ticket, access, key, reply=message, errors={"message": error},
                             status_code=409 if error == "unconfirmed" else 400, pending=pending)
     try:
-        attachments = uploads.link(request, form, identity)
+        attachments = uploads.link(request, form, session(request).token_identity())
     except AttachmentRefused as refused:
-        return _ticket_page(request, ticket, identity, key, reply=message, status_code=400,
+        return _ticket_page(request, ticket, access, key, reply=message, status_code=400,
                             errors={"attachments": refused.reason}, attachment_error=refused,
                             pending=[p for p in pending if p["filename"] != refused.filename])
+    events = Held()
     try:
         # The author is the ticket's requester, named as our profile named them.
         ticket = add_customer_reply(resources.table(), ticket, author_name=ticket.requester.name,
                                     body=message, attachments=attachments,
-                                    also=_writer_checks(request, ticket, identity))
+                                    also=_writer_checks(request, access), emit=events)
     except AlsoRefused:
         return _session_ended(request)
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
-        return _ticket_page(request, fresh, identity, key, reply=message, pending=pending,
+        return _ticket_page(request, fresh, access, key, reply=message, pending=pending,
                             errors={"message": "ticket-changed"}, status_code=409)
-    return _after_change(request, ticket, identity, key)
+    return _then_deliver(_after_change(request, ticket, access, key), events)
 
 
 async def download(request: Request) -> Response:
@@ -380,16 +321,15 @@ async def original_mail(request: Request) -> Response:
 async def close(request: Request) -> Response:
     form = await request.form()
     key = _form_text(form, "key") or None
-    ticket, identity = _ticket_for(request, request.path_params["ticket_id"], key, for_write=True)
+    ticket, access = _ticket_for(request, request.path_params["ticket_id"], key, for_write=True)
     if not ticket.confirmed:
-        return _ticket_page(request, ticket, identity, key, errors={"close": "unconfirmed"}, status_code=409)
+        return _ticket_page(request, ticket, access, key, errors={"close": "unconfirmed"}, status_code=409)
+    events = Held()
     try:
-        ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, ticket, identity))
+        ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, access), emit=events)
     except AlsoRefused:
         return _session_ended(request)
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
-        return _ticket_page(request, fresh, identity, key, errors={"close": "ticket-changed"},
-                            status_code=409)
-    return _after_change(request, ticket, identity, key)
-
+        return _ticket_page(request, fresh, access, key, errors={"close": "ticket-changed"}, status_code=409)
+    return _then_deliver(_after_change(request, ticket, access, key), events)

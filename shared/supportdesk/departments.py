@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from supportdesk.store import ConditionFailed, Item, Table
+
+if TYPE_CHECKING:
+    from supportdesk.accounts import Account
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,15 @@ class Department:
 
     def name(self, language: str) -> str:
         return self.name_es if language == "es" else self.name_en
+
+    @property
+    def open_to_guests(self) -> bool:
+        """Whether someone without a client account may open a ticket here, on the web or
+        by mail: the one access rule of a department (Support, in the seed, is not)."""
+        return self.guests_allowed and not self.login_required
+
+    def admits(self, account: Account | None) -> bool:
+        return account is not None or self.open_to_guests
 
 
 def default_departments(mail_domain: str) -> list[Department]:

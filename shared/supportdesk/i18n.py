@@ -17,6 +17,11 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 
+def N_(text: str) -> str:
+    """Marks a text for the catalogs where it is defined; it is translated where it is shown."""
+    return text
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalog of a supported language (English is the source language)."""

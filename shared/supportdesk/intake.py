@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from supportdesk import notifications, ratelimit
+from supportdesk.access import CUSTOMER, access_to
 from supportdesk.accounts import Account, find_account_by_email
 from supportdesk.attachments import (
     ATTACHMENT_PREFIX,
@@ -35,18 +36,18 @@ from supportdesk.attachments import (
     check_file,
     safe_filename,
 )
+from supportdesk.channels import Outlet, delivering
 from supportdesk.departments import Department
 from supportdesk.i18n import supported
+from supportdesk.limits import MESSAGE_BYTES, SUBJECT_CHARS
 from supportdesk.mail.parsing import MailHeaders, MailPart, ParsedMail, parse_headers, parse_mail
 from supportdesk.opening import one_line
-from supportdesk.reply_address import base_address, reply_address, ticket_of
+from supportdesk.reply_address import base_address, ticket_of
 from supportdesk.sender import Verdicts, is_authenticated
 from supportdesk.store import ConditionFailed, Table
 from supportdesk.tickets import (
-    MAX_MESSAGE_BYTES,
     AlsoRefused,
     Requester,
-    Ticket,
     add_customer_reply,
     create_ticket,
     get_ticket,
@@ -59,7 +60,6 @@ SUBJECT_REFERENCE = re.compile(r"\[#([A-Z]{3}-\d{6})\]")
 MESSAGE_ID_REFERENCE = re.compile(r"([A-Z]{3}-\d{6})\.(?:ack|reply)")
 MAILS_PER_SENDER_PER_HOUR = 20
 NOTICES_PER_SENDER_PER_DAY = 3
-MAX_SUBJECT = 200
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,11 @@ class Mailroom:
     departments: Mapping[str, Department]
     public_url: str
     reply_secret: str = ""
+
+    @property
+    def outlet(self) -> Outlet:
+        return Outlet(ses=self.ses, public_url=self.public_url, reply_secret=self.reply_secret,
+                      departments=self.departments)
 
 
 def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: str,
@@ -142,13 +147,6 @@ def _referenced_ticket(mail: ParsedMail, recipients: list[str], secret: str) -> 
     return None
 
 
-def _owns(ticket: Ticket, account: Account | None, sender: str) -> bool:
-    if ticket.requester.account_id:
-        return account is not None and ticket.belongs_to(account.id)
-    # A guest's ticket takes mail only from its address, once that address confirmed it.
-    return ticket.confirmed and ticket.requester.email.lower() == sender
-
-
 @dataclass(frozen=True)
 class _Accepted:
     """A mail that passed the screening: whose it is, and for which department."""
@@ -179,7 +177,7 @@ def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdict
                            window_seconds=3600):
         return Outcome("ignored", "rate-limited")
     account = find_account_by_email(room.table, sender)
-    if account is None and (department.login_required or not department.guests_allowed):
+    if not department.admits(account):
         _notify_rejection(room, headers, sender, department)
         return Outcome("rejected", "unknown-sender")
     return _Accepted(sender, account, department)
@@ -193,19 +191,21 @@ def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, raw_key: str, s
     body = _message_body(mail, not_imported)
     reference = _referenced_ticket(mail, recipients, room.reply_secret)
     ticket = get_ticket(room.table, reference) if reference else None
-    if ticket is not None and _owns(ticket, account, sender):
+    access = ticket and access_to(ticket, account_id=account.id if account else None, mail_from=sender)
+    if ticket is not None and access in CUSTOMER:
         outcome = Outcome("replied", ticket_id=ticket.id)
         try:
             add_customer_reply(room.table, ticket, author_name=ticket.requester.name,
                                body=body, attachments=attachments, raw_mail_key=raw_key,
-                               also=[_record_action(room.table, ses_message_id, outcome, raw_key)])
+                               also=[_record_action(room.table, ses_message_id, outcome, raw_key)],
+                               emit=delivering(room.outlet))
         except AlsoRefused:
             return Outcome("duplicate")
         return outcome
     language = (account.language if account else None) or supported(mail.language_hint) or "es"
     requester = (Requester(account.name, account.email, account.id, account.language) if account
                  else Requester(mail.from_name or sender, sender, None, language))
-    subject = one_line(mail.subject)[:MAX_SUBJECT] or _fallback_subject(body)
+    subject = one_line(mail.subject)[:SUBJECT_CHARS] or _fallback_subject(body)
     # A guest's mail proved its address as far as mail can (DMARC alignment): its ticket
     # needs no confirmation, and the acknowledgement carries its private link.
     guest_key = None if account else new_guest_key()
@@ -213,11 +213,12 @@ def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, raw_key: str, s
         ticket = create_ticket(
             room.table, department=department.slug, subject=subject, body=body,
             requester=requester, attachments=attachments, raw_mail_key=raw_key, guest_key=guest_key,
+            in_reply_to=mail.message_id,
             also=[_record_action(room.table, ses_message_id, Outcome("created"), raw_key)],
+            emit=delivering(room.outlet),
         )
     except AlsoRefused:
         return Outcome("duplicate")
-    _acknowledge(room, ticket, department, guest_key, mail.message_id)
     return Outcome("created", ticket_id=ticket.id)
 
 
@@ -228,8 +229,8 @@ def _fallback_subject(body: str) -> str:
 
 def _message_body(mail: ParsedMail, not_imported: list[tuple[str, str]]) -> str:
     text = mail.text.strip() or mail.full_text.strip()
-    if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
-        text = text.encode("utf-8")[: MAX_MESSAGE_BYTES - 200].decode("utf-8", "ignore") + (
+    if len(text.encode("utf-8")) > MESSAGE_BYTES:
+        text = text.encode("utf-8")[: MESSAGE_BYTES - 200].decode("utf-8", "ignore") + (
             "\n\n[…]")
     lines = [text] if text else []
     if not_imported:
@@ -269,14 +270,6 @@ def _refusal_words(refusal: AttachmentRefused, policy: AttachmentPolicy) -> str:
     if refusal.reason == "empty":
         return "empty"
     return "type not allowed"
-
-
-def _acknowledge(room: Mailroom, ticket: Ticket, department: Department, guest_key: str | None,
-                 in_reply_to: str | None) -> None:
-    link = f"{room.public_url}/ticket.html?id={ticket.id}" + (f"&key={guest_key}" if guest_key else "")
-    notifications.send(room.ses, notifications.acknowledgement(
-        ticket, department, link=link, guest=guest_key is not None, in_reply_to=in_reply_to,
-        reply_to=reply_address(department.email, ticket.id, room.reply_secret)))
 
 
 def _notify_rejection(room: Mailroom, headers: MailHeaders, sender: str, department: Department) -> None:

@@ -13,17 +13,44 @@ subject), and only then the acknowledgement.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from supportdesk.departments import Department
+from supportdesk.events import EventKind, TicketEvent
 from supportdesk.i18n import translations
+from supportdesk.reply_address import reply_address
 from supportdesk.tickets import Ticket
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
+    from supportdesk.channels import Outlet
+
 
 def reference(ticket_id: str) -> str:
     return f"[#{ticket_id}]"
+
+
+def ticket_link(public_url: str, ticket_id: str, guest_key: str | None) -> str:
+    """The ticket's page on the portal; a guest's carries the key that opens it."""
+    return f"{public_url}/ticket.html?" + urlencode({"id": ticket_id, **({"key": guest_key} if guest_key else {})})
+
+
+def on_ticket_event(event: TicketEvent, outlet: Outlet) -> None:
+    """The mail channel: a new ticket is acknowledged (a guest's web ticket first asks its
+    address to confirm it, and is acknowledged once it has)."""
+    ticket = event.ticket
+    department = outlet.departments.get(ticket.department)
+    if department is None or event.kind not in (EventKind.OPENED, EventKind.CONFIRMED):
+        return
+    link = ticket_link(outlet.public_url, ticket.id, event.guest_key)
+    if not ticket.confirmed:
+        message = address_confirmation(ticket, department, link=link)
+    else:
+        message = acknowledgement(
+            ticket, department, link=link, guest=event.guest_key is not None, in_reply_to=event.in_reply_to,
+            reply_to=reply_address(department.email, ticket.id, outlet.reply_secret))
+    send(outlet.ses, message)
 
 
 def _automatic_mail(department: Department, *, to: str, subject: str, lines: list[str], language: str,

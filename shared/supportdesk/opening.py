@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from supportdesk.accounts import Account
 from supportdesk.attachments import Attachment
 from supportdesk.departments import Department
+from supportdesk.events import Emit
+from supportdesk.limits import EMAIL_CHARS, NAME_CHARS, SUBJECT_CHARS, message_problem
 from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.search import fold
 from supportdesk.store import Table
-from supportdesk.tickets import (
-    MAX_MESSAGE_BYTES,
-    MAX_SUBJECT_CHARS,
-    Priority,
-    Requester,
-    Ticket,
-    create_ticket,
-)
+from supportdesk.tickets import DEFAULT_PRIORITY, Priority, Requester, Ticket, create_ticket, new_guest_key
 
 GUEST_TICKETS_PER_HOUR = 5  # per address
 GUEST_TICKETS_PER_CLIENT_PER_HOUR = 10  # per client (its network address), whatever the addresses
 EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]+$")
-MAX_NAME_CHARS = 100
-PRIORITIES = tuple(p.value for p in Priority)
+# The form's fields, by the names the page gives them.
+FIELDS = ("department", "subject", "message", "priority", "service", "name", "email", "website")
 
 
 @dataclass(frozen=True)
@@ -35,13 +30,28 @@ class TicketRequest:
     department: str
     subject: str
     message: str
-    priority: str = Priority.NORMAL.value
+    priority: str = DEFAULT_PRIORITY
     service: str = ""
     name: str = ""
     email: str = ""
+    # A field people never see (the page hides it), so only robots fill it.
+    website: str = ""
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> TicketRequest:
+        values = {name: form.get(name, "") for name in FIELDS}
+        return cls(**{**values, "priority": values["priority"] or DEFAULT_PRIORITY})
+
+    @property
+    def chosen_priority(self) -> Priority:
+        """The priority to show as chosen: the one sent, or the default."""
+        return Priority.parse(self.priority) or DEFAULT_PRIORITY
 
 
 class InvalidTicket(Exception):
+    """Problems by field name ("form" for the request as a whole), each a reason the
+    templates put into words."""
+
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
@@ -52,7 +62,6 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-
 def validate(request: TicketRequest, departments: Mapping[str, Department],
              account: Account | None) -> dict[str, str]:
     """Problems by field name, each as a reason the templates put into words."""
@@ -60,44 +69,49 @@ def validate(request: TicketRequest, departments: Mapping[str, Department],
     department = departments.get(request.department)
     if department is None:
         errors["department"] = "unknown-department"
-    elif account is None and (department.login_required or not department.guests_allowed):
+    elif not department.admits(account):
         errors["department"] = "login-required"
 
     subject = one_line(request.subject)
     if not subject:
         errors["subject"] = "required"
-    elif len(subject) > MAX_SUBJECT_CHARS:
+    elif len(subject) > SUBJECT_CHARS:
         errors["subject"] = "too-long"
 
-    if not request.message.strip():
-        errors["message"] = "required"
-    elif len(request.message.encode("utf-8")) > MAX_MESSAGE_BYTES:
-        errors["message"] = "too-large"
+    problem = message_problem(request.message)
+    if problem:
+        errors["message"] = problem
 
-    if request.priority not in PRIORITIES:
+    if Priority.parse(request.priority) is None:
         errors["priority"] = "unknown-priority"
 
     if request.service and (account is None or request.service not in account.services):
         errors["service"] = "not-your-service"
 
     if account is None:
-        name = one_line(request.name)
-        if not name:
-            errors["name"] = "required"
-        elif len(name) > MAX_NAME_CHARS:
-            errors["name"] = "too-long"
-        email = request.email.strip()
-        if not email:
-            errors["email"] = "required"
-        elif len(email) > 254 or not EMAIL.match(email):
-            errors["email"] = "invalid-email"
+        errors.update(_guest_problems(request))
     return errors
 
 
-def guest_refusal(table: Table, request: TicketRequest, honeypot: str, client: str) -> str | None:
+def _guest_problems(request: TicketRequest) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    name = one_line(request.name)
+    if not name:
+        errors["name"] = "required"
+    elif len(name) > NAME_CHARS:
+        errors["name"] = "too-long"
+    email = request.email.strip()
+    if not email:
+        errors["email"] = "required"
+    elif len(email) > EMAIL_CHARS or not EMAIL.match(email):
+        errors["email"] = "invalid-email"
+    return errors
+
+
+def _guest_refusal(table: Table, request: TicketRequest, client: str) -> str | None:
     """Why a guest's otherwise valid ticket is not taken, if it is not: robots and floods
     (per address, and per client so that one client cannot write to many addresses)."""
-    if honeypot:  # a field people never see, so only robots fill it
+    if request.website:
         return "rejected"
     if first_reached(table, Limit("guest", fold(request.email), GUEST_TICKETS_PER_HOUR, 3600),
                      Limit("guest-client", client, GUEST_TICKETS_PER_CLIENT_PER_HOUR, 3600)):
@@ -112,14 +126,22 @@ def open_ticket(
     departments: Mapping[str, Department],
     account: Account | None,
     language: str,
-    guest_key: str | None = None,
-    attachments: tuple[Attachment, ...] = (),
+    client: str,
+    emit: Emit,
+    attach: Callable[[], tuple[Attachment, ...]] = tuple,
 ) -> Ticket:
-    """Validate and store the ticket; a guest's ticket opens only with `guest_key`, and waits
-    unconfirmed until its address confirms it (tickets.confirm_ticket)."""
+    """Check the form (InvalidTicket says why not), then take its files (`attach`, called
+    only for a request that is taken) and store the ticket.
+
+    A guest's ticket opens with a private key (carried by the `opened` event to the mail
+    that asks the guest's address to confirm it), and waits outside the queue until then
+    (tickets.confirm_ticket). `client` is whom the per-client limit counts.
+    """
     errors = validate(request, departments, account)
-    if errors:
-        raise InvalidTicket(errors)
+    refusal = None if errors or account is not None else _guest_refusal(table, request, client)
+    if errors or refusal:
+        raise InvalidTicket(errors or {"form": str(refusal)})
+    attachments = attach()
     if account is not None:
         requester = Requester(account.name, account.email, account.id, account.language)
     else:
@@ -132,8 +154,8 @@ def open_ticket(
         requester=requester,
         priority=Priority(request.priority),
         service=request.service or None,
-        guest_key=None if account is not None else guest_key,
+        guest_key=None if account is not None else new_guest_key(),
         attachments=attachments,
         confirmed=account is not None,
+        emit=emit,
     )
-

@@ -13,24 +13,23 @@ ticket page shows that HTML and parses nothing, however often it is viewed.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 import string
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
+from supportdesk.events import Emit, EventKind, TicketEvent
+from supportdesk.i18n import N_
 from supportdesk.markup import excerpt_of_html, render_markdown
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
 TICKET_ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 MAX_ID_ATTEMPTS = 8
-MAX_SUBJECT_CHARS = 200
-MAX_MESSAGE_BYTES = 64 * 1024
 # A message's HTML is stored beside its Markdown only up to this size, so that the item stays
 # well within DynamoDB's 400 KB. Markdown comes out at one to two times its size; only a
 # contrived message (a table whose header makes every line a row of thousands of empty
@@ -38,19 +37,43 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_STORED_HTML_BYTES = 256 * 1024
 
 
-class Priority(str, Enum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
+class Labelled(str, Enum):
+    """A value stored as text, with the name people read (translated where it is shown):
+    a member is one line, and the forms, lists and checks all follow the enum."""
+
+    _value_: str
+    label: str
+
+    if not TYPE_CHECKING:  # a member is declared as (value, label); its value is the text alone
+
+        def __new__(cls, value: str, label: str) -> Labelled:
+            member = str.__new__(cls, value)
+            member._value_ = value
+            member.label = label
+            return member
+
+    @classmethod
+    def parse(cls, value: str) -> Any:
+        """The member stored as `value`, or None."""
+        return cls._value2member_map_.get(value)
 
 
-class Status(str, Enum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    CUSTOMER_REPLY = "customer-reply"
-    ON_HOLD = "on-hold"
-    IN_PROGRESS = "in-progress"
-    CLOSED = "closed"
+class Priority(Labelled):
+    LOW = "low", N_("Low")
+    NORMAL = "normal", N_("Normal")
+    HIGH = "high", N_("High")
+
+
+DEFAULT_PRIORITY = Priority.NORMAL
+
+
+class Status(Labelled):
+    OPEN = "open", N_("Open")
+    ANSWERED = "answered", N_("Answered")
+    CUSTOMER_REPLY = "customer-reply", N_("Customer-Reply")
+    ON_HOLD = "on-hold", N_("On Hold")
+    IN_PROGRESS = "in-progress", N_("In Progress")
+    CLOSED = "closed", N_("Closed")
 
 
 # Tickets in these states wait for an agent, so they are in the department's queue.
@@ -152,14 +175,6 @@ class Ticket:
     @property
     def is_closed(self) -> bool:
         return self.status is Status.CLOSED
-
-    def belongs_to(self, account_id: str | None) -> bool:
-        return account_id is not None and self.requester.account_id == account_id
-
-    def opens_with(self, guest_key: str | None) -> bool:
-        if not guest_key or not self.guest_key_hash:
-            return False
-        return hmac.compare_digest(hash_guest_key(guest_key), self.guest_key_hash)
 
 
 def _ticket_item(ticket: Ticket) -> Item:
@@ -270,11 +285,14 @@ def create_ticket(
     guest_key: str | None = None,
     attachments: tuple[Attachment, ...] = (),
     raw_mail_key: str | None = None,
+    in_reply_to: str | None = None,
     also: Sequence[dict[str, Any]] = (),
     confirmed: bool = True,
     draw_id: Callable[[], str] = new_ticket_id,
+    emit: Emit,
 ) -> Ticket:
-    """Store a new ticket with its first message under a fresh, never-reused ID.
+    """Store a new ticket with its first message under a fresh, never-reused ID; then emit
+    `opened` (with `guest_key` and `in_reply_to`, the mail it came in, for the answer).
 
     `also`: more transaction actions written with the ticket or not at all; a failed
     condition among them raises AlsoRefused. An unconfirmed ticket (a guest's, from the web)
@@ -317,6 +335,7 @@ def create_ticket(
             if failure.reasons and failure.reasons[0] == "ConditionalCheckFailed":
                 continue  # the ID is taken: draw another
             raise
+        emit(TicketEvent(EventKind.OPENED, ticket, guest_key=guest_key, in_reply_to=in_reply_to))
         return ticket
     raise TicketIdExhausted(f"no free ticket ID after {MAX_ID_ATTEMPTS} draws")
 
@@ -347,7 +366,7 @@ def _status_after_customer_message(status: Status) -> Status:
 
 def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str,
                        attachments: tuple[Attachment, ...] = (), raw_mail_key: str | None = None,
-                       also: Sequence[dict[str, Any]] = ()) -> Ticket:
+                       also: Sequence[dict[str, Any]] = (), emit: Emit) -> Ticket:
     """Add the requester's message; the ticket (re)enters its department's queue.
 
     `ticket` is the version the caller read; if another message arrived since, the
@@ -391,14 +410,17 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
         if "ConditionalCheckFailed" in failure.reasons[2:]:
             raise AlsoRefused(ticket.id) from failure
         raise TicketChanged(ticket.id) from failure
-    return replace(
+    ticket = replace(
         ticket, status=status, updated_at=now, message_count=sequence, search_text=search,
         waiting_since=waiting_since, messages=(*ticket.messages, message),
     )
+    emit(TicketEvent(EventKind.REPLIED, ticket))
+    return ticket
 
 
-def confirm_ticket(table: Table, ticket: Ticket) -> Ticket:
-    """The guest's address confirmed the ticket: it joins the queue now (its place: now).
+def confirm_ticket(table: Table, ticket: Ticket, *, guest_key: str | None, emit: Emit) -> Ticket:
+    """The guest's address confirmed the ticket (with the key of its link, `guest_key`): it
+    joins the queue now (its place: now).
 
     TicketChanged if it was confirmed meanwhile: exactly one confirmation takes effect.
     """
@@ -415,10 +437,12 @@ def confirm_ticket(table: Table, ticket: Ticket) -> Ticket:
         )
     except ConditionFailed as failure:
         raise TicketChanged(ticket.id) from failure
-    return replace(ticket, confirmed=True, waiting_since=now)
+    ticket = replace(ticket, confirmed=True, waiting_since=now)
+    emit(TicketEvent(EventKind.CONFIRMED, ticket, guest_key=guest_key))
+    return ticket
 
 
-def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]] = ()) -> Ticket:
+def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]] = (), emit: Emit) -> Ticket:
     """Close the ticket; it leaves the queue and stays in the customer's archive.
 
     `also`: conditions that must hold too (AlsoRefused when one does not).
@@ -445,4 +469,6 @@ def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]]
         if "ConditionalCheckFailed" in failure.reasons[1:]:
             raise AlsoRefused(ticket.id) from failure
         raise TicketChanged(ticket.id) from failure
-    return replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)
+    ticket = replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)
+    emit(TicketEvent(EventKind.CLOSED, ticket))
+    return ticket

@@ -1,7 +1,7 @@
 """Write the static pages of site/ from one shell: `make site` (a test checks they are current).
 
 Each page is the same shell that loads its screen's fragment from the API with htmx; the
-<head> is templates/_head.html, shared with the whole pages the API renders.
+<head> is functions/portal/templates/_head.html, shared with the whole pages the API renders.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "functions"))
 
-from portal.rendering import SCREENS  # noqa: E402  (the screens the portal links to)
+from portal.rendering import SCREENS, TEMPLATES  # noqa: E402  (the screens the portal links to)
 
 SHELL = """<!doctype html>
 <html lang="es">
@@ -32,7 +32,7 @@ SHELL = """<!doctype html>
 
 
 def pages() -> dict[str, str]:
-    head = "\n".join(line for line in (REPO / "templates/_head.html").read_text().splitlines()
+    head = "\n".join(line for line in (TEMPLATES / "_head.html").read_text().splitlines()
                      if not line.startswith("{#"))
     pages = {}
     for static, api, fallback in SCREENS.values():

@@ -75,9 +75,9 @@ def test_the_built_function_finds_its_templates(tmp_path: Path) -> None:
     subprocess.run(["make", "--no-print-directory", "build-WebFunction", f"ARTIFACTS_DIR={tmp_path}"],
                    cwd=REPO, check=True, capture_output=True)
     assert (tmp_path / "portal" / "app.py").exists()
-    assert (tmp_path / "templates" / "login.html").exists()
-    probe = ("from portal.rendering import _templates_dir; print(_templates_dir())")
+    probe = ("from portal.rendering import TEMPLATES, environment; print(TEMPLATES); "
+             "environment('es').get_template('login.html')")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO / 'shared'}"}
     found = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
                            check=True, capture_output=True, text=True).stdout.strip()
-    assert Path(found) == tmp_path / "templates"
+    assert Path(found) == tmp_path / "portal" / "templates"

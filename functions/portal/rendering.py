@@ -26,19 +26,14 @@ if TYPE_CHECKING:
     from supportdesk.tickets import Message
 
 
-def _templates_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    # In the Lambda bundle templates/ sits beside portal/; in the repository, at the top.
-    for candidate in (here.parent / "templates", here.parents[1] / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("templates/ not found")
+# The templates live beside the code that renders them, in the repository and in the bundle.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @cache
 def environment(language: str) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_templates_dir()),
+        loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

@@ -8,7 +8,7 @@ CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messag
 .PHONY: dev test lint site catalogs messages chromium deploy-site clean
 
 dev: $(VENV)/.installed $(CATALOGS)
-	$(BIN)/python -m supportdesk.local.devserver
+	$(BIN)/python -m supportdesk_dev.devserver
 
 test: $(VENV)/.installed $(CATALOGS) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -16,7 +16,7 @@ test: $(VENV)/.installed $(CATALOGS) chromium
 lint: $(VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/ruff check shared functions tests bench scripts
-	$(BIN)/mypy shared/supportdesk functions
+	$(BIN)/mypy shared/supportdesk shared/supportdesk_dev functions
 
 # The static pages are one shell each; edit scripts/build_site.py or templates/_head.html.
 site: $(VENV)/.installed
@@ -58,15 +58,15 @@ build-InboundFunction:
 	cp -r functions/inbound "$(ARTIFACTS_DIR)/inbound"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
-# The layer: the supportdesk package (without the local stack and the CLI) and its
-# pinned dependencies, for the Lambda runtime (python3.12, arm64).
+# The layer: the supportdesk package (the domain only; the local stack and the CLI are
+# supportdesk_dev, which stays out) and its pinned dependencies, for the Lambda runtime
+# (python3.12, arm64).
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 	  --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: \
 	  -r shared/requirements.txt
 	cp -r shared/supportdesk "$(ARTIFACTS_DIR)/python/supportdesk"
-	rm -rf "$(ARTIFACTS_DIR)/python/supportdesk/local" "$(ARTIFACTS_DIR)/python/supportdesk/cli.py"
 	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -m babel.messages.frontend compile -d "$(ARTIFACTS_DIR)/python/supportdesk/locale"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from samtranslator.yaml_helper import yaml_parse
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from supportdesk_dev import REPO_ROOT
+
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 # Properties with no local meaning (who owns objects, retention, CloudFront access).

@@ -59,12 +59,13 @@ build-InboundFunction:
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 # The layer: the supportdesk package (the domain only; the local stack and the CLI are
-# supportdesk_dev, which stays out) and its pinned dependencies, for the Lambda runtime
-# (python3.12, arm64).
+# supportdesk_dev, which stays out) and its pinned dependencies, for the Lambda runtime.
+# LAYER_PLATFORM chooses the wheels: by default those of the runtime template.yaml names
+# (python3.12, arm64); tests/test_layer.py builds a layer for the machine it runs on.
+LAYER_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
-	  --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: \
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" $(LAYER_PLATFORM) \
 	  -r shared/requirements.txt
 	cp -r shared/supportdesk "$(ARTIFACTS_DIR)/python/supportdesk"
 	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -m babel.messages.frontend compile -d "$(ARTIFACTS_DIR)/python/supportdesk/locale"

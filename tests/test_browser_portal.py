@@ -14,22 +14,33 @@ pytestmark = pytest.mark.browser
 
 ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 
-TEXTS = {
-    "es": dict(locale="es-ES", email="Correo electrónico", password="Contraseña", login="Ingresar",
-               open="Abrir ticket", support="Soporte", subject="Asunto", service="Servicio Relacionado",
-               priority="Prioridad", low="Baja", message="Mensaje", bold="Negrita", code="Code",
-               preview="Previsualizar", submit="Enviar", mine="Mis tickets",
-               search="Buscar por ID de ticket, asunto o texto", reply="Enviar respuesta",
-               close="Cerrar ticket", closed="Cerrado", reopen="Enviar y reabrir",
-               reopened="Respuesta del cliente", fullscreen="Pantalla completa"),
-    "en": dict(locale="en-GB", email="E-mail", password="Password", login="Log in",
-               open="Open ticket", support="Support", subject="Subject", service="Related Service",
-               priority="Priority", low="Low", message="Message", bold="Bold", code="Code",
-               preview="Preview", submit="Submit", mine="My tickets",
-               search="Search by ticket ID, subject or text", reply="Send reply",
-               close="Close ticket", closed="Closed", reopen="Send and reopen",
-               reopened="Customer-Reply", fullscreen="Full screen"),
+# What each step reads on the page, in Spanish and in English.
+WORDS = {
+    "locale": ("es-ES", "en-GB"),
+    "email": ("Correo electrónico", "E-mail"),
+    "password": ("Contraseña", "Password"),
+    "login": ("Ingresar", "Log in"),
+    "open": ("Abrir ticket", "Open ticket"),
+    "support": ("Soporte", "Support"),
+    "subject": ("Asunto", "Subject"),
+    "service": ("Servicio Relacionado", "Related Service"),
+    "priority": ("Prioridad", "Priority"),
+    "low": ("Baja", "Low"),
+    "message": ("Mensaje", "Message"),
+    "bold": ("Negrita", "Bold"),
+    "code": ("Code", "Code"),
+    "preview": ("Previsualizar", "Preview"),
+    "submit": ("Enviar", "Submit"),
+    "mine": ("Mis tickets", "My tickets"),
+    "search": ("Buscar por ID de ticket, asunto o texto", "Search by ticket ID, subject or text"),
+    "reply": ("Enviar respuesta", "Send reply"),
+    "close": ("Cerrar ticket", "Close ticket"),
+    "closed": ("Cerrado", "Closed"),
+    "reopen": ("Enviar y reabrir", "Send and reopen"),
+    "reopened": ("Respuesta del cliente", "Customer-Reply"),
+    "fullscreen": ("Pantalla completa", "Full screen"),
 }
+TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 
 
 def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:

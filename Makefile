@@ -8,7 +8,7 @@ CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messag
 .PHONY: dev test lint site catalogs messages chromium deploy-site clean
 
 dev: $(VENV)/.installed $(CATALOGS)
-	$(BIN)/python -m supportdesk.local.devserver
+	$(BIN)/python -m supportdesk_dev.devserver
 
 test: $(VENV)/.installed $(CATALOGS) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -16,7 +16,7 @@ test: $(VENV)/.installed $(CATALOGS) chromium
 lint: $(VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/ruff check shared functions tests bench scripts
-	$(BIN)/mypy shared/supportdesk functions
+	$(BIN)/mypy shared/supportdesk shared/supportdesk_dev functions
 
 # The static pages are one shell each; edit scripts/build_site.py or functions/portal/templates/_head.html.
 site: $(VENV)/.installed
@@ -57,15 +57,16 @@ build-InboundFunction:
 	cp -r functions/inbound "$(ARTIFACTS_DIR)/inbound"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
-# The layer: the supportdesk package (without the local stack and the CLI) and its
-# pinned dependencies, for the Lambda runtime (python3.12, arm64).
+# The layer: the supportdesk package (the domain only; the local stack and the CLI are
+# supportdesk_dev, which stays out) and its pinned dependencies, for the Lambda runtime.
+# LAYER_PLATFORM chooses the wheels: by default those of the runtime template.yaml names
+# (python3.12, arm64); tests/test_layer.py builds a layer for the machine it runs on.
+LAYER_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
-	  --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: \
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" $(LAYER_PLATFORM) \
 	  -r shared/requirements.txt
 	cp -r shared/supportdesk "$(ARTIFACTS_DIR)/python/supportdesk"
-	rm -rf "$(ARTIFACTS_DIR)/python/supportdesk/local" "$(ARTIFACTS_DIR)/python/supportdesk/cli.py"
 	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -m babel.messages.frontend compile -d "$(ARTIFACTS_DIR)/python/supportdesk/locale"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 

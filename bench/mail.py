@@ -137,8 +137,8 @@ def print_parsing() -> None:
 def serve(rounds: int) -> dict[str, Any]:
     """In the child: feed mails to the handler and measure."""
     from inbound.handler import handler, mailroom
-    from supportdesk.local.events import LambdaContext, ses_receipt_event
     from supportdesk.mail.parsing import parse_headers
+    from supportdesk_dev.events import LambdaContext, ses_receipt_event
 
     room, s3, settings = mailroom()
     calls: list[str] = []

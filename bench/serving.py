@@ -20,8 +20,8 @@ def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple
     """Run `script --serve rounds` against a fresh local stack; return the JSON it prints."""
     from supportdesk.accounts import register_account
     from supportdesk.departments import seed_departments
-    from supportdesk.local.stack import start_local_stack
     from supportdesk.store import Table
+    from supportdesk_dev.stack import start_local_stack
 
     with tempfile.TemporaryDirectory() as state:
         stack = start_local_stack(outbox=Path(state) / "outbox", stack_name=stack_name)

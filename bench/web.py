@@ -63,7 +63,7 @@ def serve_actions(rounds: int) -> dict[str, Any]:
     """Drive the Lambda handler through every customer action; runs in a child process."""
     from portal import resources
     from portal.app import handler
-    from supportdesk.local.events import LambdaContext, http_api_event
+    from supportdesk_dev.events import LambdaContext, http_api_event
 
     calls: list[str] = []
 

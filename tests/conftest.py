@@ -21,8 +21,8 @@ import pytest
 
 from supportdesk.accounts import Account, register_account
 from supportdesk.departments import seed_departments
-from supportdesk.local.stack import LocalStack, start_local_stack
 from supportdesk.store import Table
+from supportdesk_dev.stack import LocalStack, start_local_stack
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -93,7 +93,7 @@ def customer(make_customer: Any) -> Person:
 
 @pytest.fixture(scope="session")
 def origin_secret(stack: LocalStack) -> str | None:
-    from supportdesk.local.devserver import origin_secret
+    from supportdesk_dev.devserver import origin_secret
 
     return origin_secret(stack)
 
@@ -102,7 +102,7 @@ def origin_secret(stack: LocalStack) -> str | None:
 def app(stack: LocalStack, origin_secret: str | None) -> Any:
     """The web function's app as browsers reach it: through (the local stand-in of) CloudFront."""
     from portal.app import app
-    from supportdesk.local.devserver import behind_cloudfront
+    from supportdesk_dev.devserver import behind_cloudfront
 
     return behind_cloudfront(app, origin_secret)
 
@@ -208,7 +208,7 @@ def live_server(stack: LocalStack, origin_secret: str | None) -> Iterator[str]:
     """The site and the API on one origin over real HTTP, as `make dev` serves them."""
     import uvicorn
 
-    from supportdesk.local.devserver import load_portal, site_and_api
+    from supportdesk_dev.devserver import load_portal, site_and_api
 
     port = urlsplit(stack.environment["PUBLIC_URL"]).port
     served = site_and_api(load_portal(), REPO / "site", origin=origin_secret, local_endpoint=stack.endpoint_url)
@@ -231,7 +231,7 @@ def live_server(stack: LocalStack, origin_secret: str | None) -> Iterator[str]:
 def deliver(stack: LocalStack) -> Any:
     """deliver(raw, to=..., **verdicts) → the handler's outcome for that mail."""
     from inbound.handler import handler
-    from supportdesk.local.events import LambdaContext, ses_receipt_event
+    from supportdesk_dev.events import LambdaContext, ses_receipt_event
 
     s3 = stack.client("s3")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from supportdesk.advice import is_generic_subject, message_is_too_short, same_subject
+from supportdesk.advice import is_generic_subject, same_subject
 from supportdesk.search import fold, matches, search_text_of, similar_tickets
 
 
@@ -70,14 +70,3 @@ def test_search_finds_by_id_subject_and_message_text() -> None:
 
 def test_folding_removes_case_and_accents() -> None:
     assert fold("  Éxito  TOTAL\tÑandú ") == "exito total nandu"
-
-
-@pytest.mark.parametrize("message, short", [
-    ("Ayuda, tengo un problema", True),
-    ("No puedo acceder a mi correo", True),
-    ("", False),
-    ("Desde ayer a las 10:00 el sitio ana.es muestra 'Error 500 Internal Server Error' en todas "
-     "las páginas; el panel funciona y el disco no está lleno.", False),
-])
-def test_messages_too_short_to_act_on_get_a_hint(message: str, short: bool) -> None:
-    assert message_is_too_short(message) is short

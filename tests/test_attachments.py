@@ -16,7 +16,7 @@ from conftest import Person, browser_client, csrf_token, log_in, mailed_key
 from starlette.testclient import TestClient
 
 from supportdesk.attachments import AttachmentPolicy, AttachmentRefused, check_file, safe_filename
-from supportdesk.local.provision import load_template
+from supportdesk_dev.provision import load_template
 
 TEN_MB = 10 * 1024 * 1024
 

@@ -22,6 +22,22 @@ def log_in(page: Any, base: str, person: Person) -> None:
     page.locator("#greeting").wait_for()
 
 
+def new_ticket(page_in: Any, base: str, person: Person, message: str, subject: str | None = None) -> Any:
+    """A signed-in customer on the form of a new Support ticket, with what they typed in it."""
+    page = page_in("es-ES")
+    log_in(page, base, person)
+    page.goto(base + "/new.html?department=support")
+    if subject is not None:
+        page.get_by_label("Asunto").fill(subject)
+    page.get_by_label("Mensaje").fill(message)
+    return page
+
+
+def submit(page: Any) -> None:
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    page.locator("#created-ticket-id").wait_for()
+
+
 def drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -> None:
     """Drop files onto an element, as a user dragging them from the desktop."""
     transfer = page.evaluate_handle(
@@ -46,11 +62,8 @@ def test_drag_two_add_a_third_submit_and_download_each_back(
     third = tmp_path / "informe.pdf"
     third.write_bytes(report)
 
-    page = page_in("es-ES")
-    log_in(page, live_server, customer)
-    page.goto(live_server + "/new.html?department=support")
-    page.get_by_label("Asunto").fill("La tienda da error 500 al pagar")
-    page.get_by_label("Mensaje").fill("Adjunto la captura, el log del servidor y el informe del banco.")
+    page = new_ticket(page_in, live_server, customer, "Adjunto la captura, el log del servidor y el informe del banco.",
+                      subject="La tienda da error 500 al pagar")
 
     drop_files(page, "[data-dropzone]", [("captura.png", "image/png", screenshot),
                                           ("error.log", "text/plain", log_text)])
@@ -65,8 +78,7 @@ def test_drag_two_add_a_third_submit_and_download_each_back(
         expect(row).to_have_class(re.compile(r"\bdone\b"))
         assert row.locator("progress").get_attribute("value") == "100"
 
-    page.get_by_role("button", name="Enviar", exact=True).click()
-    page.locator("#created-ticket-id").wait_for()
+    submit(page)
     for name, content in (("captura.png", screenshot), ("error.log", log_text), ("informe.pdf", report)):
         with page.expect_download() as download:
             page.get_by_role("link", name=name).click()
@@ -76,27 +88,20 @@ def test_drag_two_add_a_third_submit_and_download_each_back(
 
 def test_a_file_removed_before_submit_is_not_attached(live_server: str, page_in: Any,
                                                        customer: Person) -> None:
-    page = page_in("es-ES")
-    log_in(page, live_server, customer)
-    page.goto(live_server + "/new.html?department=support")
-    page.get_by_label("Asunto").fill("Solo un adjunto")
-    page.get_by_label("Mensaje").fill("Debería quedar solamente el archivo que no quité de la lista.")
+    page = new_ticket(page_in, live_server, customer, "Debería quedar solamente el archivo que no quité de la lista.",
+                      subject="Solo un adjunto")
     drop_files(page, "[data-dropzone]", [("queda.txt", "text/plain", b"me quedo"),
                                           ("sobra.txt", "text/plain", b"me voy")])
     expect(page.locator(".upload.done")).to_have_count(2)
     page.locator(".upload", has_text="sobra.txt").get_by_role("button", name="Quitar").click()
-    page.get_by_role("button", name="Enviar", exact=True).click()
-    page.locator("#created-ticket-id").wait_for()
+    submit(page)
     expect(page.get_by_role("link", name="queda.txt")).to_be_visible()
     expect(page.get_by_role("link", name="sobra.txt")).to_have_count(0)
 
 
 def test_a_refused_file_is_named_with_the_limit_and_nothing_typed_is_lost(
         live_server: str, page_in: Any, customer: Person) -> None:
-    page = page_in("es-ES")
-    log_in(page, live_server, customer)
-    page.goto(live_server + "/new.html?department=support")
-    page.get_by_label("Mensaje").fill("Texto que no se pierde")
+    page = new_ticket(page_in, live_server, customer, "Texto que no se pierde")
     drop_files(page, "[data-dropzone]", [("programa.exe", "application/octet-stream", b"MZ" * 10)])
     row = page.locator(".upload", has_text="programa.exe")
     expect(row).to_have_class(re.compile(r"\bfailed\b"))
@@ -106,11 +111,8 @@ def test_a_refused_file_is_named_with_the_limit_and_nothing_typed_is_lost(
 
 def test_a_screenshot_pasted_into_the_message_is_attached(live_server: str, page_in: Any,
                                                           customer: Person) -> None:
-    page = page_in("es-ES")
-    log_in(page, live_server, customer)
-    page.goto(live_server + "/new.html?department=support")
-    page.get_by_label("Asunto").fill("Captura pegada desde el portapapeles")
-    page.get_by_label("Mensaje").fill("Pego la captura del error aquí mismo.")
+    page = new_ticket(page_in, live_server, customer, "Pego la captura del error aquí mismo.",
+                      subject="Captura pegada desde el portapapeles")
     page.locator("#message").evaluate("""textarea => {
         const transfer = new DataTransfer();
         const pixels = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4]);
@@ -120,6 +122,5 @@ def test_a_screenshot_pasted_into_the_message_is_attached(live_server: str, page
     pasted = page.locator(".upload.done", has_text=re.compile(r"^captura-\d{8}T\d{6}\.png"))
     expect(pasted).to_have_count(1)
     assert page.get_by_label("Mensaje").input_value() == "Pego la captura del error aquí mismo."
-    page.get_by_role("button", name="Enviar", exact=True).click()
-    page.locator("#created-ticket-id").wait_for()
+    submit(page)
     expect(page.locator(".message-attachments a", has_text=re.compile(r"^captura-.*\.png$"))).to_have_count(1)

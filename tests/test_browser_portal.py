@@ -14,22 +14,33 @@ pytestmark = pytest.mark.browser
 
 ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 
-TEXTS = {
-    "es": dict(locale="es-ES", email="Correo electrónico", password="Contraseña", login="Ingresar",
-               open="Abrir ticket", support="Soporte", subject="Asunto", service="Servicio Relacionado",
-               priority="Prioridad", low="Baja", message="Mensaje", bold="Negrita", code="Code",
-               preview="Previsualizar", submit="Enviar", mine="Mis tickets",
-               search="Buscar por ID de ticket, asunto o texto", reply="Enviar respuesta",
-               close="Cerrar ticket", closed="Cerrado", reopen="Enviar y reabrir",
-               reopened="Respuesta del cliente", fullscreen="Pantalla completa"),
-    "en": dict(locale="en-GB", email="E-mail", password="Password", login="Log in",
-               open="Open ticket", support="Support", subject="Subject", service="Related Service",
-               priority="Priority", low="Low", message="Message", bold="Bold", code="Code",
-               preview="Preview", submit="Submit", mine="My tickets",
-               search="Search by ticket ID, subject or text", reply="Send reply",
-               close="Close ticket", closed="Closed", reopen="Send and reopen",
-               reopened="Customer-Reply", fullscreen="Full screen"),
+# What each step reads on the page, in Spanish and in English.
+WORDS = {
+    "locale": ("es-ES", "en-GB"),
+    "email": ("Correo electrónico", "E-mail"),
+    "password": ("Contraseña", "Password"),
+    "login": ("Ingresar", "Log in"),
+    "open": ("Abrir ticket", "Open ticket"),
+    "support": ("Soporte", "Support"),
+    "subject": ("Asunto", "Subject"),
+    "service": ("Servicio Relacionado", "Related Service"),
+    "priority": ("Prioridad", "Priority"),
+    "low": ("Baja", "Low"),
+    "message": ("Mensaje", "Message"),
+    "bold": ("Negrita", "Bold"),
+    "code": ("Code", "Code"),
+    "preview": ("Previsualizar", "Preview"),
+    "submit": ("Enviar", "Submit"),
+    "mine": ("Mis tickets", "My tickets"),
+    "search": ("Buscar por ID de ticket, asunto o texto", "Search by ticket ID, subject or text"),
+    "reply": ("Enviar respuesta", "Send reply"),
+    "close": ("Cerrar ticket", "Close ticket"),
+    "closed": ("Cerrado", "Closed"),
+    "reopen": ("Enviar y reabrir", "Send and reopen"),
+    "reopened": ("Respuesta del cliente", "Customer-Reply"),
+    "fullscreen": ("Pantalla completa", "Full screen"),
 }
+TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 
 
 def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
@@ -205,20 +216,31 @@ def test_xss_payloads_never_run_anywhere_they_are_shown(live_server: str, page_i
         ticket_ids.append(page.locator("#created-ticket-id").inner_text())
         shown = page.locator("main h1").inner_text()
         assert shown == " ".join(payload[:190].split())  # the subject appears as text
+    # Each check waits first for a sign that the hostile text was rendered, so a page that
+    # never renders fails instead of passing for want of anything to run.
     page.goto(live_server + "/tickets.html")
-    page.locator("#ticket-rows a.ticket-id").first.wait_for()
+    rows = page.locator("#ticket-rows a.ticket-id")
+    expect(rows).to_have_count(len(XSS))
+    # The search's answer replaces the list: a new table, without the mark the old one has.
+    page.locator("#ticket-rows table").evaluate("table => { table.dataset.before = 'search'; }")
     page.get_by_label("Buscar por ID de ticket, asunto o texto").fill("script")
-    page.wait_for_timeout(600)
-    for ticket_id in ticket_ids[:3]:
+    expect(page.locator("#ticket-rows table:not([data-before])")).to_be_visible()
+    expect(rows).to_have_count(len(XSS))  # every message holds the payloads, as text
+    assert injected_elements(page) == 0
+    for number, ticket_id in enumerate(ticket_ids[:3]):
         page.goto(f"{live_server}/ticket.html?id={ticket_id}")
-        page.locator(".thread").wait_for()
-        injected = page.evaluate("""() => {
-            const bodies = [...document.querySelectorAll('.message-body, main h1, #ticket-rows')];
-            return bodies.flatMap(b => [...b.querySelectorAll('script, img, svg, iframe, body, details, math, style, [hx-get], [onerror], [onload], [onmouseover], a[href^="javascript" i]')]).length;
-        }""")
-        assert injected == 0
-    page.wait_for_timeout(300)
+        hostile = page.locator(".thread .message-body", has_text=f"Caso {number}:")
+        expect(hostile).to_contain_text(XSS[number])
+        assert injected_elements(page) == 0
     assert dialogs == []
+
+
+def injected_elements(page: Any) -> int:
+    """How many elements that can run script the shown tickets' texts became (must be none)."""
+    return int(page.evaluate("""() => {
+        const bodies = [...document.querySelectorAll('.message-body, main h1, #ticket-rows')];
+        return bodies.flatMap(b => [...b.querySelectorAll('script, img, svg, iframe, body, details, math, style, [hx-get], [onerror], [onload], [onmouseover], a[href^="javascript" i]')]).length;
+    }"""))
 
 
 def test_without_javascript_every_step_still_works(live_server: str, browser: Any,

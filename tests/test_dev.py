@@ -36,7 +36,7 @@ class DevServer:
 
     def start(self) -> str:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "supportdesk.local.devserver"], env=self.env,
+            [sys.executable, "-m", "supportdesk_dev.devserver"], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.process.stdout is not None
         banner = []

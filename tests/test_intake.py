@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from conftest import Person, browser_client, mails_to
 
-from supportdesk.local.stack import LocalStack
 from supportdesk.mail.parsing import parse_mail
 from supportdesk.store import Table
 from supportdesk.tickets import Ticket, get_ticket, list_tickets_of
+from supportdesk_dev.stack import LocalStack
 
 CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
 

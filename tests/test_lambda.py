@@ -12,8 +12,8 @@ from typing import Any
 
 from conftest import Person
 
-from supportdesk.local.events import LambdaContext as Context
-from supportdesk.local.events import http_api_event
+from supportdesk_dev.events import LambdaContext as Context
+from supportdesk_dev.events import http_api_event
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,8 @@ from moto.utilities.utils import load_resource
 
 from supportdesk.auth import ExpiredToken, InvalidToken, TokenVerifier
 from supportdesk.config import Settings
-from supportdesk.local.stack import LocalStack
 from supportdesk.signing import derive_key, sign
+from supportdesk_dev.stack import LocalStack
 
 ID, REFRESH, SINCE = "__Host-sd_id", "__Host-sd_refresh", "__Host-sd_since"
 

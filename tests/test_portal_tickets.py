@@ -14,7 +14,7 @@ import pytest
 from conftest import Person, browser_client, csrf_token, log_in
 from starlette.testclient import TestClient
 
-from supportdesk.local.stack import LocalStack
+from supportdesk_dev.stack import LocalStack
 
 TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")
 

@@ -12,8 +12,8 @@ import pytest
 from conftest import sam_translate
 
 from supportdesk.limits import PASSWORD_MIN_CHARS
-from supportdesk.local.provision import TEMPLATE_PATH, UnsupportedProperty, load_template, provision
-from supportdesk.local.stack import LocalStack
+from supportdesk_dev.provision import TEMPLATE_PATH, UnsupportedProperty, load_template, provision
+from supportdesk_dev.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[1]
 

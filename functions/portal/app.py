@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from aws_lambda_powertools import Logger
 from mangum import Mangum
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from portal import errors, home, login, tickets, uploads
@@ -18,30 +20,35 @@ from portal.session import SessionMiddleware
 
 logger = Logger()
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def path(address: str, name: str, **handlers: Handler) -> list[Route]:
+    """The routes of one address, under one name: a handler per HTTP method (GET, POST)."""
+    return [Route(address, handler, methods=[method], name=name) for method, handler in handlers.items()]
+
+
+# Starlette tries them in order: /api/tickets/new and /similar before /api/tickets/{ticket_id}.
 routes = [
-    Route("/api/login", login.login_form, methods=["GET"], name="login"),
-    Route("/api/login", login.log_in, methods=["POST"]),
-    Route("/api/logout", login.log_out, methods=["POST"], name="logout"),
-    Route("/api/password/forgot", login.forgot_form, methods=["GET"], name="forgot"),
-    Route("/api/password/forgot", login.send_reset_code, methods=["POST"]),
-    Route("/api/password/reset", login.reset_password, methods=["POST"], name="reset"),
-    Route("/api/home", home.home_page, methods=["GET"], name="home"),
-    Route("/api/departments", tickets.departments_page, methods=["GET"], name="departments"),
-    Route("/api/tickets/new", tickets.new_ticket_form, methods=["GET"], name="new_ticket"),
-    Route("/api/tickets/similar", tickets.subject_advice, methods=["GET"], name="subject_advice"),
-    Route("/api/tickets", tickets.my_tickets, methods=["GET"], name="tickets"),
-    Route("/api/tickets", tickets.submit_ticket, methods=["POST"]),
-    Route("/api/preview", tickets.preview, methods=["POST"], name="preview"),
-    Route("/api/tickets/{ticket_id}", tickets.ticket_page, methods=["GET"], name="ticket"),
-    Route("/api/tickets/{ticket_id}/replies", tickets.reply_to_ticket, methods=["POST"], name="reply"),
-    Route("/api/tickets/{ticket_id}/close", tickets.close, methods=["POST"], name="close"),
-    Route("/api/tickets/{ticket_id}/confirm", tickets.confirm, methods=["POST"], name="confirm"),
-    Route("/api/tickets/{ticket_id}/waiting", tickets.guest_waiting, methods=["GET"], name="guest_waiting"),
-    Route("/api/tickets/{ticket_id}/attachments/{attachment_id}", tickets.download,
-          methods=["GET"], name="attachment"),
-    Route("/api/tickets/{ticket_id}/messages/{sequence:int}/original", tickets.original_mail,
-          methods=["GET"], name="original_mail"),
-    Route("/api/uploads", uploads.new_upload, methods=["POST"], name="uploads"),
+    *path("/api/login", "login", GET=login.login_form, POST=login.log_in),
+    *path("/api/logout", "logout", POST=login.log_out),
+    *path("/api/password/forgot", "forgot", GET=login.forgot_form, POST=login.send_reset_code),
+    *path("/api/password/reset", "reset", POST=login.reset_password),
+    *path("/api/home", "home", GET=home.home_page),
+    *path("/api/departments", "departments", GET=tickets.departments_page),
+    *path("/api/tickets/new", "new_ticket", GET=tickets.new_ticket_form),
+    *path("/api/tickets/similar", "subject_advice", GET=tickets.subject_advice),
+    *path("/api/tickets", "tickets", GET=tickets.my_tickets, POST=tickets.submit_ticket),
+    *path("/api/preview", "preview", POST=tickets.preview),
+    *path("/api/tickets/{ticket_id}", "ticket", GET=tickets.ticket_page),
+    *path("/api/tickets/{ticket_id}/replies", "reply", POST=tickets.reply_to_ticket),
+    *path("/api/tickets/{ticket_id}/close", "close", POST=tickets.close),
+    *path("/api/tickets/{ticket_id}/confirm", "confirm", POST=tickets.confirm),
+    *path("/api/tickets/{ticket_id}/waiting", "guest_waiting", GET=tickets.guest_waiting),
+    *path("/api/tickets/{ticket_id}/attachments/{attachment_id}", "attachment", GET=tickets.download),
+    *path("/api/tickets/{ticket_id}/messages/{sequence:int}/original", "original_mail",
+          GET=tickets.original_mail),
+    *path("/api/uploads", "uploads", POST=uploads.new_upload),
 ]
 
 app = Starlette(

@@ -17,14 +17,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from functools import partial
-from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message, Receive
 
 from portal import cookies, resources
-from portal.middleware import HttpMiddleware
+from portal.middleware import Exchange, HttpMiddleware
 from portal.rendering import render
 from supportdesk.signing import sign, signature, unsign
 
@@ -41,53 +39,51 @@ def form_token(key: bytes, nonce: str, session: str) -> str:
 
 
 class CsrfMiddleware(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, exchange: Exchange) -> None:
         key = resources.csrf_key()
-        cookie = cookies.read_cookies(scope["headers"]).get(cookies.CSRF)
+        cookie = exchange.cookies.get(cookies.CSRF)
         nonce = unsign(key, cookie) if cookie else None
         issued = None
         if nonce is None:
             nonce = secrets.token_urlsafe(32)
             issued = sign(key, nonce)
-        cookie_values = cookies.read_cookies(scope["headers"])
-        token = form_token(key, nonce, cookie_values.get(cookies.SESSION_START, ""))
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["csrf_token"] = token
+        token = form_token(key, nonce, exchange.cookies.get(cookies.SESSION_START, ""))
+        exchange.state["csrf_token"] = token
         # A login or logout in this request changes the token its page must carry.
-        state["csrf_token_for"] = partial(form_token, key, nonce)
+        exchange.state["csrf_token_for"] = partial(form_token, key, nonce)
         extra = [cookies.set_cookie(cookies.CSRF, issued)] if issued else []
-        send = cookies.sending_headers(send, lambda: extra)
+        exchange.add_response_headers(lambda: extra)
 
-        if scope["method"] not in SAFE_METHODS:
-            body = await _read_body(scope, receive)
+        if exchange.scope["method"] not in SAFE_METHODS:
+            body = await _read_body(exchange)
             if body is None:
-                await _refuse(scope, send, 413)
+                await _refuse(exchange, 413)
                 return
-            receive = _replay(body)
-            given = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
-            if not given and _is_urlencoded(scope):
+            exchange.receive = _replay(body)
+            given = exchange.headers.get(HEADER, b"").decode("latin-1")
+            if not given and _is_urlencoded(exchange):
                 fields = parse_qs(body.decode("utf-8", "replace"))
                 given = (fields.get(FIELD) or [""])[0]
             if issued or not given or not hmac.compare_digest(given.encode(), token.encode()):
-                await _refuse(scope, send, 403)
+                await _refuse(exchange, 403)
                 return
-        await self.app(scope, receive, send)
+        await self.forward(exchange)
 
 
-def _is_urlencoded(scope: Scope) -> bool:
-    content_type = dict(scope["headers"]).get(b"content-type", b"")
+def _is_urlencoded(exchange: Exchange) -> bool:
+    content_type = exchange.headers.get(b"content-type", b"")
     return content_type.split(b";")[0].strip() == b"application/x-www-form-urlencoded"
 
 
-async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
+async def _read_body(exchange: Exchange) -> bytes | None:
     """The whole body, or None as soon as it is known to be over MAX_BODY_BYTES."""
-    declared = dict(scope["headers"]).get(b"content-length", b"0")
+    declared = exchange.headers.get(b"content-length", b"0")
     if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
         return None
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = await exchange.receive()
         if message["type"] == "http.disconnect":
             return b"".join(chunks)
         chunk = message.get("body", b"")
@@ -112,15 +108,15 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _refuse(scope: Scope, send: Send, status_code: int) -> None:
-    request = Request(scope)
+async def _refuse(exchange: Exchange, status_code: int) -> None:
+    request = exchange.request()
     reason = "expired-form" if status_code == 403 else "too-large"
     response = render(request, "error.html", {"reason": reason}, status_code=status_code)
     if request.headers.get("hx-request") == "true":
         # Keep the form and everything typed in it; show the notice above it instead.
         response.headers["HX-Retarget"] = "#notice"
         response.headers["HX-Reswap"] = "innerHTML"
-    await response(scope, _no_receive, send)
+    await response(exchange.scope, _no_receive, exchange.send)
 
 
 async def _no_receive() -> Message:

@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message, Send
 
 from portal import resources
-from portal.middleware import HttpMiddleware
+from portal.middleware import Exchange, HttpMiddleware
 
 ORIGIN_HEADER = b"x-origin-verify"
 VIEWER_ADDRESS_HEADER = b"cloudfront-viewer-address"
@@ -74,17 +73,16 @@ async def _forbidden(send: Send) -> None:
 
 
 class EdgeMiddleware(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        send = with_headers(send, security_headers(resources.settings().endpoint_url))
+    async def handle(self, exchange: Exchange) -> None:
+        exchange.send = with_headers(exchange.send, security_headers(resources.settings().endpoint_url))
         secret = resources.origin_secret()
-        headers = dict(scope["headers"])
-        state: dict[str, Any] = scope.setdefault("state", {})
+        headers = exchange.headers
         if secret is None:
-            client = scope.get("client")
-            state["client"] = client[0] if client else "unknown"
+            client = exchange.scope.get("client")
+            exchange.state["client"] = client[0] if client else "unknown"
         else:
             if not hmac.compare_digest(headers.get(ORIGIN_HEADER, b""), secret.encode()):
-                await _forbidden(send)
+                await _forbidden(exchange.send)
                 return
-            state["client"] = viewer_address(headers.get(VIEWER_ADDRESS_HEADER, b"")) or "unknown"
-        await self.app(scope, receive, send)
+            exchange.state["client"] = viewer_address(headers.get(VIEWER_ADDRESS_HEADER, b"")) or "unknown"
+        await self.forward(exchange)

@@ -17,10 +17,8 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-from starlette.types import Receive, Scope, Send
-
 from portal import cookies, resources
-from portal.middleware import HttpMiddleware
+from portal.middleware import Exchange, HttpMiddleware
 from supportdesk.accounts import Account, get_account, session_check
 from supportdesk.auth import (
     ExpiredToken,
@@ -169,8 +167,8 @@ class Session:
 
 
 class SessionMiddleware(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state: dict[str, Any] = scope.setdefault("state", {})
+    async def handle(self, exchange: Exchange) -> None:
+        state = exchange.state
 
         def rebind(started: str) -> None:
             # The page this request renders carries the token of the session it ends with.
@@ -178,7 +176,7 @@ class SessionMiddleware(HttpMiddleware):
                 state["csrf_token"] = state["csrf_token_for"](started)
 
         session = Session(
-            cookies.read_cookies(scope["headers"]),
+            exchange.cookies,
             resources.token_verifier,
             resources.cognito,
             lambda: resources.settings().user_pool_client_id,
@@ -187,4 +185,5 @@ class SessionMiddleware(HttpMiddleware):
             rebind,
         )
         state["session"] = session
-        await self.app(scope, receive, cookies.sending_headers(send, lambda: session.headers))
+        exchange.add_response_headers(lambda: session.headers)
+        await self.forward(exchange)

@@ -19,6 +19,8 @@ help question questions problem problems issue issues support urgent important h
 please ticket error errors trouble query info informacion information request solicitud
 asap need i have a an my mi
 """.split())
+# A message shorter than either gets the hint; the form checks it as the customer types
+# (the web function hands these limits to the page).
 MIN_MESSAGE_CHARS = 60
 MIN_MESSAGE_WORDS = 8
 
@@ -36,8 +38,3 @@ def same_subject(tickets: Sequence[T], subject: str) -> T | None:
     if not wanted:
         return None
     return next((t for t in tickets if fold(t.subject).strip(" .!?¡¿") == wanted), None)
-
-
-def message_is_too_short(message: str) -> bool:
-    text = message.strip()
-    return bool(text) and (len(text) < MIN_MESSAGE_CHARS or len(words(text)) < MIN_MESSAGE_WORDS)

@@ -46,7 +46,6 @@ class ExpiredToken(InvalidToken):
 class Tokens:
     id_token: str
     refresh_token: str | None
-    expires_in: int
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,6 @@ class Identity:
     account_id: str
     email: str
     groups: tuple[str, ...]
-    expires_at: int
     # When the browser's session began (ms), from our own signed cookie, not from the token.
     session_started: int = 0
 
@@ -78,7 +76,6 @@ def _tokens(result: dict[str, Any], refresh_token: str | None = None) -> Tokens:
     return Tokens(
         id_token=auth["IdToken"],
         refresh_token=auth.get("RefreshToken", refresh_token),
-        expires_in=int(auth.get("ExpiresIn", 3600)),
     )
 
 
@@ -201,5 +198,4 @@ class TokenVerifier:
             account_id=str(claims["sub"]),
             email=str(claims.get("email", "")),
             groups=tuple(claims.get("cognito:groups", ())),
-            expires_at=int(claims["exp"]),
         )

@@ -20,7 +20,6 @@ class Settings:
     inbound_bucket: str = ""
     region: str = "us-east-1"
     mail_domain: str = "example.com"
-    stage: str = "prod"
     # Where customers reach the portal, for links in mails (template.yaml: the PublicUrl
     # parameter, or the stack's own CloudFront address). Never taken from a request.
     public_url: str = ""
@@ -48,7 +47,6 @@ class Settings:
             inbound_bucket=env.get("INBOUND_BUCKET", ""),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             mail_domain=env.get("MAIL_DOMAIN", "example.com"),
-            stage=env.get("STAGE", "prod"),
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             inbound_prefix=env.get("INBOUND_PREFIX", "inbound/"),
             signing_secret_arn=env.get("SIGNING_SECRET_ARN", ""),

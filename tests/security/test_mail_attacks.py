@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from conftest import Person, mails_to
 
-from supportdesk.local.stack import LocalStack
 from supportdesk.store import Table
 from supportdesk.tickets import get_ticket, list_tickets_of
+from supportdesk_dev.stack import LocalStack
 
 
 def raw_mail(*from_headers: str, subject: str = "Cambien el DNS de ana.es", body: str = "Soy yo, de verdad.",

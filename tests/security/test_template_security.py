@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from conftest import sam_translate
 
-from supportdesk.local.provision import TEMPLATE_PATH, load_template, provision
-from supportdesk.local.stack import LocalStack
+from supportdesk_dev.provision import TEMPLATE_PATH, load_template, provision
+from supportdesk_dev.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("WebFunction", "InboundFunction")
@@ -521,7 +521,7 @@ def test_a_given_reply_secret_is_the_signing_secrets_value(stack: LocalStack) ->
 
 
 def test_the_public_url_fallback_has_no_local_value(stack: LocalStack) -> None:
-    from supportdesk.local.provision import NoLocalValue
+    from supportdesk_dev.provision import NoLocalValue
 
     # Locally PUBLIC_URL must come from the parameter: the CloudFront domain does not exist.
     with pytest.raises(NoLocalValue, match="Distribution.DomainName"):
@@ -532,7 +532,7 @@ def test_the_public_url_fallback_has_no_local_value(stack: LocalStack) -> None:
 RESTART = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from supportdesk.local.stack import start_local_stack
+    from supportdesk_dev.stack import start_local_stack
     stack = start_local_stack(state_file=Path(sys.argv[1]), stack_name="restart-check")
     secrets = stack.client("secretsmanager")
     env = stack.environment

@@ -14,10 +14,10 @@ import httpx2 as httpx
 import pytest
 from conftest import Person, browser_client, csrf_token, log_in, mails_to
 
-from supportdesk.local.events import LambdaContext, http_api_event
-from supportdesk.local.stack import LocalStack
 from supportdesk.store import Table
 from supportdesk.tickets import get_ticket, list_tickets_of
+from supportdesk_dev.events import LambdaContext, http_api_event
+from supportdesk_dev.stack import LocalStack
 
 TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")
 

@@ -13,15 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from supportdesk.local.demo import DEMO_AGENT, DEMO_CUSTOMER, seed_demo
-from supportdesk.local.provision import REPO_ROOT
-from supportdesk.local.stack import (
+from supportdesk.store import Table
+from supportdesk_dev import REPO_ROOT
+from supportdesk_dev.demo import DEMO_AGENT, DEMO_CUSTOMER, seed_demo
+from supportdesk_dev.stack import (
     LocalStack,
     apply_environment,
     start_local_stack,
     write_stack_file,
 )
-from supportdesk.store import Table
 
 
 def dev_dir() -> Path:
@@ -96,8 +96,8 @@ def start_mail_intake(stack: LocalStack, stack_name: str, port: int) -> Any:
     """SMTP on `port`, doing what the template's receipt rules do, into the real handler."""
     _functions_on_path()
     from inbound.handler import handler
-    from supportdesk.local.events import LambdaContext
-    from supportdesk.local.smtp import receipt_rules, start_smtp
+    from supportdesk_dev.events import LambdaContext
+    from supportdesk_dev.smtp import receipt_rules, start_smtp
 
     rules = receipt_rules(stack.client("ses"), f"{stack_name}-inbound")
     return start_smtp("127.0.0.1", port, rules, stack.client("s3"),

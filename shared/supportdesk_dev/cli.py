@@ -16,6 +16,7 @@ from supportdesk.accounts import AccountExists, InvalidAccount, register_account
 from supportdesk.departments import list_departments
 from supportdesk.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from supportdesk.store import Table
+from supportdesk_dev import REPO_ROOT
 
 
 class Target:
@@ -31,7 +32,7 @@ def _dev_stack_file() -> Path | None:
     if os.environ.get("SUPPORTDESK_DEV_DIR"):
         path = Path(os.environ["SUPPORTDESK_DEV_DIR"]) / "stack.json"
         return path if path.exists() else None
-    candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
+    candidates = [Path.cwd(), *Path.cwd().parents, REPO_ROOT]
     for directory in candidates:
         path = directory / ".dev" / "stack.json"
         if path.exists():
@@ -40,7 +41,7 @@ def _dev_stack_file() -> Path | None:
 
 
 def local_target() -> Target:
-    from supportdesk.local.stack import client_factory, read_stack_file
+    from supportdesk_dev.stack import client_factory, read_stack_file
 
     path = _dev_stack_file()
     if path is None:

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from samtranslator.yaml_helper import yaml_parse
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from supportdesk_dev import REPO_ROOT
+
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 # Properties with no local meaning (who owns objects, retention, CloudFront access).
@@ -135,6 +136,14 @@ def _check(kind: str, logical_id: str, properties: dict[str, Any], handled: set[
         )
 
 
+def _apply(props: dict[str, Any], calls: dict[str, Callable[[Any], Any]]) -> None:
+    """For each property the template sets that takes an API call of its own (after the
+    resource exists), that call with the property's value; in the order given."""
+    for key, call in calls.items():
+        if key in props:
+            call(props[key])
+
+
 def create_table(dynamodb: Any, name: str, logical_id: str, props: dict[str, Any]) -> None:
     _check("AWS::DynamoDB::Table", logical_id, props, {
         "TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
@@ -157,15 +166,12 @@ def create_table(dynamodb: Any, name: str, logical_id: str, props: dict[str, Any
     if "StreamSpecification" in props:
         kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     dynamodb.create_table(**kwargs)
-    if "TimeToLiveSpecification" in props:
-        dynamodb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
-        )
-    if "PointInTimeRecoverySpecification" in props:
-        dynamodb.update_continuous_backups(
-            TableName=name,
-            PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"],
-        )
+    _apply(props, {
+        "TimeToLiveSpecification": lambda spec: dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification=spec),
+        "PointInTimeRecoverySpecification": lambda spec: dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification=spec),
+    })
 
 
 def create_secret(secretsmanager: Any, name: str, logical_id: str, props: dict[str, Any]) -> str:
@@ -218,6 +224,13 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    converted = {k: v for k, v in rule.items() if k not in ("Id", "MaxAge")}
+    if "MaxAge" in rule:
+        converted["MaxAgeSeconds"] = rule["MaxAge"]
+    return converted
+
+
 def create_bucket(s3: Any, name: str, logical_id: str, props: dict[str, Any]) -> None:
     _check("AWS::S3::Bucket", logical_id, props, {
         "BucketName", "VersioningConfiguration", "BucketEncryption",
@@ -228,36 +241,21 @@ def create_bucket(s3: Any, name: str, logical_id: str, props: dict[str, Any]) ->
         s3.create_bucket(Bucket=name)
     # Settings are applied on every start, as a stack update would: a bucket kept from
     # an earlier run gets the template's current CORS and lifecycle rules.
-    if "VersioningConfiguration" in props:
-        s3.put_bucket_versioning(
-            Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
-        )
-    if "BucketEncryption" in props:
-        rules = [
-            {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
-            for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-        ]
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
-    if "PublicAccessBlockConfiguration" in props:
-        s3.put_public_access_block(
-            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
-        )
-    if "LifecycleConfiguration" in props:
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=name,
-            LifecycleConfiguration={
-                "Rules": [_lifecycle_rule(r) for r in props["LifecycleConfiguration"]["Rules"]]
-            },
-        )
-    if "CorsConfiguration" in props:
-        rules = []
-        for rule in props["CorsConfiguration"]["CorsRules"]:
-            rule = dict(rule)
-            if "MaxAge" in rule:
-                rule["MaxAgeSeconds"] = rule.pop("MaxAge")
-            rule.pop("Id", None)
-            rules.append(rule)
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+    _apply(props, {
+        "VersioningConfiguration": lambda spec: s3.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": spec["Status"]}),
+        "BucketEncryption": lambda spec: s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
+                for r in spec["ServerSideEncryptionConfiguration"]
+            ]}),
+        "PublicAccessBlockConfiguration": lambda spec: s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=spec),
+        "LifecycleConfiguration": lambda spec: s3.put_bucket_lifecycle_configuration(
+            Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(r) for r in spec["Rules"]]}),
+        "CorsConfiguration": lambda spec: s3.put_bucket_cors(
+            Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in spec["CorsRules"]]}),
+    })
 
 
 def create_user_pool(cognito: Any, logical_id: str, props: dict[str, Any]) -> str:

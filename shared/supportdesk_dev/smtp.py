@@ -74,7 +74,7 @@ class ReceivingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        from supportdesk.local.events import ses_receipt_event
+        from supportdesk_dev.events import ses_receipt_event
 
         content = envelope.original_content or envelope.content or b""
         raw = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
@@ -91,7 +91,7 @@ class ReceivingHandler:
             # retried by Lambda in AWS. Locally it is logged, the raw mail kept.
             import logging
 
-            logging.getLogger("supportdesk.local").exception("intake failed for %s", message_id)
+            logging.getLogger("supportdesk_dev").exception("intake failed for %s", message_id)
         return "250 Message accepted"
 
 

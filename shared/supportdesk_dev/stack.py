@@ -24,7 +24,7 @@ import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from supportdesk.local.provision import provision
+from supportdesk_dev.provision import provision
 
 REGION = "us-east-1"
 # Where the portal is reached locally unless told otherwise (`make dev` passes its own):
@@ -42,7 +42,7 @@ PERSISTED_BACKENDS = {
     "secretsmanager": "moto.secretsmanager.models",
 }
 
-log = logging.getLogger("supportdesk.local")
+log = logging.getLogger("supportdesk_dev")
 
 
 def client_factory(endpoint_url: str, region: str = REGION) -> Callable[[str], Any]:

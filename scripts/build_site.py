@@ -12,6 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "functions"))
 
+from portal.app import app  # noqa: E402  (its routes name the fragments)
 from portal.rendering import SCREENS, TEMPLATES  # noqa: E402  (the screens the portal links to)
 
 SHELL = """<!doctype html>
@@ -35,12 +36,19 @@ def pages() -> dict[str, str]:
     head = "\n".join(line for line in (TEMPLATES / "_head.html").read_text().splitlines()
                      if not line.startswith("{#"))
     pages = {}
-    for static, api, fallback in SCREENS.values():
+    for static, route, fallback in SCREENS.values():
         file = "index.html" if static == "/" else static.lstrip("/")
         # where a browser without JavaScript goes instead
-        without_js = SCREENS[fallback][1] if fallback else api
-        pages[file] = SHELL.format(fallback=without_js, head=head, fragment=api, name=file[:-5])
+        without_js = fragment(SCREENS[fallback][1]) if fallback else fragment(route)
+        pages[file] = SHELL.format(fallback=without_js, head=head, fragment=fragment(route), name=file[:-5])
     return pages
+
+
+def fragment(route: str) -> str:
+    """The route's path, with each path parameter as {name}: app.js fills it in from the
+    static page's query (ticket.html?id=… loads /api/tickets/{id})."""
+    (parameters,) = {tuple(r.param_convertors) for r in app.routes if getattr(r, "name", None) == route}
+    return app.url_path_for(route, **{p: "{" + p + "}" for p in parameters})
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ count as much as those at the top of a module.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,3 +182,13 @@ def test_every_way_of_reading_the_environment_is_reported() -> None:
         "functions/portal/x.py:6: reads system.putenv",
         "functions/portal/x.py:7: reads os.environ",
     ]
+
+
+def test_links_are_built_from_route_names_outside_the_route_table() -> None:
+    """A path written by hand drifts from the route it means; url()/url_for() cannot."""
+    portal = FUNCTIONS / "portal"
+    written = [f"{relative(path)}:{number}" for path in [*portal.glob("*.py"), *portal.glob("templates/*.html")]
+               if path.name != "app.py"
+               for number, line in enumerate(path.read_text().splitlines(), 1)
+               if re.search(r"[\"'`]/api/", line)]
+    assert written == [], "write links with url()/url_for() and the route's name:\n" + "\n".join(written)

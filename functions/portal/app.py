@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal import errors, home, login, tickets, uploads
+from portal import errors, home, login, opening, thread, tickets, uploads
 from portal.csrf import CsrfMiddleware
 from portal.edge import EdgeMiddleware
 from portal.language import LanguageMiddleware
@@ -28,26 +28,25 @@ def path(address: str, name: str, **handlers: Handler) -> list[Route]:
     return [Route(address, handler, methods=[method], name=name) for method, handler in handlers.items()]
 
 
-# Starlette tries them in order: /api/tickets/new and /similar before /api/tickets/{ticket_id}.
+# Starlette tries them in order: /api/tickets/new and /similar before /api/tickets/{id}.
 routes = [
     *path("/api/login", "login", GET=login.login_form, POST=login.log_in),
     *path("/api/logout", "logout", POST=login.log_out),
     *path("/api/password/forgot", "forgot", GET=login.forgot_form, POST=login.send_reset_code),
     *path("/api/password/reset", "reset", POST=login.reset_password),
     *path("/api/home", "home", GET=home.home_page),
-    *path("/api/departments", "departments", GET=tickets.departments_page),
-    *path("/api/tickets/new", "new_ticket", GET=tickets.new_ticket_form),
-    *path("/api/tickets/similar", "subject_advice", GET=tickets.subject_advice),
-    *path("/api/tickets", "tickets", GET=tickets.my_tickets, POST=tickets.submit_ticket),
-    *path("/api/preview", "preview", POST=tickets.preview),
-    *path("/api/tickets/{ticket_id}", "ticket", GET=tickets.ticket_page),
-    *path("/api/tickets/{ticket_id}/replies", "reply", POST=tickets.reply_to_ticket),
-    *path("/api/tickets/{ticket_id}/close", "close", POST=tickets.close),
-    *path("/api/tickets/{ticket_id}/confirm", "confirm", POST=tickets.confirm),
-    *path("/api/tickets/{ticket_id}/waiting", "guest_waiting", GET=tickets.guest_waiting),
-    *path("/api/tickets/{ticket_id}/attachments/{attachment_id}", "attachment", GET=tickets.download),
-    *path("/api/tickets/{ticket_id}/messages/{sequence:int}/original", "original_mail",
-          GET=tickets.original_mail),
+    *path("/api/departments", "departments", GET=opening.departments_page),
+    *path("/api/tickets/new", "new_ticket", GET=opening.new_ticket_form),
+    *path("/api/tickets/similar", "subject_advice", GET=opening.subject_advice),
+    *path("/api/tickets", "tickets", GET=tickets.my_tickets, POST=opening.submit_ticket),
+    *path("/api/preview", "preview", POST=opening.preview),
+    *path("/api/tickets/{id}", "ticket", GET=thread.ticket_page),
+    *path("/api/tickets/{id}/replies", "reply", POST=thread.reply_to_ticket),
+    *path("/api/tickets/{id}/close", "close", POST=thread.close),
+    *path("/api/tickets/{id}/confirm", "confirm", POST=thread.confirm),
+    *path("/api/tickets/{id}/waiting", "guest_waiting", GET=opening.guest_waiting),
+    *path("/api/tickets/{id}/attachments/{attachment_id}", "attachment", GET=thread.download),
+    *path("/api/tickets/{id}/messages/{sequence:int}/original", "original_mail", GET=thread.original_mail),
     *path("/api/uploads", "uploads", POST=uploads.new_upload),
 ]
 

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.pages import LoginRequired, go_to
+from portal.pages import LoginRequired, go_to_screen
 from portal.rendering import is_htmx, render
 from supportdesk.i18n import DEFAULT_LANGUAGE
 
@@ -26,7 +26,7 @@ def _ensure_state(request: Request) -> None:
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
-    return go_to(request, "/api/login", page="/")
+    return go_to_screen(request, "login")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from portal import resources
 from portal.home import home_page
-from portal.pages import client_key, go_to, session
-from portal.rendering import render
+from portal.pages import client_key, go_to_screen, session
+from portal.rendering import render, screen_url
 from supportdesk import auth
 from supportdesk.accounts import end_sessions, normalize_email
 from supportdesk.limits import PASSWORD_MIN_CHARS
@@ -33,7 +33,7 @@ def _status(error: auth.AuthError) -> int:
 
 async def login_form(request: Request) -> Response:
     if session(request).identity():
-        return go_to(request, "/api/home", page="/home.html")
+        return go_to_screen(request, "home")
     notice = "password-changed" if request.query_params.get("reset") == "done" else None
     return render(request, "login.html", {"email": "", "error": None, "notice": notice})
 
@@ -57,14 +57,14 @@ async def log_in(request: Request) -> Response:
     # htmx swaps the home page in at once (one round trip); a plain form is redirected.
     if request.headers.get("hx-request") == "true":
         response = await home_page(request)
-        response.headers["HX-Push-Url"] = "/home.html"
+        response.headers["HX-Push-Url"] = screen_url(request.app.router, "home", False)
         return response
-    return go_to(request, "/api/home")
+    return go_to_screen(request, "home")
 
 
 async def log_out(request: Request) -> Response:
     session(request).end()
-    return go_to(request, "/api/login", page="/")
+    return go_to_screen(request, "login")
 
 
 async def forgot_form(request: Request) -> Response:
@@ -118,4 +118,4 @@ async def reset_password(request: Request) -> Response:
     if error_reason:
         return render(request, "password_reset.html",
                       {"email": email, "code": code, "error": error_reason}, status_code=400)
-    return go_to(request, "/api/login?reset=done", page="/?reset=done")
+    return go_to_screen(request, "login", reset="done")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal.rendering import is_htmx
+from portal import resources
+from portal.rendering import is_htmx, screen_url, url_for
 from portal.session import Session
 from supportdesk.accounts import Account
+from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS
+from supportdesk.attachments import AttachmentRefused
 from supportdesk.auth import Identity
+from supportdesk.channels import Held, deliver
 
 
 class LoginRequired(Exception):
@@ -39,14 +47,20 @@ def require_account(request: Request) -> Account:
     return account
 
 
-def go_to(request: Request, url: str, *, page: str | None = None) -> Response:
-    """Send the browser to `url`: a 303 for plain forms, HX-Redirect for htmx.
-
-    `page` is the static page that shows the same thing when the request came from htmx.
-    """
+def go_to(request: Request, url: str) -> Response:
+    """Send the browser to `url`: a 303 for plain forms, HX-Redirect for htmx."""
     if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": page or url})
+        return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
+
+
+def go_to_screen(request: Request, name: str, **params: str | None) -> Response:
+    """Send the browser to a screen: its static page under htmx, else its whole page."""
+    return go_to(request, screen_url(request.app.router, name, not is_htmx(request), **params))
+
+
+def url(request: Request, name: str, **params: str | None) -> str:
+    return url_for(request.app.router, name, **params)
 
 
 def optional_identity(request: Request) -> Identity | None:
@@ -57,3 +71,27 @@ def optional_identity(request: Request) -> Identity | None:
 def client_key(request: Request) -> str:
     """Whom per-client limits count: the caller's address (edge.EdgeMiddleware)."""
     return str(getattr(request.state, "client", "unknown"))
+
+
+def form_text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def editor_context(pending: list[dict[str, Any]] | None = None,
+                   attachment_error: AttachmentRefused | None = None) -> dict[str, Any]:
+    """What the message editor and the Attachments field need, on any page that has them."""
+    return {
+        "policy": resources.attachment_policy(),
+        "uploads": pending or [],
+        "attachment_error": attachment_error,
+        "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
+    }
+
+
+def then_deliver(response: Response, events: Held) -> Response:
+    """The ticket events of this request reach their channels (the mails) after the response:
+    a slow mail never slows a page, and a stored ticket is never lost because a mail failed."""
+    if events.events:
+        response.background = BackgroundTask(lambda: deliver(events.events, resources.outlet()))
+    return response

@@ -17,6 +17,7 @@ import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import Route, Router
 
 from supportdesk.i18n import LANGUAGES, translations
 from supportdesk.limits import LIMITS
@@ -98,30 +99,37 @@ def language_links(request: Request) -> dict[str, str]:
     }
 
 
-# Each screen has a static page (which loads its fragment with htmx) and the API URL
-# that renders it whole, for browsers without JavaScript. A static page's parameters do
-# not survive its no-JavaScript redirect, so a screen that needs them names the screen such
-# a browser lands on instead. scripts/build_site.py writes site/ from this table.
+# Each screen has a static page (which loads its fragment with htmx) and the route that
+# renders it whole, for browsers without JavaScript. A static page's parameters do not
+# survive its no-JavaScript redirect, so a screen that needs them names the screen such a
+# browser lands on instead. scripts/build_site.py writes site/ from this table.
 SCREENS: dict[str, tuple[str, str, str | None]] = {
-    "login": ("/", "/api/login", None),
-    "home": ("/home.html", "/api/home", None),
-    "password": ("/password.html", "/api/password/forgot", None),
-    "departments": ("/departments.html", "/api/departments", None),
-    "new": ("/new.html", "/api/tickets/new", "departments"),
-    "tickets": ("/tickets.html", "/api/tickets", None),
-    "ticket": ("/ticket.html", "/api/tickets/{id}", "tickets"),
+    "login": ("/", "login", None),
+    "home": ("/home.html", "home", None),
+    "password": ("/password.html", "forgot", None),
+    "departments": ("/departments.html", "departments", None),
+    "new": ("/new.html", "new_ticket", "departments"),
+    "tickets": ("/tickets.html", "tickets", None),
+    "ticket": ("/ticket.html", "ticket", "tickets"),
 }
 
 
-def screen_url(name: str, whole_page: bool, **params: str) -> str:
-    """The address of a screen: its static page, or its API URL when there is no JavaScript."""
-    static, api, _ = SCREENS[name]
-    if not whole_page:
-        query = urlencode(params)
-        return static + (f"?{query}" if query else "")
-    path = api.format(**params)
-    rest = {k: v for k, v in params.items() if "{" + k + "}" not in api}
-    return path + (f"?{urlencode(rest)}" if rest else "")
+def url_for(router: Router, name: str, /, **params: str | None) -> str:
+    """The path of route `name`: its path parameters by name, the others as the query (an
+    empty one left out). A path only: a link never takes its host from a request."""
+    route = next(r for r in router.routes if isinstance(r, Route) and r.name == name)
+    path = {k: str(v) for k, v in params.items() if k in route.param_convertors}
+    query = {k: v for k, v in params.items() if k not in path and v}
+    return str(router.url_path_for(name, **path)) + (f"?{urlencode(query)}" if query else "")
+
+
+def screen_url(router: Router, name: str, whole_page: bool, **params: str | None) -> str:
+    """The address of a screen: its static page, or its route when there is no JavaScript."""
+    static, route, _ = SCREENS[name]
+    if whole_page:
+        return url_for(router, route, **params)
+    query = urlencode({k: v for k, v in params.items() if v})
+    return static + (f"?{query}" if query else "")
 
 
 def _viewer(request: Request) -> Any:
@@ -140,8 +148,10 @@ def render(
     language = request.state.language
     env = environment(language)
     whole_page = not is_htmx(request)
+    router = request.app.router
     values = {
-        "screen": lambda name, **params: screen_url(name, whole_page, **params),
+        "screen": lambda name, **params: screen_url(router, name, whole_page, **params),
+        "url": lambda name, **params: url_for(router, name, **params),
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),

@@ -1,0 +1,167 @@
+"""One ticket: its thread, the customer's reply, closing, a guest's confirmation, its files.
+
+Who may reach a ticket is the domain's rule (supportdesk.access); this side keeps only the
+customer's ways in (its owner, a guest with the key of its link). Each action costs at most
+two data-store calls: the ticket it acts on, and the write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal import resources, uploads
+from portal.pages import (
+    LoginRequired,
+    editor_context,
+    form_text,
+    go_to,
+    optional_identity,
+    session,
+    then_deliver,
+    url,
+)
+from portal.rendering import is_htmx, render
+from supportdesk.access import CUSTOMER, Access, access_to
+from supportdesk.attachments import AttachmentRefused
+from supportdesk.channels import Held
+from supportdesk.limits import message_problem
+from supportdesk.tickets import (
+    AlsoRefused,
+    Ticket,
+    TicketChanged,
+    add_customer_reply,
+    close_ticket,
+    confirm_ticket,
+    get_ticket,
+)
+
+
+def _ticket_for(request: Request, ticket_id: str, key: str | None, *,
+                for_write: bool = False) -> tuple[Ticket, Access]:
+    """The ticket if this caller may see it as its customer (supportdesk.access). Else 404.
+
+    `for_write`: the session is checked by the write itself (Session.write_check), not by a
+    profile read, so the action stays at two data-store calls.
+    """
+    identity = session(request).token_identity() if for_write else optional_identity(request)
+    ticket = get_ticket(resources.table(), ticket_id)
+    access = access_to(ticket, account_id=identity.account_id if identity else None, guest_key=key) if ticket else None
+    if ticket is None or access is None or access not in CUSTOMER:
+        # Someone else's ticket looks exactly like one that does not exist.
+        raise HTTPException(404)
+    return ticket, access
+
+
+def thread_page(request: Request, ticket: Ticket, access: Access, key: str | None,
+                *, created: bool = False, reply: str = "", errors: dict[str, str] | None = None,
+                status_code: int = 200, pending: list[dict[str, Any]] | None = None,
+                attachment_error: AttachmentRefused | None = None) -> Response:
+    return render(request, "ticket.html", {
+        **editor_context(pending, attachment_error),
+        "ticket": ticket,
+        # The key stays in the page's links and forms only for whom it is the way in.
+        "key": key if access is Access.GUEST else None,
+        "created": created,
+        "reply": reply,
+        "errors": errors or {},
+    }, status_code=status_code)
+
+
+async def ticket_page(request: Request) -> Response:
+    key = request.query_params.get("key")
+    ticket, access = _ticket_for(request, request.path_params["id"], key)
+    return thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
+
+
+def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None, events: Held) -> Response:
+    if is_htmx(request):
+        response = thread_page(request, ticket, access, key)
+    else:
+        response = go_to(request, url(request, "ticket", id=ticket.id, key=key))
+    return then_deliver(response, events)
+
+
+def _writer_checks(request: Request, access: Access) -> list[dict[str, Any]]:
+    """The owner's session must still be good when the write lands (a guest has no session)."""
+    return [session(request).write_check()] if access is Access.OWNER else []
+
+
+def _session_ended(request: Request) -> Response:
+    session(request).end(revoke=False)
+    raise LoginRequired()
+
+
+async def reply_to_ticket(request: Request) -> Response:
+    form = await request.form()
+    key = form_text(form, "key") or None
+    ticket, access = _ticket_for(request, request.path_params["id"], key, for_write=True)
+    message = form_text(form, "message")
+    error = "unconfirmed" if not ticket.confirmed else message_problem(message)
+    pending = uploads.pending_uploads(form)
+    if error:
+        return thread_page(request, ticket, access, key, reply=message, errors={"message": error},
+                           status_code=409 if error == "unconfirmed" else 400, pending=pending)
+    try:
+        attachments = uploads.link(request, form, session(request).token_identity())
+    except AttachmentRefused as refused:
+        return thread_page(request, ticket, access, key, reply=message, status_code=400,
+                           errors={"attachments": refused.reason}, attachment_error=refused,
+                           pending=[p for p in pending if p["filename"] != refused.filename])
+    events = Held()
+    try:
+        # The author is the ticket's requester, named as our profile named them.
+        ticket = add_customer_reply(resources.table(), ticket, author_name=ticket.requester.name,
+                                    body=message, attachments=attachments,
+                                    also=_writer_checks(request, access), emit=events)
+    except AlsoRefused:
+        return _session_ended(request)
+    except TicketChanged:
+        fresh, _ = _ticket_for(request, ticket.id, key)
+        return thread_page(request, fresh, access, key, reply=message, pending=pending,
+                           errors={"message": "ticket-changed"}, status_code=409)
+    return _after_change(request, ticket, access, key, events)
+
+
+async def close(request: Request) -> Response:
+    form = await request.form()
+    key = form_text(form, "key") or None
+    ticket, access = _ticket_for(request, request.path_params["id"], key, for_write=True)
+    if not ticket.confirmed:
+        return thread_page(request, ticket, access, key, errors={"close": "unconfirmed"}, status_code=409)
+    events = Held()
+    try:
+        ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, access), emit=events)
+    except AlsoRefused:
+        return _session_ended(request)
+    except TicketChanged:
+        fresh, _ = _ticket_for(request, ticket.id, key)
+        return thread_page(request, fresh, access, key, errors={"close": "ticket-changed"}, status_code=409)
+    return _after_change(request, ticket, access, key, events)
+
+
+async def confirm(request: Request) -> Response:
+    """The guest's address confirmed the ticket (a button: mail scanners follow links, not forms)."""
+    form = await request.form()
+    key = form_text(form, "key") or None
+    ticket, access = _ticket_for(request, request.path_params["id"], key)
+    events = Held()
+    if not ticket.confirmed:
+        try:
+            ticket = confirm_ticket(resources.table(), ticket, guest_key=key, emit=events)
+        except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
+            ticket, access = _ticket_for(request, ticket.id, key)
+    return _after_change(request, ticket, access, key, events)
+
+
+async def download(request: Request) -> Response:
+    ticket, _ = _ticket_for(request, request.path_params["id"], request.query_params.get("key"))
+    return uploads.send_download(ticket, request.path_params["attachment_id"])
+
+
+async def original_mail(request: Request) -> Response:
+    ticket, _ = _ticket_for(request, request.path_params["id"], request.query_params.get("key"))
+    return uploads.send_original_mail(ticket, request.path_params["sequence"])

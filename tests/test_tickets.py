@@ -17,6 +17,7 @@ from supportdesk.tickets import (
     Priority,
     Requester,
     Status,
+    Ticket,
     TicketChanged,
     TicketIdExhausted,
     add_customer_reply,
@@ -118,13 +119,19 @@ def queue(table: Table, department: str) -> list[str]:
     return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="GSI2")]
 
 
-def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None:
+def two_waiting(table: Table, owner: str) -> tuple[str, Ticket, Ticket]:
+    """A new department's queue with two tickets: `owner`'s first, then another account's."""
     department = f"dept-{new_ticket_id()}"
     first = create_ticket(table, emit=IGNORE, department=department, subject="uno", body="b",
-                          requester=Requester("Ana", "ana@example.org", "acc-7"))
+                          requester=Requester("Ana", "ana@example.org", owner))
     second = create_ticket(table, emit=IGNORE, department=department, subject="dos", body="b",
-                           requester=Requester("Bea", "bea@example.org", "acc-8"))
+                           requester=Requester("Bea", "bea@example.org", f"{owner}-other"))
     assert queue(table, department) == [first.id, second.id]
+    return department, first, second
+
+
+def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None:
+    department, first, second = two_waiting(table, "acc-7")
     updated = add_customer_reply(table, first, emit=IGNORE, author_name="Ana", body="Más información: **logs**")
     assert updated.status is Status.OPEN  # nobody answered yet: still open
     assert queue(table, department) == [first.id, second.id]  # not sent to the back
@@ -134,11 +141,7 @@ def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None
 
 
 def test_closing_leaves_the_queue_and_a_reply_reopens_at_the_back(table: Table) -> None:
-    department = f"dept-{new_ticket_id()}"
-    first = create_ticket(table, emit=IGNORE, department=department, subject="uno", body="b",
-                          requester=Requester("Ana", "ana@example.org", "acc-9"))
-    second = create_ticket(table, emit=IGNORE, department=department, subject="dos", body="b",
-                           requester=Requester("Bea", "bea@example.org", "acc-10"))
+    department, first, second = two_waiting(table, "acc-9")
     closed = close_ticket(table, first, emit=IGNORE)
     assert closed.status is Status.CLOSED
     assert queue(table, department) == [second.id]

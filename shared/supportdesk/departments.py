@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
 from supportdesk.store import ConditionFailed, Item, Table
@@ -48,32 +48,14 @@ def default_departments(mail_domain: str) -> list[Department]:
 
 
 def _department_item(department: Department) -> Item:
-    return {
-        "PK": "DEPARTMENT",
-        "SK": f"DEPARTMENT#{department.slug}",
-        "type": "Department",
-        "slug": department.slug,
-        "name_es": department.name_es,
-        "name_en": department.name_en,
-        "email": department.email,
-        "login_required": department.login_required,
-        "guests_allowed": department.guests_allowed,
-        "email_intake": department.email_intake,
-        "position": department.position,
-    }
+    return {"PK": "DEPARTMENT", "SK": f"DEPARTMENT#{department.slug}", "type": "Department",
+            **asdict(department)}
 
 
 def _department_from_item(item: Item) -> Department:
-    return Department(
-        slug=item["slug"],
-        name_es=item["name_es"],
-        name_en=item["name_en"],
-        email=item["email"],
-        login_required=bool(item["login_required"]),
-        guests_allowed=bool(item["guests_allowed"]),
-        email_intake=bool(item.get("email_intake", True)),
-        position=int(item.get("position", 0)),
-    )
+    # An item written before a field existed takes the field's default.
+    known = {f.name: item[f.name] for f in fields(Department) if f.name in item}
+    return Department(**{**known, "position": int(known.get("position", 0))})
 
 
 def list_departments(table: Table) -> list[Department]:

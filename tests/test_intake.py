@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import sysconfig
 import uuid
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,7 +18,7 @@ from supportdesk.mail.parsing import parse_mail
 from supportdesk.store import Table
 from supportdesk.tickets import Ticket, get_ticket, list_tickets_of
 
-CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
+CORPUS = Path(__file__).parent / "fixtures" / "cpython_email"  # CPython's own test mail (see its README)
 
 
 def mail(sender: str, subject: str, body: str, *, to: str = "support@example.com",

@@ -9,7 +9,6 @@ import email.message
 import email.parser
 import random
 import re
-import sysconfig
 from email import policy
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -22,8 +21,8 @@ from supportdesk.mail import mime, parsing
 from supportdesk.mail import text as text_module
 from supportdesk.mail.parsing import ORIGINAL_NAME, MailHeaders, ParsedMail, parse_headers, parse_mail
 
-CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
-CORPUS_FILES = sorted(path.name for path in CORPUS.iterdir()) if CORPUS.is_dir() else []
+CORPUS = Path(__file__).parent / "fixtures" / "cpython_email"  # CPython's own test mail (see its README)
+CORPUS_FILES = sorted(path.name for path in CORPUS.iterdir() if path.name != "README.md")
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -98,6 +97,11 @@ def leaf_texts(raw: bytes) -> list[tuple[str, str, bytes]]:
             text = soup.get_text(" ")
         found.append((ctype, text, payload))
     return found
+
+
+def test_the_corpus_is_all_there() -> None:
+    """An emptied corpus folder would turn the cases below into nothing at all."""
+    assert len(CORPUS_FILES) == 65 and len([name for name in CORPUS_FILES if name.startswith("msg_")]) == 48
 
 
 @pytest.mark.parametrize("name", CORPUS_FILES)

@@ -46,12 +46,16 @@ def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Perso
                                                    stack: LocalStack) -> None:
     raw = mail(customer.email.upper(), "La web no carga desde las 10:00",
                "Hola,\n\nLa web ana.es da error 500 desde las 10:00.\n\nGracias")
-    outcome = deliver(raw)
+    ses_message_id = uuid.uuid4().hex
+    outcome = deliver(raw, message_id=ses_message_id)
     assert outcome["outcome"] == "created"
     stored = ticket(table, outcome)
     assert stored.department == "support" and stored.belongs_to(customer.account.id)
     assert "error 500 desde las 10:00" in stored.messages[0].body
-    assert stored.messages[0].raw_mail_key == f"inbound/{stored.messages[0].raw_mail_key.split('/')[-1]}"
+    # The message links the raw mail where the receipt rule stored it: the inbound prefix and SES's id.
+    assert stored.messages[0].raw_mail_key == f"inbound/{ses_message_id}"
+    kept = stack.client("s3").get_object(Bucket=stack.environment["INBOUND_BUCKET"], Key=f"inbound/{ses_message_id}")
+    assert kept["Body"].read() == raw
     assert stored.id in [t.id for t in list_tickets_of(table, customer.account.id)]
     (ack,) = mails_to(stack, customer.email)
     assert ack["Auto-Submitted"] == "auto-generated" and f"[#{stored.id}]" in ack["Subject"]

@@ -608,38 +608,47 @@ def sender(from_lines: bytes) -> MailHeaders:
     return assert_agree(from_lines + b"To: soporte@example.com\r\nSubject: Hola\r\n\r\nCuerpo.\r\n")
 
 
-SENDERS = {
-    "one-plain-address": (b"From: ana@example.com\r\n", None, "ana@example.com", ""),
-    "display-name": (b"From: Ana Lopez <Ana@Example.COM>\r\n", None, "ana@example.com", "Ana Lopez"),
-    "name-with-commas-and-quotes": (b'From: "L\xc3\xb3pez, Ana \\"la jefa\\"" <ana@example.com>\r\n', None,
+SENDERS = {  # one mailbox: (From lines, its address, its name)
+    "one-plain-address": (b"From: ana@example.com\r\n", "ana@example.com", ""),
+    "display-name": (b"From: Ana Lopez <Ana@Example.COM>\r\n", "ana@example.com", "Ana Lopez"),
+    "name-with-commas-and-quotes": (b'From: "L\xc3\xb3pez, Ana \\"la jefa\\"" <ana@example.com>\r\n',
                                     "ana@example.com", 'López, Ana "la jefa"'),
-    "encoded-word-name": (b"From: =?utf-8?q?L=C3=B3pez=2C_Ana?= <ana@example.com>\r\n", None,
+    "encoded-word-name": (b"From: =?utf-8?q?L=C3=B3pez=2C_Ana?= <ana@example.com>\r\n",
                           "ana@example.com", "López, Ana"),
-    "encoded-words-b": (b"From: =?UTF-8?B?Sm9zw6k=?= =?UTF-8?B?IFDDqXJleg==?= <jose@example.com>\r\n", None,
+    "encoded-words-b": (b"From: =?UTF-8?B?Sm9zw6k=?= =?UTF-8?B?IFDDqXJleg==?= <jose@example.com>\r\n",
                         "jose@example.com", "José Pérez"),
-    "folded": (b"From: Ana\r\n Lopez <ana@example.com>\r\n", None, "ana@example.com", "Ana Lopez"),
-    "two-from-headers": (b"From: ana@example.com\r\nFrom: eve@example.net\r\n", "several-from-headers", "", ""),
-    "two-addresses": (b"From: ana@example.com, eve@example.net\r\n", "several-addresses", "", ""),
-    "unquoted-comma": (b"From: Lopez, Ana <ana@example.com>\r\n", "several-addresses", "", ""),
-    "group": (b"From: undisclosed: ana@example.com, eve@example.net;\r\n", "group", "", ""),
-    "group-of-one": (b"From: team: ana@example.com;\r\n", "group", "", ""),
-    "empty-group": (b"From: undisclosed-recipients:;\r\n", "group", "", ""),
-    "no-from": (b"", "no-from", "", ""),
-    "empty-from": (b"From:   \r\n", "no-from", "", ""),
-    "does-not-parse": (b"From: @@@ <<<>>> ,,,\r\n", "unreadable", "", ""),
-    "no-domain": (b"From: not an address\r\n", "unreadable", "", ""),
-    # Read as b's by one parser and a's by the other: nobody can say who sent it.
-    "parsers-disagree": (b"From: a@example.com b@example.net\r\n", "unreadable", "", ""),
-    "smuggled-second-address": (b"From: alice@example.org)<bob@example.org>\r\n", "unreadable", "", ""),
-    "junk-after-address": (b"From: Ana <ana@example.com> eve@example.net\r\n", "unreadable", "", ""),
-    "too-long": (b"From: " + b"x" * 3000 + b" <ana@example.com>\r\n", "unreadable", "", ""),
+    "folded": (b"From: Ana\r\n Lopez <ana@example.com>\r\n", "ana@example.com", "Ana Lopez"),
+}
+NO_SENDER = {  # sender problem: {case: From lines}, none of which names a sender
+    "several-from-headers": {"two-from-headers": b"From: ana@example.com\r\nFrom: eve@example.net\r\n"},
+    "several-addresses": {"two-addresses": b"From: ana@example.com, eve@example.net\r\n",
+                          "unquoted-comma": b"From: Lopez, Ana <ana@example.com>\r\n"},
+    "group": {"group": b"From: undisclosed: ana@example.com, eve@example.net;\r\n",
+              "group-of-one": b"From: team: ana@example.com;\r\n", "empty-group": b"From: undisclosed-recipients:;\r\n"},
+    "no-from": {"no-from": b"", "empty-from": b"From:   \r\n"},
+    "unreadable": {
+        "does-not-parse": b"From: @@@ <<<>>> ,,,\r\n", "no-domain": b"From: not an address\r\n",
+        # Read as b's by one parser and a's by the other: nobody can say who sent it.
+        "parsers-disagree": b"From: a@example.com b@example.net\r\n",
+        "smuggled-second-address": b"From: alice@example.org)<bob@example.org>\r\n",
+        "junk-after-address": b"From: Ana <ana@example.com> eve@example.net\r\n",
+        "too-long": b"From: " + b"x" * 3000 + b" <ana@example.com>\r\n",
+    },
 }
 
 
-@pytest.mark.parametrize("from_lines, problem, address, name", SENDERS.values(), ids=SENDERS.keys())
-def test_sender_problem(from_lines: bytes, problem: str | None, address: str, name: str) -> None:
+@pytest.mark.parametrize("from_lines, address, name", SENDERS.values(), ids=SENDERS.keys())
+def test_one_mailbox_is_the_sender(from_lines: bytes, address: str, name: str) -> None:
     headers = sender(from_lines)
-    assert (headers.sender_problem, headers.from_address, headers.from_name) == (problem, address, name)
+    assert (headers.sender_problem, headers.from_address, headers.from_name) == (None, address, name)
+
+
+@pytest.mark.parametrize("problem, from_lines", [(problem, lines) for problem, cases in NO_SENDER.items()
+                                                 for lines in cases.values()],
+                         ids=[case for cases in NO_SENDER.values() for case in cases])
+def test_sender_problem(problem: str, from_lines: bytes) -> None:
+    headers = sender(from_lines)
+    assert (headers.sender_problem, headers.from_address, headers.from_name) == (problem, "", "")
 
 
 def test_parse_headers_reads_the_fields() -> None:

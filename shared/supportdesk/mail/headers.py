@@ -38,7 +38,6 @@ MAX_SUBJECT = 1_000
 # Characters of a From value given to the RFC 5322 parser, which takes quadratic time (0.4 s
 # for 8 KB of quotes); a real From, even with an encoded display name, is far shorter.
 _MAX_FROM = 2_000
-_MAX_RECIPIENTS_READ = 65_536  # characters of To, Cc and the like, all of them together
 _PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _ROBOTS = frozenset({
     "mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
@@ -80,7 +79,7 @@ def parse_headers(raw: bytes) -> MailHeaders:
         # As many characters as read_head could look at for the first block, plus one: it
         # then takes the same decisions as when it is given the whole mail.
         text = bytes(raw[:HEADER_BLOCK_LIMIT + 1]).decode("ascii", "surrogateescape")
-        return read_fields(HeaderIndex(read_head(text, 0, len(text)).part))[0]
+        return read_fields(HeaderIndex(read_head(text, 0, len(text)).part))
     except Exception:  # the promise: an unreadable mail is refused with a reason, not raised
         return MailHeaders("", "", "unreadable", None, "", None, (), (), False, None, None)
 
@@ -104,8 +103,8 @@ class HeaderIndex:
         return (self.all(name) or [""])[0]
 
 
-def read_fields(index: HeaderIndex) -> tuple[MailHeaders, bool]:
-    """The fields, and whether the subject had to be cut."""
+def read_fields(index: HeaderIndex) -> MailHeaders:
+    """The fields of a header block."""
     subject = " ".join(decode_header(index.first("Subject")).split())
     # Past a cut there may be another From: who sent it cannot be told.
     from_name, from_address, problem = ("", "", "unreadable") if index.msg.head_cut else _sender(index.all("From"))
@@ -126,21 +125,7 @@ def read_fields(index: HeaderIndex) -> tuple[MailHeaders, bool]:
         is_automatic=reason is not None,
         automatic_reason=reason,
         language_hint=language.group(1).lower() if language else None,
-    ), len(subject) > MAX_SUBJECT
-
-
-def recipients(index: HeaderIndex) -> tuple[tuple[str, ...], bool]:
-    """The addresses in To, Cc and the headers MTAs add, and whether some were not read
-    (_MAX_RECIPIENTS_READ characters of them in all: 100,000 To headers fit in the block)."""
-    found: list[str] = []
-    room = _MAX_RECIPIENTS_READ
-    for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
-        for value in index.all(name):
-            if len(value) > room:
-                return tuple(dict.fromkeys(found)), True
-            room -= len(value)
-            found += [address for _, address in _read_addresses(value)]
-    return tuple(dict.fromkeys(found)), False
+    )
 
 
 # -- Reading values ---------------------------------------------------------------------------

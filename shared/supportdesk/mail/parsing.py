@@ -2,10 +2,10 @@
 
 Real mail is messy, and some of it is hostile, so for any input bytes this module guarantees:
 
-* ``parse_mail`` never raises. A mail it cannot read at all comes back with the reason in
-  ``skipped`` and its raw bytes as the attachment "original.eml".
-* Nothing is dropped silently: every MIME part ends up in ``full_text``, in ``attachments``
-  or in a ``skipped`` note; whatever was not imported in full (parts over ``max_parts``,
+* ``parse_mail`` never raises. A mail it cannot read at all comes back with its raw bytes as
+  the attachment "original.eml".
+* Nothing is dropped: every MIME part ends up in ``full_text`` or in ``attachments``, but for
+  the alternatives not chosen; whatever was not imported in full (parts over ``max_parts``,
   text over ``max_text_bytes``, HTML over ``MAX_HTML`` characters or ``MAX_HTML_TAGS`` tags,
   damaged base64, parts nested too deep, a header block over its limits) also keeps the raw
   mail as "original.eml".
@@ -21,7 +21,7 @@ Decisions:
   the header block alone, with the same code), the MIME tree from ``supportdesk.mail.mime``.
 * text/plain is taken as typed (format=flowed unwrapped). text/html becomes Markdown (see
   ``supportdesk.mail.text``). multipart/alternative: the plain part if it has text, else the
-  richest; the unused ones are noted, images kept.
+  richest; images kept.
 * A forwarded mail (message/rfc822) is quoted into ``full_text``: a "> " block of its From,
   To, Cc, Date, Subject and text. Its attachments are taken (within the part limit); it is
   not kept as an .eml as well, which would store them all twice. Other message/* parts
@@ -48,7 +48,6 @@ from typing import Any, TypeVar
 from supportdesk.mail import mime
 from supportdesk.mail.charsets import decode_bytes, looks_binary
 from supportdesk.mail.headers import (
-    MAX_SUBJECT,
     HeaderIndex,
     MailHeaders,
     content_type,
@@ -57,7 +56,6 @@ from supportdesk.mail.headers import (
     param_text,
     parse_headers,
     read_fields,
-    recipients,
     unsurrogate,
 )
 from supportdesk.mail.mime import MimePart, read_mail
@@ -89,14 +87,10 @@ class ParsedMail:
     references: tuple[str, ...]
     from_address: str  # "" unless sender_problem is None
     from_name: str
-    reply_to: str | None
-    to: tuple[str, ...]
     subject: str
-    date: str | None
     text: str  # the new text, as Markdown
     full_text: str  # all of the body text, as Markdown
     attachments: tuple[MailPart, ...]
-    skipped: tuple[str, ...]
     is_automatic: bool
     automatic_reason: str | None
     language_hint: str | None
@@ -110,7 +104,6 @@ MAX_HTML = 150_000  # characters
 MAX_HTML_TAGS = 10_000
 _MAX_FILENAME = 150
 _MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it has text
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Path and shell metacharacters, controls, and bidi overrides ("gpj.exe" shown as "exe.jpg").
 _UNSAFE_IN_NAME = re.compile(
     "[\x00-\x1f\x7f-\x9f<>:\"|?*\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
@@ -122,17 +115,16 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
     """Read one raw mail; never raises (see the module docstring for what is guaranteed)."""
     try:
         return _parse(bytes(raw), max(max_parts, 1), max(max_text_bytes, 0))
-    except Exception as exc:  # the promise: a mail that cannot be read is kept, not lost
+    except Exception:  # the promise: a mail that cannot be read is kept, not lost
         data = _try(lambda: bytes(raw), b"")
         original = MailPart(ORIGINAL_NAME, "message/rfc822", data, False, None)
-        note = f"mail could not be read ({type(exc).__name__}); kept whole as {ORIGINAL_NAME}"
         # The header fields are still the ones parse_headers gives (it never raises).
         headers = parse_headers(data)
         return ParsedMail(
             message_id=headers.message_id, in_reply_to=headers.in_reply_to, references=headers.references,
-            from_address=headers.from_address, from_name=headers.from_name, reply_to=headers.reply_to,
-            to=(), subject=headers.subject, date=None, text="", full_text="", attachments=(original,),
-            skipped=(note,), is_automatic=headers.is_automatic, automatic_reason=headers.automatic_reason,
+            from_address=headers.from_address, from_name=headers.from_name, subject=headers.subject,
+            text="", full_text="", attachments=(original,),
+            is_automatic=headers.is_automatic, automatic_reason=headers.automatic_reason,
             language_hint=headers.language_hint, sender_problem=headers.sender_problem,
         )
 
@@ -145,19 +137,12 @@ def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     walk = _Walk(max_parts, max_text_bytes)
     walk.visit(msg)
     if walk.overflow or not reading.complete:
-        total = reading.parts if reading.complete else "end"
-        walk.note(f"parts {max_parts + 1}-{total}: not read, more than {max_parts} parts", keep=True)
+        walk.keep_original = True
     full_text = "\n\n".join(t.strip("\n").rstrip() for t in walk.texts).strip("\n")
     if len(encoded := full_text.encode("utf-8")) > max_text_bytes:
         full_text = encoded[:max_text_bytes].decode("utf-8", "ignore")
-        walk.note(f"text truncated after {max_text_bytes} bytes", keep=True)
-    index = HeaderIndex(msg)
-    headers, subject_cut = read_fields(index)
-    if subject_cut:
-        walk.note(f"subject truncated after {MAX_SUBJECT} characters")
-    to, to_cut = recipients(index)
-    if to_cut:
-        walk.note("recipient headers past their first 64 KB not read")
+        walk.keep_original = True
+    headers = read_fields(HeaderIndex(msg))
     if walk.keep_original:
         walk.attachments.append(MailPart(ORIGINAL_NAME, "message/rfc822", raw, False, None))
     return ParsedMail(
@@ -166,14 +151,10 @@ def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
         references=headers.references,
         from_address=headers.from_address,
         from_name=headers.from_name,
-        reply_to=headers.reply_to,
-        to=to,
         subject=headers.subject,
-        date=" ".join(unsurrogate(index.first("Date")).split()) or None,
         text=new_text(full_text),
         full_text=full_text,
         attachments=tuple(walk.attachments),
-        skipped=tuple(walk.skipped),
         is_automatic=headers.is_automatic,
         automatic_reason=headers.automatic_reason,
         language_hint=headers.language_hint,
@@ -183,13 +164,12 @@ def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
 
 @dataclass
 class _Walk:
-    """Walks the MIME tree once, collecting text, attachments and notes."""
+    """Walks the MIME tree once, collecting text and attachments."""
 
     max_parts: int
     max_text_bytes: int
     texts: list[str] = field(default_factory=list)
     attachments: list[MailPart] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     seen: int = 0
     text_bytes: int = 0
     html_read: int = 0
@@ -197,29 +177,22 @@ class _Walk:
     overflow: bool = False
     keep_original: bool = False
 
-    def note(self, message: str, *, keep: bool = False) -> None:
-        if keep:
-            self.keep_original = True
-            message += f"; the whole mail is kept as {ORIGINAL_NAME}"
-        self.skipped.append(_CONTROL.sub("", message))
-
     def visit(self, part: Message, *, as_text: bool = True, in_related: bool = False) -> None:
         if self.seen >= self.max_parts:
             self.overflow = True
             return
         self.seen += 1
-        number, ctype = self.seen, content_type(part)
-        if isinstance(part, MimePart) and part.head_cut:
-            self.note(f"part {number}: header block over {mime.HEADER_BLOCK_LIMIT} characters or "
-                      f"{mime.HEADER_LINES} lines, read up to there", keep=True)
-        if isinstance(part, MimePart) and part.unread:
-            self.note(f"part {number}: {part.unread}, not read", keep=True)
+        ctype = content_type(part)
+        if isinstance(part, MimePart) and part.head_cut:  # read up to the header block's limits
+            self.keep_original = True
+        if isinstance(part, MimePart) and part.unread:  # nested too deep
+            self.keep_original = True
         elif part.is_multipart():  # get_payload() of a leaf may raise; of a container it cannot
             children = [child for child in part.get_payload() if isinstance(child, Message)]
             if ctype in ("message/rfc822", "message/global") and children:
                 self._forwarded(children[0], as_text)
             elif ctype.startswith("message/"):
-                self._attach(part, number, ctype, in_related)
+                self._attach(part, ctype, in_related)
             elif ctype == "multipart/alternative":
                 best = _best_alternative(children) if as_text else None
                 for child in children:
@@ -231,22 +204,17 @@ class _Walk:
             else:
                 for child in children:
                     self.visit(child, as_text=as_text)
-            if not children:
-                self.note(f"part {number}: {ctype} without parts, its preamble taken as text")
+            if not children:  # its preamble taken as text
                 self._add_text(f"{part.preamble or ''}\n{part.epilogue or ''}")
         elif ctype.startswith("message/") and ctype not in ("message/rfc822", "message/global"):
-            self._attach(part, number, ctype, in_related)  # delivery-status and the like: for machines
-        elif ctype.startswith(("multipart/", "message/")):
-            self.note(f"part {number}: {ctype} without readable parts (boundary missing), "
-                      "its body taken as text")
-            self._text(part, number, "text/plain")
+            self._attach(part, ctype, in_related)  # delivery-status and the like: for machines
+        elif ctype.startswith(("multipart/", "message/")):  # boundary missing: its body taken as text
+            self._text(part, "text/plain")
         elif ctype in ("text/plain", "text/html") and _disposition(part) != "attachment":
-            if as_text:
-                self._text(part, number, ctype)
-            else:
-                self.note(f"part {number}: {ctype} alternative not used (another alternative was)")
+            if as_text:  # else another alternative was used
+                self._text(part, ctype)
         else:
-            self._attach(part, number, ctype, in_related)
+            self._attach(part, ctype, in_related)
 
     def _forwarded(self, inner: Message, as_text: bool) -> None:
         start = len(self.texts)
@@ -258,11 +226,10 @@ class _Walk:
         block = "\n".join(head) + ("\n\n" + body if body else "")
         self.texts.append("\n".join("> " + line if line.strip() else ">" for line in block.split("\n")))
 
-    def _text(self, part: Message, number: int, ctype: str) -> None:
+    def _text(self, part: Message, ctype: str) -> None:
         room = self.max_text_bytes - self.text_bytes
-        if room <= 0:
-            self.note(f"part {number}: {ctype} not read, over {self.max_text_bytes} bytes of text",
-                      keep=True)
+        if room <= 0:  # over max_text_bytes of text: not read
+            self.keep_original = True
             return
         html_room = max(MAX_HTML - self.html_read, 0) if ctype == "text/html" else room
         wanted = min(room, html_room)  # characters of it that can be used
@@ -271,27 +238,21 @@ class _Walk:
         data, cut = _payload_prefix(part, 4 * wanted)
         charset = _try(lambda: mime.charset(part), None) if isinstance(part, MimePart) else None
         text, replaced = decode_bytes(data, charset, complete=not cut)
-        if looks_binary(text):
-            self.note(f"part {number}: {ctype} is not readable text (charset {charset or 'none'}), "
-                      "kept as attachment")
-            self._attach(part, number, ctype, False)
+        if looks_binary(text):  # not readable text: kept as attachment instead
+            self._attach(part, ctype, False)
             return
-        if replaced:
-            self.note(f"part {number}: {ctype} had undecodable bytes, replaced; the part is also "
-                      "kept as attachment")
-            self._attach(part, number, ctype, False)
+        if replaced:  # undecodable bytes were replaced: the part is also kept as attachment
+            self._attach(part, ctype, False)
         text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
         if ctype == "text/html":
             wanted = min(wanted, _tags_end(text, MAX_HTML_TAGS - self.html_tags))
         if cut or len(text) > wanted:
             text = text[:wanted]
-            what = "converted" if ctype == "text/html" else "read"
-            self.note(f"part {number}: {ctype} cut to {wanted} characters before it was {what}",
-                      keep=True)
+            self.keep_original = True
         if ctype == "text/html":
             self.html_read += len(text)
             self.html_tags += text.count("<")
-            text = self._markdown(part, number, text)
+            text = self._markdown(part, text)
         elif _param(part, "format").lower() == "flowed":
             text = unflow(text, _param(part, "delsp").lower() == "yes")
         self._add_text(text)
@@ -302,30 +263,22 @@ class _Walk:
         if text.strip():
             self.texts.append(text)
 
-    def _markdown(self, part: Message, number: int, html: str) -> str:
+    def _markdown(self, part: Message, html: str) -> str:
         try:
             return html_to_markdown(html)
-        except Exception as exc:  # e.g. RecursionError on absurdly nested tags
-            self.note(f"part {number}: text/html not converted ({type(exc).__name__}), its text "
-                      "taken without markup and the HTML kept as attachment")
-            self._attach(part, number, "text/html", False)
+        except Exception:  # e.g. RecursionError on absurdly nested tags: the HTML kept as attachment
+            self._attach(part, "text/html", False)
             return unescape(re.sub(r"<[^<>]*>", " ", html))
 
-    def _data(self, part: Message, number: int) -> bytes:
+    def _attach(self, part: Message, ctype: str, in_related: bool) -> None:
         data = _payload(part)
-        if any("Base64" in type(defect).__name__ for defect in part.defects):
-            self.note(f"part {number}: damaged base64, decoded as far as possible", keep=True)
-        return data
-
-    def _attach(self, part: Message, number: int, ctype: str, in_related: bool) -> None:
-        data = self._data(part, number)
+        if any("Base64" in type(defect).__name__ for defect in part.defects):  # decoded as far as possible
+            self.keep_original = True
         content_id = _content_id(part) or None
         name = _try(lambda: decode_header(_filename(part) or ""), "")
         name = _safe_filename(name, ctype, len(self.attachments) + 1)
         inline = _disposition(part) == "inline" or (in_related and content_id is not None)
         self.attachments.append(MailPart(name, ctype, data, inline, content_id))
-        if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
-            self.note(f"part {number}: {name} (Outlook TNEF) kept as attachment, not unpacked")
 
 
 def _tags_end(html: str, tags: int) -> int:

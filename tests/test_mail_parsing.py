@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from supportdesk.mail import flowed, mime, parsing
 from supportdesk.mail import headers as headers_module
-from supportdesk.mail import mime, parsing
-from supportdesk.mail import text as text_module
 from supportdesk.mail.parsing import ORIGINAL_NAME, MailHeaders, ParsedMail, parse_headers, parse_mail
 
 CORPUS = Path(__file__).parent / "fixtures" / "cpython_email"  # CPython's own test mail (see its README)
@@ -742,7 +741,7 @@ def test_unflow_matches_the_old_implementation() -> None:
         text = "\n".join("".join(rng.choice(pieces) for _ in range(rng.randrange(4)))
                          for _ in range(rng.randrange(12)))
         for delsp in (False, True):
-            assert text_module.unflow(text, delsp) == unflow_as_before(text, delsp)
+            assert flowed.unflow(text, delsp) == unflow_as_before(text, delsp)
 
 
 def test_a_flowed_paragraph_of_many_soft_breaks_is_one_line() -> None:

@@ -8,5 +8,7 @@ anything. The work is linear in the size of the mail:
 * ``headers``: the header fields, and whether the sender is exactly one mailbox;
 * ``mime``: the MIME tree, read without the stdlib's line-by-line parser;
 * ``charsets``: bytes to text when the charset label may lie;
-* ``text``: format=flowed, HTML as Markdown, and the new text of a reply.
+* ``flowed``: format=flowed text unwrapped;
+* ``markdown``: HTML as Markdown;
+* ``history``: the new text of a reply, without quoted history and signature.
 """

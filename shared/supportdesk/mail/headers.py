@@ -22,16 +22,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.policy import default
 from email.utils import collapse_rfc2231_value, getaddresses
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from supportdesk.mail.charsets import decode_bytes
 from supportdesk.mail.mime import HEADER_BLOCK_LIMIT, MimePart, param, read_head
+from supportdesk.mail.safe import attempt
 
 MAX_HEADER_READ = 65_536  # characters of one raw header value
 MAX_SUBJECT = 1_000
@@ -49,8 +49,6 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not wanted in header text
 _NOT_IN_TYPE = re.compile(r"[^a-z0-9!#$&^_.+/-]")
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ class HeaderIndex:
         self.msg = msg
         self.values: dict[str, list[str]] = {}
         no_items: list[tuple[str, Any]] = []
-        for name, value in _try(lambda: list(msg.raw_items()), no_items):
+        for name, value in attempt(lambda: list(msg.raw_items()), no_items):
             self.values.setdefault(name.lower(), []).append(str(value)[:MAX_HEADER_READ])
 
     def all(self, name: str) -> list[str]:
@@ -130,17 +128,10 @@ def read_fields(index: HeaderIndex) -> MailHeaders:
 
 # -- Reading values ---------------------------------------------------------------------------
 
-def _try(call: Callable[[], _T], fallback: _T) -> _T:
-    try:
-        return call()
-    except Exception:
-        return fallback
-
-
 def header(msg: Message, name: str) -> str:
     """The first raw value of `name` in a (small) header block, cut to MAX_HEADER_READ."""
     name = name.lower()
-    return _try(lambda: next((str(v)[:MAX_HEADER_READ] for k, v in msg.raw_items() if k.lower() == name), ""), "")
+    return attempt(lambda: next((str(v)[:MAX_HEADER_READ] for k, v in msg.raw_items() if k.lower() == name), ""), "")
 
 
 def unsurrogate(value: str) -> str:
@@ -186,7 +177,7 @@ def _read_addresses(raw: str) -> list[tuple[str, str]]:
     if len(raw) == MAX_HEADER_READ:  # cut short: drop the address the cut went through
         raw = raw.rpartition(",")[0]
     no_pairs: list[tuple[str, str]] = []
-    pairs = _try(partial(getaddresses, [unsurrogate(raw)]), no_pairs)
+    pairs = attempt(partial(getaddresses, [unsurrogate(raw)]), no_pairs)
     return [(" ".join(decode_header(n).split()), a.strip().lower()) for n, a in pairs if a.strip()]
 
 
@@ -206,7 +197,7 @@ def _sender(values: list[str]) -> tuple[str, str, str | None]:
         return "", "", "no-from"
     if len(value) > _MAX_FROM:
         return "", "", "unreadable"
-    mailboxes = _try(lambda: _rfc5322_mailboxes(value), None)
+    mailboxes = attempt(lambda: _rfc5322_mailboxes(value), None)
     if mailboxes is None:
         return "", "", "unreadable"
     if mailboxes == "group":
@@ -261,11 +252,11 @@ def _automatic_reason(index: HeaderIndex, sender: str) -> str | None:
 
 def param_text(part: MimePart, name: str) -> str:
     """A Content-Type parameter as text ("" when absent or unreadable)."""
-    return _try(lambda: unsurrogate(collapse_rfc2231_value(param(part, name) or "")), "")
+    return attempt(lambda: unsurrogate(collapse_rfc2231_value(param(part, name) or "")), "")
 
 
 def content_type(part: Message) -> str:
     # Controls and 8-bit bytes in it would reach the notes and the attachment's metadata.
-    ctype = _NOT_IN_TYPE.sub("", _try(part.get_content_type, ""))
+    ctype = _NOT_IN_TYPE.sub("", attempt(part.get_content_type, ""))
     main, _, sub = ctype.partition("/")
     return ctype if main and sub and "/" not in sub else "application/octet-stream"

@@ -20,13 +20,13 @@ Decisions:
 * The header fields come from ``supportdesk.mail.headers`` (``parse_headers`` reads them from
   the header block alone, with the same code), the MIME tree from ``supportdesk.mail.mime``.
 * text/plain is taken as typed (format=flowed unwrapped). text/html becomes Markdown (see
-  ``supportdesk.mail.text``). multipart/alternative: the plain part if it has text, else the
+  ``supportdesk.mail.markdown``). multipart/alternative: the plain part if it has text, else the
   richest; images kept.
 * A forwarded mail (message/rfc822) is quoted into ``full_text``: a "> " block of its From,
   To, Cc, Date, Subject and text. Its attachments are taken (within the part limit); it is
   not kept as an .eml as well, which would store them all twice. Other message/* parts
   (delivery reports) are kept as attachments, as they came.
-* ``text`` is ``full_text`` without quoted history and signature (``text.new_text``).
+* ``text`` is ``full_text`` without quoted history and signature (``history.strip_history``).
 * X-Auto-Response-Suppress alone does not make a mail automatic: Exchange and Outlook set
   it on ordinary mail written by people.
 """
@@ -37,16 +37,16 @@ import copy
 import mimetypes
 import os.path
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.policy import compat32
 from functools import partial
 from html import unescape
-from typing import Any, TypeVar
+from typing import Any
 
 from supportdesk.mail import mime
 from supportdesk.mail.charsets import decode_bytes, looks_binary
+from supportdesk.mail.flowed import unflow
 from supportdesk.mail.headers import (
     HeaderIndex,
     MailHeaders,
@@ -58,12 +58,12 @@ from supportdesk.mail.headers import (
     read_fields,
     unsurrogate,
 )
+from supportdesk.mail.history import strip_history
+from supportdesk.mail.markdown import html_to_markdown
 from supportdesk.mail.mime import MimePart, read_mail
-from supportdesk.mail.text import html_to_markdown, new_text, unflow
+from supportdesk.mail.safe import attempt
 
 __all__ = ["ORIGINAL_NAME", "MAX_HTML", "MAX_HTML_TAGS", "MailHeaders", "MailPart", "ParsedMail", "parse_headers", "parse_mail"]
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
     try:
         return _parse(bytes(raw), max(max_parts, 1), max(max_text_bytes, 0))
     except Exception:  # the promise: a mail that cannot be read is kept, not lost
-        data = _try(lambda: bytes(raw), b"")
+        data = attempt(lambda: bytes(raw), b"")
         original = MailPart(ORIGINAL_NAME, "message/rfc822", data, False, None)
         # The header fields are still the ones parse_headers gives (it never raises).
         headers = parse_headers(data)
@@ -152,7 +152,7 @@ def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
         from_address=headers.from_address,
         from_name=headers.from_name,
         subject=headers.subject,
-        text=new_text(full_text),
+        text=strip_history(full_text),
         full_text=full_text,
         attachments=tuple(walk.attachments),
         is_automatic=headers.is_automatic,
@@ -236,7 +236,7 @@ class _Walk:
         # Text past what will be kept is not worth decoding: no charset takes more than four
         # bytes per character, and every character is at least one byte of UTF-8.
         data, cut = _payload_prefix(part, 4 * wanted)
-        charset = _try(lambda: mime.charset(part), None) if isinstance(part, MimePart) else None
+        charset = attempt(lambda: mime.charset(part), None) if isinstance(part, MimePart) else None
         text, replaced = decode_bytes(data, charset, complete=not cut)
         if looks_binary(text):  # not readable text: kept as attachment instead
             self._attach(part, ctype, False)
@@ -275,7 +275,7 @@ class _Walk:
         if any("Base64" in type(defect).__name__ for defect in part.defects):  # decoded as far as possible
             self.keep_original = True
         content_id = _content_id(part) or None
-        name = _try(lambda: decode_header(_filename(part) or ""), "")
+        name = attempt(lambda: decode_header(_filename(part) or ""), "")
         name = _safe_filename(name, ctype, len(self.attachments) + 1)
         inline = _disposition(part) == "inline" or (in_related and content_id is not None)
         self.attachments.append(MailPart(name, ctype, data, inline, content_id))
@@ -316,15 +316,8 @@ def _related_root(part: Message, children: list[Message]) -> Message | None:
 
 # -- MIME access that cannot raise: the stdlib's accessors do, on broken mail -----------
 
-def _try(call: Callable[[], _T], default: _T) -> _T:
-    try:
-        return call()
-    except Exception:
-        return default
-
-
 def _disposition(part: Message) -> str | None:
-    return _try(part.get_content_disposition, None)
+    return attempt(part.get_content_disposition, None)
 
 
 def _param(part: Message, name: str) -> str:
@@ -332,7 +325,7 @@ def _param(part: Message, name: str) -> str:
 
 
 def _filename(part: Message) -> str | None:
-    return _try(lambda: mime.filename(part), None) if isinstance(part, MimePart) else None
+    return attempt(lambda: mime.filename(part), None) if isinstance(part, MimePart) else None
 
 
 def _content_id(part: Message) -> str:
@@ -340,15 +333,15 @@ def _content_id(part: Message) -> str:
 
 
 def _payload(part: Message) -> bytes:
-    data = _try(lambda: part.get_payload(decode=True), None)
+    data = attempt(lambda: part.get_payload(decode=True), None)
     if isinstance(data, bytes):
         return data
     nothing: Any = ""
-    payload: Any = _try(lambda: part.get_payload(), nothing)
+    payload: Any = attempt(lambda: part.get_payload(), nothing)
     if isinstance(payload, str):
         return payload.encode("utf-8", "surrogateescape")
     # compat32 writes the headers back as they came, without refolding.
-    return b"\n".join(_try(partial(child.as_bytes, policy=compat32), b"")
+    return b"\n".join(attempt(partial(child.as_bytes, policy=compat32), b"")
                       for child in (payload if isinstance(payload, list) else []))
 
 
@@ -358,7 +351,7 @@ def _payload_prefix(part: Message, limit: int) -> tuple[bytes, bool]:
     encoded = getattr(part, "_payload", None)  # get_payload() would decode 8-bit text
     if not isinstance(encoded, str):
         return _payload(part), False
-    cte = str(_try(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
+    cte = str(attempt(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
     # Encoded characters per decoded byte at most: "=XX" in quoted-printable, 4/3 and the
     # line ends in base64 and uuencode.
     per_byte = 3 if cte == "quoted-printable" else 2 if cte in _ENCODED_BY_LINES else 1

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from supportdesk.mail import flowed, mime, parsing
+from supportdesk.mail import flowed, mime, parsing, parts
 from supportdesk.mail import headers as headers_module
 from supportdesk.mail.parsing import ORIGINAL_NAME, MailHeaders, ParsedMail, parse_headers, parse_mail
 
@@ -458,7 +458,7 @@ def test_an_unreadable_mail_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> No
     def explode(*args: object, **kwargs: object) -> Message:
         raise MemoryError
 
-    monkeypatch.setattr(parsing, "read_mail", explode)
+    monkeypatch.setattr(parsing, "decode", explode)
     parsed = parsed_ok(b"Subject: x\r\n\r\nbody")
     assert (parsed.text, parsed.full_text) == ("", "")
     assert (parsed.subject, parsed.sender_problem) == ("x", "no-from")  # still parse_headers' fields
@@ -879,10 +879,10 @@ def test_only_the_text_that_is_kept_is_decoded(encoding: str) -> None:
     message = EmailMessage()
     message.set_content(text, cte=encoding)
     [part] = [p for p in mime.read_mail(message.as_bytes(), 10).root.walk() if not p.is_multipart()]
-    whole = parsing._payload(part)
-    prefix, cut = parsing._payload_prefix(part, 4_000)
+    whole = parts.payload(part)
+    prefix, cut = parts.payload_prefix(part, 4_000)
     assert cut and 4_000 == len(prefix) and whole.startswith(prefix)
-    assert parsing._payload_prefix(part, len(whole)) == (whole, False)
+    assert parts.payload_prefix(part, len(whole)) == (whole, False)
     parsed = parsed_ok(message.as_bytes(), max_text_bytes=1_000)
     assert parsed.full_text == text[:1_000].encode()[:1_000].decode("utf-8", "ignore")
     assert parsed.attachments[-1].filename == ORIGINAL_NAME

@@ -24,14 +24,9 @@ def decode_bytes(data: bytes, charset: str | None, *, guess: bool = True,
     """The text, and whether undecodable bytes had to be replaced. `complete=False` says the
     data was cut: a character cut in two at its end is left out, not taken for an error."""
     name = attempt(lambda: codecs.lookup(charset).name if charset else None, None)
-    candidates = ["utf-8", "cp1252", "latin-1"] if name in _WESTERN else [name, "utf-8"] if name else ["utf-8"]
-    for codec in candidates:
-        try:
-            text = (data.decode(codec) if complete
-                    else codecs.getincrementaldecoder(codec)().decode(data, final=False))
-        except (LookupError, UnicodeError):  # LookupError: "base64" and such are no text codecs
-            continue
-        if not looks_binary(text):
+    for codec in _candidates(name):
+        text = _decoded(data, codec, complete)
+        if text is not None and not looks_binary(text):
             return text, False
     guessed = _guess(data) if guess else None
     if guessed is not None and not looks_binary(guessed):
@@ -40,6 +35,21 @@ def decode_bytes(data: bytes, charset: str | None, *, guess: bool = True,
         return data.decode("cp1252"), False
     except UnicodeError:
         return data.decode("utf-8", "replace"), True
+
+
+def _candidates(name: str | None) -> list[str]:
+    """The codecs to try, in order, for a label (its codec's name)."""
+    if name in _WESTERN:
+        return ["utf-8", "cp1252", "latin-1"]
+    return [name, "utf-8"] if name else ["utf-8"]
+
+
+def _decoded(data: bytes, codec: str, complete: bool) -> str | None:
+    try:
+        return (data.decode(codec) if complete
+                else codecs.getincrementaldecoder(codec)().decode(data, final=False))
+    except (LookupError, UnicodeError):  # LookupError: "base64" and such are no text codecs
+        return None
 
 
 def _guess(data: bytes) -> str | None:

@@ -153,22 +153,29 @@ def decode_header(value: str) -> str:
         gap, position = value[position:match.start()], match.end()
         if gap and not (gap.isspace() and pieces and pieces[-1][0]):  # RFC 2047 6.2
             pieces.append((None, [gap]))
-        charset, kind, payload = match.group(1).lower(), match.group(2).lower(), match.group(3)
-        try:
-            data = (binascii.a2b_qp(payload.encode(), header=True) if kind == "q"
-                    else base64.b64decode(payload + "=" * (-len(payload) % 4)))
-        except (binascii.Error, ValueError):
+        word = _encoded_word(match)
+        if word is None:  # not decodable: taken as it stands
             pieces.append((None, [match.group(0)]))
-            continue
-        if pieces and pieces[-1][0] == charset:  # a character may be split over two words
-            pieces[-1][1].append(data)
+        elif pieces and pieces[-1][0] == word[0]:  # a character may be split over two words
+            pieces[-1][1].append(word[1])
         else:
-            pieces.append((charset, [data]))
+            pieces.append((word[0], [word[1]]))
     pieces.append((None, [value[position:]]))
-    text = "".join("".join(parts) if charset is None
-                   else decode_bytes(b"".join(parts), charset, guess=False)[0]
-                   for charset, parts in pieces)
-    return _CONTROL.sub("", text)
+    return _CONTROL.sub("", "".join(_piece_text(charset, parts) for charset, parts in pieces))
+
+
+def _encoded_word(match: re.Match[str]) -> tuple[str, bytes] | None:
+    """The charset and the bytes of an encoded word; None if they cannot be decoded."""
+    charset, kind, payload = match.group(1).lower(), match.group(2).lower(), match.group(3)
+    try:
+        return charset, (binascii.a2b_qp(payload.encode(), header=True) if kind == "q"
+                         else base64.b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _piece_text(charset: str | None, parts: list[Any]) -> str:
+    return "".join(parts) if charset is None else decode_bytes(b"".join(parts), charset, guess=False)[0]
 
 
 def _read_addresses(raw: str) -> list[tuple[str, str]]:
@@ -190,30 +197,40 @@ def ids(index: HeaderIndex, name: str) -> list[str]:
 
 def _sender(values: list[str]) -> tuple[str, str, str | None]:
     """(name, address, problem) of the From headers; name and address empty on a problem."""
+    found = _one_mailbox(values)
+    return ("", "", found) if isinstance(found, str) else (*found, None)
+
+
+def _one_mailbox(values: list[str]) -> tuple[str, str] | str:
+    """(name, address) of the one mailbox the From headers name, or what is wrong with them."""
     if len(values) > 1:
-        return "", "", "several-from-headers"
+        return "several-from-headers"
     value = unsurrogate(values[0]) if values else ""
     if not value.strip():
-        return "", "", "no-from"
+        return "no-from"
     if len(value) > _MAX_FROM:
-        return "", "", "unreadable"
+        return "unreadable"
     mailboxes = attempt(lambda: _rfc5322_mailboxes(value), None)
     if mailboxes is None:
-        return "", "", "unreadable"
-    if mailboxes == "group":
-        return "", "", "group"
+        return "unreadable"
+    if isinstance(mailboxes, str):  # "group"
+        return mailboxes
     if len(mailboxes) > 1:
-        return "", "", "several-addresses"
+        return "several-addresses"
+    return _same_to_both_parsers(values[0], mailboxes)
+
+
+def _same_to_both_parsers(raw: str, mailboxes: list[str]) -> tuple[str, str] | str:
+    """(name, address) as getaddresses reads `raw`, if that is the mailbox the RFC 5322 parser
+    found; "unreadable" if not."""
     # getaddresses reads some malformed values as two addresses where the RFC 5322 parser
     # reads one (and, since the fix for CVE-2023-27043, as none): that is no sender either.
-    pairs = _read_addresses(values[0])
+    pairs = _read_addresses(raw)
     if len(pairs) != 1 or mailboxes != [pairs[0][1]]:
-        return "", "", "unreadable"
+        return "unreadable"
     name, address = pairs[0]
     local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        return "", "", "unreadable"
-    return name, address, None
+    return (name, address) if local and domain else "unreadable"
 
 
 def _rfc5322_mailboxes(value: str) -> list[str] | str:
@@ -225,29 +242,51 @@ def _rfc5322_mailboxes(value: str) -> list[str] | str:
 
 
 def _automatic_reason(index: HeaderIndex, sender: str) -> str | None:
-    def value(name: str) -> str:
-        return " ".join(unsurrogate(index.first(name)).split()).lower()
+    """Why the mail is automatic, by the first sign of it found; None for a person's mail."""
+    signs = (_auto_submitted, _precedence, _auto_reply, _mailing_list, _report,
+             partial(_robot_sender, sender=sender), _null_return_path)
+    return next((reason for sign in signs if (reason := sign(index)) is not None), None)
 
-    if (auto_submitted := value("Auto-Submitted").split(";")[0].strip()) not in ("", "no"):
-        return f"auto-submitted: {auto_submitted}"
-    if value("Precedence") in _PRECEDENCE:
-        return f"precedence: {value('Precedence')}"
-    for name in ("X-Autoreply", "X-Autorespond"):
-        if index.all(name) and value(name) not in ("no", "false", "0"):
-            return name.lower()
-    for name in ("List-Id", "List-Unsubscribe"):
-        if index.all(name):
-            return name.lower()
-    if content_type(index.msg) == "multipart/report":
-        kind = param_text(index.msg, "report-type").lower()
-        names = {"delivery-status": "delivery status notification",
-                 "disposition-notification": "disposition notification"}
-        return names.get(kind, f"report: {kind or 'unknown'}")
-    if (local := sender.rpartition("@")[0] or sender) in _ROBOTS:
-        return f"{local} sender"
-    if any(raw.strip() == "<>" for raw in index.all("Return-Path")):
-        return "null return-path"
-    return None
+
+def _value(index: HeaderIndex, name: str) -> str:
+    return " ".join(unsurrogate(index.first(name)).split()).lower()
+
+
+def _auto_submitted(index: HeaderIndex) -> str | None:
+    value = _value(index, "Auto-Submitted").split(";")[0].strip()
+    return None if value in ("", "no") else f"auto-submitted: {value}"
+
+
+def _precedence(index: HeaderIndex) -> str | None:
+    value = _value(index, "Precedence")
+    return f"precedence: {value}" if value in _PRECEDENCE else None
+
+
+def _auto_reply(index: HeaderIndex) -> str | None:
+    return next((name.lower() for name in ("X-Autoreply", "X-Autorespond")
+                 if index.all(name) and _value(index, name) not in ("no", "false", "0")), None)
+
+
+def _mailing_list(index: HeaderIndex) -> str | None:
+    return next((name.lower() for name in ("List-Id", "List-Unsubscribe") if index.all(name)), None)
+
+
+def _report(index: HeaderIndex) -> str | None:
+    if content_type(index.msg) != "multipart/report":
+        return None
+    kind = param_text(index.msg, "report-type").lower()
+    names = {"delivery-status": "delivery status notification",
+             "disposition-notification": "disposition notification"}
+    return names.get(kind, f"report: {kind or 'unknown'}")
+
+
+def _robot_sender(index: HeaderIndex, sender: str) -> str | None:
+    local = sender.rpartition("@")[0] or sender
+    return f"{local} sender" if local in _ROBOTS else None
+
+
+def _null_return_path(index: HeaderIndex) -> str | None:
+    return "null return-path" if any(raw.strip() == "<>" for raw in index.all("Return-Path")) else None
 
 
 def param_text(part: MimePart, name: str) -> str:

@@ -161,13 +161,29 @@ class _Accepted:
 def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdicts: Verdicts,
             envelope_sender: str) -> Outcome | _Accepted:
     """Everything decided from the verdicts and the headers, before the body is read."""
+    unwanted = _unwanted(headers, verdicts)
+    if unwanted is not None:
+        return unwanted
+    department = _department_for(room, recipients)
+    if department is None or not department.email_intake:
+        return Outcome("rejected", "unknown-recipient")
+    sender = _authenticated_sender(headers, verdicts, envelope_sender)
+    if isinstance(sender, Outcome):
+        return sender
+    return _admit(room, headers, sender, department)
+
+
+def _unwanted(headers: MailHeaders, verdicts: Verdicts) -> Outcome | None:
+    """Viruses, spam and automatic mail: no department hears of them."""
     if verdicts.virus == "FAIL" or verdicts.spam == "FAIL":
         return Outcome("quarantined", "virus" if verdicts.virus == "FAIL" else "spam")
     if headers.is_automatic:
         return Outcome("ignored", headers.automatic_reason or "automatic")
-    department = _department_for(room, recipients)
-    if department is None or not department.email_intake:
-        return Outcome("rejected", "unknown-recipient")
+    return None
+
+
+def _authenticated_sender(headers: MailHeaders, verdicts: Verdicts, envelope_sender: str) -> str | Outcome:
+    """The From address, if SES's checks vouch for it."""
     # Checked before anything is counted for the sender: a forged From must not use up
     # the real sender's allowance, nor get a notice.
     if headers.sender_problem is not None:
@@ -175,6 +191,12 @@ def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdict
     sender = headers.from_address
     if not is_authenticated(verdicts, from_address=sender, envelope_sender=envelope_sender):
         return Outcome("rejected", "unauthenticated")
+    return sender
+
+
+def _admit(room: Mailroom, headers: MailHeaders, sender: str, department: Department) -> Outcome | _Accepted:
+    """An authenticated sender's mail, within the sender's allowance, from someone the
+    department takes mail from."""
     if not ratelimit.allow(room.table, "mail", sender, limit=MAILS_PER_SENDER_PER_HOUR,
                            window_seconds=3600):
         return Outcome("ignored", "rate-limited")

@@ -1,8 +1,8 @@
-"""SES receipt rule (Lambda action, Event) -> the raw mail from S3 -> supportdesk.intake.
+"""SES receipt rule (Lambda action, Event) -> supportdesk.intake.
 
-Thin on purpose: it reads the event, fetches the raw message the rule's S3 action stored,
-and calls one domain function. Any error propagates, so Lambda retries and then keeps the
-event in the dead-letter queue; the raw mail stays in the bucket either way.
+Thin on purpose: it reads the event and hands each mail to one domain function, which reads
+the raw message the rule's S3 action stored. Any error propagates, so Lambda retries and then
+keeps the event in the dead-letter queue; the raw mail stays in the bucket either way.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.config import Settings
 from supportdesk.departments import list_departments
-from supportdesk.intake import Mailroom, receive_mail
+from supportdesk.intake import Mailroom, receive_stored_mail
 from supportdesk.secrets import read_secrets
 from supportdesk.sender import Verdicts
 from supportdesk.store import Table
@@ -38,6 +38,7 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
         table=table,
         s3=s3,
         ses=client("ses"),
+        inbound_bucket=settings.inbound_bucket,
         attachments_bucket=settings.attachments_bucket,
         policy=AttachmentPolicy(
             max_bytes=settings.attachment_max_megabytes * 1024 * 1024,
@@ -54,17 +55,16 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    room, s3, settings = mailroom()
+    room, _, settings = mailroom()
     outcomes = []
     for record in event.get("Records", []):
         ses = record["ses"]
         mail, receipt = ses["mail"], ses["receipt"]
         key = settings.inbound_prefix + mail["messageId"]
-        raw = s3.get_object(Bucket=settings.inbound_bucket, Key=key)["Body"].read()
-        outcome = receive_mail(room, raw=raw, raw_key=key, ses_message_id=mail["messageId"],
-                               recipients=list(receipt.get("recipients", [])),
-                               verdicts=Verdicts.from_receipt(receipt),
-                               envelope_sender=str(mail.get("source", "")))
+        outcome = receive_stored_mail(room, raw_key=key, ses_message_id=mail["messageId"],
+                                      recipients=list(receipt.get("recipients", [])),
+                                      verdicts=Verdicts.from_receipt(receipt),
+                                      envelope_sender=str(mail.get("source", "")))
         logger.info("mail received", extra={"ses_message_id": mail["messageId"],
                                             "outcome": outcome.kind, "reason": outcome.reason,
                                             "ticket": outcome.ticket_id})

@@ -78,11 +78,20 @@ class Mailroom:
     table: Table
     s3: Any
     ses: Any
+    inbound_bucket: str  # where SES's receipt rule stores the raw mail
     attachments_bucket: str
     policy: AttachmentPolicy
     departments: Mapping[str, Department]
     public_url: str
     reply_secret: str = ""
+
+
+def receive_stored_mail(room: Mailroom, *, raw_key: str, ses_message_id: str, recipients: list[str],
+                        verdicts: Verdicts, envelope_sender: str = "") -> Outcome:
+    """receive_mail for the raw mail that SES stored at `raw_key` in the inbound bucket."""
+    raw = room.s3.get_object(Bucket=room.inbound_bucket, Key=raw_key)["Body"].read()
+    return receive_mail(room, raw=raw, raw_key=raw_key, ses_message_id=ses_message_id, recipients=recipients,
+                        verdicts=verdicts, envelope_sender=envelope_sender)
 
 
 def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: str,

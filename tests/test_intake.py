@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 from conftest import Person, browser_client, mails_to
 
+from inbound.ses_event import ReceivedMail, received_mails, verdicts_from_receipt
+from supportdesk.local.events import ses_receipt_event
 from supportdesk.local.stack import LocalStack
 from supportdesk.mail.parsing import parse_mail
+from supportdesk.sender import Verdicts
 from supportdesk.store import Table
 from supportdesk.tickets import Ticket, get_ticket, list_tickets_of
 
@@ -33,6 +36,21 @@ def mail(sender: str, subject: str, body: str, *, to: str = "support@example.com
     message.set_content(body, charset=charset)
     return bytes(message)
 
+
+
+def test_the_ses_event_is_read_into_what_the_intake_needs() -> None:
+    event = ses_receipt_event("ses-1", sender="bounces@mail.example.org",
+                              recipients=["support+abc@example.com", "sales@example.com"],
+                              verdicts={"spf": "pass", "dmarc": "FAIL", "spam": "GRAY"})
+    assert list(received_mails(event)) == [ReceivedMail(
+        ses_message_id="ses-1", envelope_sender="bounces@mail.example.org",
+        recipients=("support+abc@example.com", "sales@example.com"),
+        verdicts=Verdicts(spf="PASS", dkim="PASS", dmarc="FAIL", spam="GRAY", virus="PASS"))]
+    # A verdict SES did not give counts as GRAY, spam and virus as PASS; a bounce has no sender.
+    assert verdicts_from_receipt({"spfVerdict": None}) == Verdicts("GRAY", "GRAY", "GRAY", "PASS", "PASS")
+    del event["Records"][0]["ses"]["mail"]["source"]
+    assert next(received_mails(event)).envelope_sender == ""
+    assert list(received_mails({})) == []
 
 
 def ticket(table: Table, outcome: dict[str, Any]) -> Ticket:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import sysconfig
 import uuid
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,12 +13,15 @@ from typing import Any
 import pytest
 from conftest import Person, browser_client, mails_to
 
+from inbound.ses_event import ReceivedMail, received_mails, verdicts_from_receipt
 from supportdesk.mail.parsing import parse_mail
+from supportdesk.sender import Verdicts
 from supportdesk.store import Table
 from supportdesk.tickets import Ticket, get_ticket, list_tickets_of
+from supportdesk_dev.events import ses_receipt_event
 from supportdesk_dev.stack import LocalStack
 
-CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
+CORPUS = Path(__file__).parent / "fixtures" / "cpython_email"  # CPython's own test mail (see its README)
 
 
 def mail(sender: str, subject: str, body: str, *, to: str = "support@example.com",
@@ -36,6 +38,21 @@ def mail(sender: str, subject: str, body: str, *, to: str = "support@example.com
 
 
 
+def test_the_ses_event_is_read_into_what_the_intake_needs() -> None:
+    event = ses_receipt_event("ses-1", sender="bounces@mail.example.org",
+                              recipients=["support+abc@example.com", "sales@example.com"],
+                              verdicts={"spf": "pass", "dmarc": "FAIL", "spam": "GRAY"})
+    assert list(received_mails(event)) == [ReceivedMail(
+        ses_message_id="ses-1", envelope_sender="bounces@mail.example.org",
+        recipients=("support+abc@example.com", "sales@example.com"),
+        verdicts=Verdicts(spf="PASS", dkim="PASS", dmarc="FAIL", spam="GRAY", virus="PASS"))]
+    # A verdict SES did not give counts as GRAY, spam and virus as PASS; a bounce has no sender.
+    assert verdicts_from_receipt({"spfVerdict": None}) == Verdicts("GRAY", "GRAY", "GRAY", "PASS", "PASS")
+    del event["Records"][0]["ses"]["mail"]["source"]
+    assert next(received_mails(event)).envelope_sender == ""
+    assert list(received_mails({})) == []
+
+
 def ticket(table: Table, outcome: dict[str, Any]) -> Ticket:
     assert outcome["ticket"], outcome
     found = get_ticket(table, outcome["ticket"])
@@ -47,12 +64,16 @@ def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Perso
                                                    stack: LocalStack) -> None:
     raw = mail(customer.email.upper(), "La web no carga desde las 10:00",
                "Hola,\n\nLa web ana.es da error 500 desde las 10:00.\n\nGracias")
-    outcome = deliver(raw)
+    ses_message_id = uuid.uuid4().hex
+    outcome = deliver(raw, message_id=ses_message_id)
     assert outcome["outcome"] == "created"
     stored = ticket(table, outcome)
     assert stored.department == "support" and stored.requester.account_id == customer.account.id
     assert "error 500 desde las 10:00" in stored.messages[0].body
-    assert stored.messages[0].raw_mail_key == f"inbound/{stored.messages[0].raw_mail_key.split('/')[-1]}"
+    # The message links the raw mail where the receipt rule stored it: the inbound prefix and SES's id.
+    assert stored.messages[0].raw_mail_key == f"inbound/{ses_message_id}"
+    kept = stack.client("s3").get_object(Bucket=stack.environment["INBOUND_BUCKET"], Key=f"inbound/{ses_message_id}")
+    assert kept["Body"].read() == raw
     assert stored.id in [t.id for t in list_tickets_of(table, customer.account.id)]
     (ack,) = mails_to(stack, customer.email)
     assert ack["Auto-Submitted"] == "auto-generated" and f"[#{stored.id}]" in ack["Subject"]

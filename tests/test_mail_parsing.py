@@ -9,7 +9,6 @@ import email.message
 import email.parser
 import random
 import re
-import sysconfig
 from email import policy
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -17,13 +16,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from supportdesk.mail import flowed, mime, parsing, parts
 from supportdesk.mail import headers as headers_module
-from supportdesk.mail import mime, parsing
-from supportdesk.mail import text as text_module
 from supportdesk.mail.parsing import ORIGINAL_NAME, MailHeaders, ParsedMail, parse_headers, parse_mail
 
-CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
-CORPUS_FILES = sorted(path.name for path in CORPUS.iterdir()) if CORPUS.is_dir() else []
+CORPUS = Path(__file__).parent / "fixtures" / "cpython_email"  # CPython's own test mail (see its README)
+CORPUS_FILES = sorted(path.name for path in CORPUS.iterdir() if path.name != "README.md")
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -46,8 +44,7 @@ def assert_sound(parsed: ParsedMail) -> None:
     """What holds for every result: proper Unicode, safe names, no `text` without `full_text`."""
     assert isinstance(parsed, ParsedMail)
     for value in (parsed.subject, parsed.text, parsed.full_text, parsed.from_address,
-                  parsed.from_name, parsed.date or "", parsed.message_id or "", *parsed.to,
-                  *parsed.references, *parsed.in_reply_to, *parsed.skipped):
+                  parsed.from_name, parsed.message_id or "", *parsed.references, *parsed.in_reply_to):
         assert "\x00" not in value
         value.encode("utf-8")  # no surrogates left from undecodable bytes
     assert bool(parsed.text.strip()) == bool(parsed.full_text.strip())
@@ -100,6 +97,11 @@ def leaf_texts(raw: bytes) -> list[tuple[str, str, bytes]]:
     return found
 
 
+def test_the_corpus_is_all_there() -> None:
+    """An emptied corpus folder would turn the cases below into nothing at all."""
+    assert len(CORPUS_FILES) == 65 and len([name for name in CORPUS_FILES if name.startswith("msg_")]) == 48
+
+
 @pytest.mark.parametrize("name", CORPUS_FILES)
 def test_cpython_corpus_parses_without_losing_text(name: str) -> None:
     raw = (CORPUS / name).read_bytes()
@@ -112,8 +114,7 @@ def test_cpython_corpus_parses_without_losing_text(name: str) -> None:
         words = WORD.findall(text)[:30]
         missing = [word for word in words if word not in full_text]
         # A part inside a kept message/* part (msg_36: message/external-body) is kept with it.
-        accounted = (any(payload in data for data in kept)
-                     or any(ctype in note for note in parsed.skipped))
+        accounted = any(payload in data for data in kept)
         assert not missing or accounted, f"{ctype} words lost: {missing}"
 
 
@@ -167,10 +168,9 @@ def test_raw_8bit_headers_and_split_encoded_words() -> None:
     parsed = parsed_ok(raw)
     assert parsed.subject == "Reunión mañana ✓"
     assert parsed.from_name == "José Ñuñez"
-    assert parsed.to == ("zoe@example.com",)
 
 
-def test_addresses_ids_and_date() -> None:
+def test_addresses_and_ids() -> None:
     raw = (b"Message-ID: <m1@example.com>\r\nIn-Reply-To: <r9@example.com> (sent by Ana)\r\n"
            b"References: <r1@example.com> <r2@example.com>\r\nReferences: <r3@example.com>\r\n"
            b"References: <r2@example.com>\r\n\t<r9@example.com>\r\n"
@@ -186,10 +186,7 @@ def test_addresses_ids_and_date() -> None:
         "r1@example.com", "r2@example.com", "r3@example.com", "r9@example.com"
     )
     assert (parsed.from_name, parsed.from_address) == ("López, Ana", "ana@example.com")
-    assert parsed.reply_to == "help+1@example.com"
-    assert parsed.to == ("soporte@example.com", "otro@example.com", "maria@example.com",
-                         "alias@example.com", "env@example.com")
-    assert parsed.date == "Mon, 3 Feb 2025 10:00:00 +0100"
+    assert parse_headers(raw).reply_to == "help+1@example.com"
 
 
 def test_broken_headers_fall_back() -> None:
@@ -198,7 +195,6 @@ def test_broken_headers_fall_back() -> None:
            b"Content-Type: text/plain; charset=\"utf-8\r\nMessage-ID: no-brackets-here\r\n\r\n"
            b"body text\r\n")
     parsed = parsed_ok(raw)
-    assert parsed.date == "99 Foo 2025 99:99"
     assert parsed.message_id == "no-brackets-here"
     assert "caf" in parsed.subject
     assert parsed.text == "body text"
@@ -240,13 +236,13 @@ def test_html_only_mail_becomes_markdown() -> None:
         assert hidden not in parsed.full_text
 
 
-def test_alternative_prefers_plain_and_notes_the_html() -> None:
+def test_alternative_prefers_plain() -> None:
     message = EmailMessage()
     message.set_content("The plain words.")
     message.add_alternative("<p>The <b>HTML</b> words.</p>", subtype="html")
     parsed = parsed_ok(message.as_bytes())
     assert parsed.full_text == "The plain words."
-    assert any("text/html alternative not used" in note for note in parsed.skipped)
+    assert parsed.attachments == ()  # the other alternative is the same text, not a file
 
 
 def test_alternative_with_empty_plain_takes_the_html() -> None:
@@ -322,7 +318,6 @@ def test_declared_boundary_never_appears() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=XYZ\r\n\r\nThe text is still here.\r\n--ABC\r\n"
     parsed = parsed_ok(raw)
     assert "The text is still here." in parsed.full_text
-    assert any("boundary missing" in note for note in parsed.skipped)
 
 
 def test_missing_final_boundary() -> None:
@@ -352,24 +347,21 @@ def test_a_1_mb_header_line() -> None:
     parsed = parsed_ok(raw)
     assert parsed.text == "Still read."
     assert len(parsed.subject) == 1000
-    assert parsed.to == ("someone@example.com",)
 
 
-def test_more_parts_than_the_limit_are_noted_and_the_original_kept() -> None:
+def test_more_parts_than_the_limit_are_not_read_and_the_original_kept() -> None:
     parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\nPart number %d here.\r\n" % n
                      for n in range(150))
     raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n"
     parsed = parsed_ok(raw)
     assert "Part number 98 here." in parsed.full_text  # the root and 99 parts: 100
     assert "Part number 99 here." not in parsed.full_text
-    assert any("parts 101-151: not read, more than 100 parts" in note for note in parsed.skipped)
     assert [part.data for part in parsed.attachments if part.filename == ORIGINAL_NAME] == [raw]
 
 
 def test_a_flood_of_tiny_parts_is_cut_short() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n\r\nx\r\n" * 50_000
     parsed = parsed_ok(raw)
-    assert any("more than 100 parts" in note for note in parsed.skipped)
     assert parsed.attachments[-1].data == raw
 
 
@@ -377,7 +369,6 @@ def test_text_over_the_byte_limit_is_truncated() -> None:
     raw = mail("ñandú " * 1000)
     parsed = parsed_ok(raw, max_text_bytes=1001)
     assert len(parsed.full_text.encode()) <= 1001 and parsed.full_text.startswith("ñandú ñandú")
-    assert any("truncated after 1001 bytes" in note for note in parsed.skipped)
     assert parsed.attachments[-1].filename == ORIGINAL_NAME
 
 
@@ -393,7 +384,6 @@ def test_undecodable_text_part_is_kept_as_attachment() -> None:
     [part] = parsed.attachments
     assert (part.content_type, part.filename) == ("text/plain", "attachment-1.txt")
     assert part.data == binary
-    assert any("not readable text (charset x-unknown)" in note for note in parsed.skipped)
 
 
 def test_damaged_base64_keeps_the_original() -> None:
@@ -403,13 +393,12 @@ def test_damaged_base64_keeps_the_original() -> None:
     assert [part.filename for part in parsed.attachments] == ["attachment-1.png", ORIGINAL_NAME]
 
 
-def test_winmail_dat_is_kept_and_noted() -> None:
+def test_winmail_dat_is_kept() -> None:
     message = EmailMessage()
     message.set_content("See attached.")
     message.add_attachment(b"\x78\x9f\x3e\x22", "application", "ms-tnef", filename="winmail.dat")
     parsed = parsed_ok(message.as_bytes())
     assert [part.filename for part in parsed.attachments] == ["winmail.dat"]
-    assert any("winmail.dat" in note for note in parsed.skipped)
 
 
 GARBAGE = [
@@ -469,13 +458,12 @@ def test_an_unreadable_mail_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> No
     def explode(*args: object, **kwargs: object) -> Message:
         raise MemoryError
 
-    monkeypatch.setattr(parsing, "read_mail", explode)
+    monkeypatch.setattr(parsing, "decode", explode)
     parsed = parsed_ok(b"Subject: x\r\n\r\nbody")
     assert (parsed.text, parsed.full_text) == ("", "")
     assert (parsed.subject, parsed.sender_problem) == ("x", "no-from")  # still parse_headers' fields
     [original] = parsed.attachments
     assert (original.filename, original.data) == (ORIGINAL_NAME, b"Subject: x\r\n\r\nbody")
-    assert parsed.skipped == (f"mail could not be read (MemoryError); kept whole as {ORIGINAL_NAME}",)
 
 
 # -- The new text of a reply ------------------------------------------------------------------
@@ -587,8 +575,8 @@ def test_delivery_status_notification_from_mailer_daemon() -> None:
 
 # -- The header fields, before the body ------------------------------------------------------
 
-HEADER_FIELDS = ("from_address", "from_name", "sender_problem", "reply_to", "subject", "message_id",
-                 "in_reply_to", "references", "is_automatic", "automatic_reason", "language_hint")
+HEADER_FIELDS = ("from_address", "from_name", "sender_problem", "subject", "message_id", "in_reply_to",
+                 "references", "is_automatic", "automatic_reason", "language_hint")
 
 
 def assert_agree(raw: bytes) -> MailHeaders:
@@ -604,38 +592,47 @@ def sender(from_lines: bytes) -> MailHeaders:
     return assert_agree(from_lines + b"To: soporte@example.com\r\nSubject: Hola\r\n\r\nCuerpo.\r\n")
 
 
-SENDERS = {
-    "one-plain-address": (b"From: ana@example.com\r\n", None, "ana@example.com", ""),
-    "display-name": (b"From: Ana Lopez <Ana@Example.COM>\r\n", None, "ana@example.com", "Ana Lopez"),
-    "name-with-commas-and-quotes": (b'From: "L\xc3\xb3pez, Ana \\"la jefa\\"" <ana@example.com>\r\n', None,
+SENDERS = {  # one mailbox: (From lines, its address, its name)
+    "one-plain-address": (b"From: ana@example.com\r\n", "ana@example.com", ""),
+    "display-name": (b"From: Ana Lopez <Ana@Example.COM>\r\n", "ana@example.com", "Ana Lopez"),
+    "name-with-commas-and-quotes": (b'From: "L\xc3\xb3pez, Ana \\"la jefa\\"" <ana@example.com>\r\n',
                                     "ana@example.com", 'López, Ana "la jefa"'),
-    "encoded-word-name": (b"From: =?utf-8?q?L=C3=B3pez=2C_Ana?= <ana@example.com>\r\n", None,
+    "encoded-word-name": (b"From: =?utf-8?q?L=C3=B3pez=2C_Ana?= <ana@example.com>\r\n",
                           "ana@example.com", "López, Ana"),
-    "encoded-words-b": (b"From: =?UTF-8?B?Sm9zw6k=?= =?UTF-8?B?IFDDqXJleg==?= <jose@example.com>\r\n", None,
+    "encoded-words-b": (b"From: =?UTF-8?B?Sm9zw6k=?= =?UTF-8?B?IFDDqXJleg==?= <jose@example.com>\r\n",
                         "jose@example.com", "José Pérez"),
-    "folded": (b"From: Ana\r\n Lopez <ana@example.com>\r\n", None, "ana@example.com", "Ana Lopez"),
-    "two-from-headers": (b"From: ana@example.com\r\nFrom: eve@example.net\r\n", "several-from-headers", "", ""),
-    "two-addresses": (b"From: ana@example.com, eve@example.net\r\n", "several-addresses", "", ""),
-    "unquoted-comma": (b"From: Lopez, Ana <ana@example.com>\r\n", "several-addresses", "", ""),
-    "group": (b"From: undisclosed: ana@example.com, eve@example.net;\r\n", "group", "", ""),
-    "group-of-one": (b"From: team: ana@example.com;\r\n", "group", "", ""),
-    "empty-group": (b"From: undisclosed-recipients:;\r\n", "group", "", ""),
-    "no-from": (b"", "no-from", "", ""),
-    "empty-from": (b"From:   \r\n", "no-from", "", ""),
-    "does-not-parse": (b"From: @@@ <<<>>> ,,,\r\n", "unreadable", "", ""),
-    "no-domain": (b"From: not an address\r\n", "unreadable", "", ""),
-    # Read as b's by one parser and a's by the other: nobody can say who sent it.
-    "parsers-disagree": (b"From: a@example.com b@example.net\r\n", "unreadable", "", ""),
-    "smuggled-second-address": (b"From: alice@example.org)<bob@example.org>\r\n", "unreadable", "", ""),
-    "junk-after-address": (b"From: Ana <ana@example.com> eve@example.net\r\n", "unreadable", "", ""),
-    "too-long": (b"From: " + b"x" * 3000 + b" <ana@example.com>\r\n", "unreadable", "", ""),
+    "folded": (b"From: Ana\r\n Lopez <ana@example.com>\r\n", "ana@example.com", "Ana Lopez"),
+}
+NO_SENDER = {  # sender problem: {case: From lines}, none of which names a sender
+    "several-from-headers": {"two-from-headers": b"From: ana@example.com\r\nFrom: eve@example.net\r\n"},
+    "several-addresses": {"two-addresses": b"From: ana@example.com, eve@example.net\r\n",
+                          "unquoted-comma": b"From: Lopez, Ana <ana@example.com>\r\n"},
+    "group": {"group": b"From: undisclosed: ana@example.com, eve@example.net;\r\n",
+              "group-of-one": b"From: team: ana@example.com;\r\n", "empty-group": b"From: undisclosed-recipients:;\r\n"},
+    "no-from": {"no-from": b"", "empty-from": b"From:   \r\n"},
+    "unreadable": {
+        "does-not-parse": b"From: @@@ <<<>>> ,,,\r\n", "no-domain": b"From: not an address\r\n",
+        # Read as b's by one parser and a's by the other: nobody can say who sent it.
+        "parsers-disagree": b"From: a@example.com b@example.net\r\n",
+        "smuggled-second-address": b"From: alice@example.org)<bob@example.org>\r\n",
+        "junk-after-address": b"From: Ana <ana@example.com> eve@example.net\r\n",
+        "too-long": b"From: " + b"x" * 3000 + b" <ana@example.com>\r\n",
+    },
 }
 
 
-@pytest.mark.parametrize("from_lines, problem, address, name", SENDERS.values(), ids=SENDERS.keys())
-def test_sender_problem(from_lines: bytes, problem: str | None, address: str, name: str) -> None:
+@pytest.mark.parametrize("from_lines, address, name", SENDERS.values(), ids=SENDERS.keys())
+def test_one_mailbox_is_the_sender(from_lines: bytes, address: str, name: str) -> None:
     headers = sender(from_lines)
-    assert (headers.sender_problem, headers.from_address, headers.from_name) == (problem, address, name)
+    assert (headers.sender_problem, headers.from_address, headers.from_name) == (None, address, name)
+
+
+@pytest.mark.parametrize("problem, from_lines", [(problem, lines) for problem, cases in NO_SENDER.items()
+                                                 for lines in cases.values()],
+                         ids=[case for cases in NO_SENDER.values() for case in cases])
+def test_sender_problem(problem: str, from_lines: bytes) -> None:
+    headers = sender(from_lines)
+    assert (headers.sender_problem, headers.from_address, headers.from_name) == (problem, "", "")
 
 
 def test_parse_headers_reads_the_fields() -> None:
@@ -696,15 +693,7 @@ def test_a_header_block_over_the_line_limit_is_read_up_to_it() -> None:
     # A second From may lie past the cut: who sent it cannot be told.
     assert (headers.sender_problem, headers.from_address, headers.subject) == ("unreadable", "", "Hola")
     assert parsed.full_text == "Still the body."
-    assert any("header block over" in note for note in parsed.skipped)
     assert parsed.attachments[-1].filename == ORIGINAL_NAME
-
-
-def test_many_recipient_headers_are_read_up_to_a_bound() -> None:
-    raw = b"From: ana@example.com\r\n" + b"To: someone@example.com\r\n" * 10_000 + b"Cc: last@example.com\r\n\r\nx"
-    parsed = parsed_ok(raw)
-    assert parsed.to == ("someone@example.com",)
-    assert any("recipient headers" in note for note in parsed.skipped)
 
 
 def test_only_the_first_reply_to_is_read() -> None:
@@ -718,7 +707,6 @@ def test_a_megabyte_subject_of_encoded_words() -> None:
     raw = ("Subject: " + " ".join([word] * 60_000) + "\r\n\r\nx").encode()
     headers = assert_agree(raw)
     assert headers.subject == ("ñandú " * 200)[:1000]
-    assert any("subject truncated after 1000 characters" in note for note in parsed_ok(raw).skipped)
 
 
 def test_encoded_words_split_inside_a_character_join_in_one_pass() -> None:
@@ -753,7 +741,7 @@ def test_unflow_matches_the_old_implementation() -> None:
         text = "\n".join("".join(rng.choice(pieces) for _ in range(rng.randrange(4)))
                          for _ in range(rng.randrange(12)))
         for delsp in (False, True):
-            assert text_module.unflow(text, delsp) == unflow_as_before(text, delsp)
+            assert flowed.unflow(text, delsp) == unflow_as_before(text, delsp)
 
 
 def test_a_flowed_paragraph_of_many_soft_breaks_is_one_line() -> None:
@@ -859,14 +847,13 @@ def test_parts_with_huge_parameter_lists_are_read() -> None:
     assert parsed.full_text == "\n\n".join(["Café"] * 20)
 
 
-def test_nesting_past_the_limit_is_noted_and_the_mail_kept() -> None:
+def test_nesting_past_the_limit_is_not_read_and_the_mail_kept() -> None:
     head = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n) for n in range(500))
     raw = (b"Content-Type: multipart/mixed; boundary=top\r\n\r\n--top\r\nContent-Type: text/plain\r\n\r\n"
            b"Shallow text.\r\n--top\r\n" + head + b"Content-Type: text/plain\r\n\r\n" + b"deep\r\n" * 100_000
            + b"--top\r\nContent-Type: text/plain\r\n\r\nAfter it.\r\n--top--\r\n")
     parsed = parsed_ok(raw)
     assert parsed.full_text == "Shallow text.\n\nAfter it."
-    assert any(f"nested deeper than {mime.MAX_DEPTH} levels" in note for note in parsed.skipped)
     assert parsed.attachments[-1].data == raw
 
 
@@ -874,14 +861,13 @@ def test_a_flood_of_delimiter_lines_makes_no_empty_parts() -> None:
     raw = (b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n" * 200_000
            + b"Content-Type: text/plain\r\n\r\nOnly part.\r\n--B--\r\n")
     parsed = parsed_ok(raw)
-    assert (parsed.full_text, parsed.skipped) == ("Only part.", ())
+    assert (parsed.full_text, parsed.attachments) == ("Only part.", ())
 
 
 def test_ten_thousand_tiny_parts() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + b"--B\r\n\r\nx\r\n" * 10_000 + b"--B--\r\n"
     parsed = parsed_ok(raw)
     assert parsed.full_text == "\n\n".join(["x"] * 99)
-    assert any("parts 101-end: not read, more than 100 parts" in note for note in parsed.skipped)
     assert parsed.attachments[-1].data == raw
 
 
@@ -893,13 +879,12 @@ def test_only_the_text_that_is_kept_is_decoded(encoding: str) -> None:
     message = EmailMessage()
     message.set_content(text, cte=encoding)
     [part] = [p for p in mime.read_mail(message.as_bytes(), 10).root.walk() if not p.is_multipart()]
-    whole = parsing._payload(part)
-    prefix, cut = parsing._payload_prefix(part, 4_000)
+    whole = parts.payload(part)
+    prefix, cut = parts.payload_prefix(part, 4_000)
     assert cut and 4_000 == len(prefix) and whole.startswith(prefix)
-    assert parsing._payload_prefix(part, len(whole)) == (whole, False)
+    assert parts.payload_prefix(part, len(whole)) == (whole, False)
     parsed = parsed_ok(message.as_bytes(), max_text_bytes=1_000)
     assert parsed.full_text == text[:1_000].encode()[:1_000].decode("utf-8", "ignore")
-    assert any("cut to 1000 characters before it was read" in note for note in parsed.skipped)
     assert parsed.attachments[-1].filename == ORIGINAL_NAME
 
 
@@ -911,21 +896,18 @@ def test_a_utf16_text_part_cut_before_decoding_keeps_whole_characters() -> None:
     assert parsed.full_text.startswith("ñandú ñandú") and set(parsed.full_text.split()) == {"ñandú"}
 
 
-def test_html_past_the_conversion_limit_is_cut_and_noted() -> None:
+def test_html_past_the_conversion_limit_is_cut_and_the_original_kept() -> None:
     words = " ".join(f"palabra{n}" for n in range(30_000))
     parsed = parsed_ok(mail(f"<p>{words}</p>", subtype="html"))
     assert parsed.full_text.startswith("palabra0 palabra1 ") and "palabra29999" not in parsed.full_text
     assert len(parsed.full_text) <= parsing.MAX_HTML
-    assert any(f"text/html cut to {parsing.MAX_HTML} characters before it was converted" in note
-               for note in parsed.skipped)
     assert parsed.attachments[-1].filename == ORIGINAL_NAME
 
 
-def test_html_past_the_tag_limit_is_cut_and_noted() -> None:
+def test_html_past_the_tag_limit_is_cut_and_the_original_kept() -> None:
     parsed = parsed_ok(mail("".join(f"<p>Párrafo {n}.</p>\n" for n in range(10_000)), subtype="html"))
     # Two tags a paragraph: the first MAX_HTML_TAGS tags hold half of them.
     assert parsed.full_text.split("\n\n")[-1] == f"Párrafo {parsing.MAX_HTML_TAGS // 2 - 1}."
-    assert any("text/html cut to" in note and "before it was converted" in note for note in parsed.skipped)
     assert parsed.attachments[-1].filename == ORIGINAL_NAME
 
 
@@ -948,7 +930,6 @@ def test_html_too_deep_to_convert_is_taken_as_text() -> None:
     html = "<div>" * 200 + "<p>texto<br></p>" * 3_000 + "</div>" * 200
     parsed = parsed_ok(mail(html, subtype="html"))
     assert parsed.full_text.split() == ["texto"] * 3_000
-    assert any("not converted (NestedTooDeeply)" in note for note in parsed.skipped)
     assert [part.content_type for part in parsed.attachments] == ["text/html"]
 
 

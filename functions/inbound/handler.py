@@ -1,8 +1,9 @@
-"""SES receipt rule (Lambda action, Event) -> the raw mail from S3 -> supportdesk.intake.
+"""SES receipt rule (Lambda action, Event) -> supportdesk.intake.
 
-Thin on purpose: it reads the event, fetches the raw message the rule's S3 action stored,
-and calls one domain function. Any error propagates, so Lambda retries and then keeps the
-event in the dead-letter queue; the raw mail stays in the bucket either way.
+Thin on purpose: it reads the event (inbound.ses_event) and hands each mail to one domain
+function, which reads the raw message the rule's S3 action stored. Any error propagates, so
+Lambda retries and then keeps the event in the dead-letter queue; the raw mail stays in the
+bucket either way.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from inbound.ses_event import received_mails
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.config import Settings
 from supportdesk.departments import list_departments
-from supportdesk.intake import Mailroom, receive_mail
+from supportdesk.intake import Mailroom, receive_stored_mail
 from supportdesk.secrets import read_secrets
-from supportdesk.sender import Verdicts
 from supportdesk.store import Table
 
 logger = Logger()
@@ -38,6 +39,7 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
         table=table,
         s3=s3,
         ses=client("ses"),
+        inbound_bucket=settings.inbound_bucket,
         attachments_bucket=settings.attachments_bucket,
         policy=AttachmentPolicy(
             max_bytes=settings.attachment_max_megabytes * 1024 * 1024,
@@ -54,20 +56,15 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    room, s3, settings = mailroom()
+    room, _, settings = mailroom()
     outcomes = []
-    for record in event.get("Records", []):
-        ses = record["ses"]
-        mail, receipt = ses["mail"], ses["receipt"]
-        key = settings.inbound_prefix + mail["messageId"]
-        raw = s3.get_object(Bucket=settings.inbound_bucket, Key=key)["Body"].read()
-        outcome = receive_mail(room, raw=raw, raw_key=key, ses_message_id=mail["messageId"],
-                               recipients=list(receipt.get("recipients", [])),
-                               verdicts=Verdicts.from_receipt(receipt),
-                               envelope_sender=str(mail.get("source", "")))
-        logger.info("mail received", extra={"ses_message_id": mail["messageId"],
+    for mail in received_mails(event):
+        outcome = receive_stored_mail(room, raw_key=settings.inbound_prefix + mail.ses_message_id,
+                                      ses_message_id=mail.ses_message_id, recipients=list(mail.recipients),
+                                      verdicts=mail.verdicts, envelope_sender=mail.envelope_sender)
+        logger.info("mail received", extra={"ses_message_id": mail.ses_message_id,
                                             "outcome": outcome.kind, "reason": outcome.reason,
                                             "ticket": outcome.ticket_id})
-        outcomes.append({"messageId": mail["messageId"], "outcome": outcome.kind,
+        outcomes.append({"messageId": mail.ses_message_id, "outcome": outcome.kind,
                          "reason": outcome.reason, "ticket": outcome.ticket_id})
     return {"outcomes": outcomes}

@@ -38,7 +38,7 @@ from supportdesk.attachments import (
 )
 from supportdesk.channels import Outlet, delivering
 from supportdesk.departments import Department
-from supportdesk.i18n import supported
+from supportdesk.i18n import DEFAULT_LANGUAGE, supported
 from supportdesk.limits import MESSAGE_BYTES, SUBJECT_CHARS
 from supportdesk.mail.parsing import MailHeaders, MailPart, ParsedMail, parse_headers, parse_mail
 from supportdesk.opening import one_line
@@ -48,6 +48,7 @@ from supportdesk.store import ConditionFailed, Table
 from supportdesk.tickets import (
     AlsoRefused,
     Requester,
+    Ticket,
     add_customer_reply,
     create_ticket,
     get_ticket,
@@ -78,6 +79,7 @@ class Mailroom:
     table: Table
     s3: Any
     ses: Any
+    inbound_bucket: str  # where SES's receipt rule stores the raw mail
     attachments_bucket: str
     policy: AttachmentPolicy
     departments: Mapping[str, Department]
@@ -88,6 +90,14 @@ class Mailroom:
     def outlet(self) -> Outlet:
         return Outlet(ses=self.ses, public_url=self.public_url, reply_secret=self.reply_secret,
                       departments=self.departments)
+
+
+def receive_stored_mail(room: Mailroom, *, raw_key: str, ses_message_id: str, recipients: list[str],
+                        verdicts: Verdicts, envelope_sender: str = "") -> Outcome:
+    """receive_mail for the raw mail that SES stored at `raw_key` in the inbound bucket."""
+    raw = room.s3.get_object(Bucket=room.inbound_bucket, Key=raw_key)["Body"].read()
+    return receive_mail(room, raw=raw, raw_key=raw_key, ses_message_id=ses_message_id, recipients=recipients,
+                        verdicts=verdicts, envelope_sender=envelope_sender)
 
 
 def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: str,
@@ -159,13 +169,29 @@ class _Accepted:
 def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdicts: Verdicts,
             envelope_sender: str) -> Outcome | _Accepted:
     """Everything decided from the verdicts and the headers, before the body is read."""
+    unwanted = _unwanted(headers, verdicts)
+    if unwanted is not None:
+        return unwanted
+    department = _department_for(room, recipients)
+    if department is None or not department.email_intake:
+        return Outcome("rejected", "unknown-recipient")
+    sender = _authenticated_sender(headers, verdicts, envelope_sender)
+    if isinstance(sender, Outcome):
+        return sender
+    return _admit(room, headers, sender, department)
+
+
+def _unwanted(headers: MailHeaders, verdicts: Verdicts) -> Outcome | None:
+    """Viruses, spam and automatic mail: no department hears of them."""
     if verdicts.virus == "FAIL" or verdicts.spam == "FAIL":
         return Outcome("quarantined", "virus" if verdicts.virus == "FAIL" else "spam")
     if headers.is_automatic:
         return Outcome("ignored", headers.automatic_reason or "automatic")
-    department = _department_for(room, recipients)
-    if department is None or not department.email_intake:
-        return Outcome("rejected", "unknown-recipient")
+    return None
+
+
+def _authenticated_sender(headers: MailHeaders, verdicts: Verdicts, envelope_sender: str) -> str | Outcome:
+    """The From address, if SES's checks vouch for it."""
     # Checked before anything is counted for the sender: a forged From must not use up
     # the real sender's allowance, nor get a notice.
     if headers.sender_problem is not None:
@@ -173,6 +199,12 @@ def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdict
     sender = headers.from_address
     if not is_authenticated(verdicts, from_address=sender, envelope_sender=envelope_sender):
         return Outcome("rejected", "unauthenticated")
+    return sender
+
+
+def _admit(room: Mailroom, headers: MailHeaders, sender: str, department: Department) -> Outcome | _Accepted:
+    """An authenticated sender's mail, within the sender's allowance, from someone the
+    department takes mail from."""
     if not ratelimit.allow(room.table, "mail", sender, limit=MAILS_PER_SENDER_PER_HOUR,
                            window_seconds=3600):
         return Outcome("ignored", "rate-limited")
@@ -183,39 +215,59 @@ def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdict
     return _Accepted(sender, account, department)
 
 
+@dataclass(frozen=True)
+class _Filed:
+    """What an accepted mail adds to a ticket, and the record that it was received."""
+
+    body: str
+    attachments: tuple[Attachment, ...]
+    raw_key: str
+    ses_message_id: str
+
+    def record(self, table: Table, outcome: Outcome) -> list[dict[str, Any]]:
+        return [_record_action(table, self.ses_message_id, outcome, self.raw_key)]
+
+
 def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, raw_key: str, ses_message_id: str,
           recipients: list[str]) -> Outcome:
     """An accepted mail joins the ticket it refers to (if its sender's), or opens one."""
-    sender, account, department = accepted.sender, accepted.account, accepted.department
     attachments, not_imported = _store_parts(room, mail.attachments, ses_message_id)
-    body = _message_body(mail, not_imported)
+    filed = _Filed(_message_body(mail, not_imported), attachments, raw_key, ses_message_id)
     reference = _referenced_ticket(mail, recipients, room.reply_secret)
     ticket = get_ticket(room.table, reference) if reference else None
-    access = ticket and access_to(ticket, account_id=account.id if account else None, mail_from=sender)
-    if ticket is not None and access in CUSTOMER:
-        outcome = Outcome("replied", ticket_id=ticket.id)
-        try:
-            add_customer_reply(room.table, ticket, author_name=ticket.requester.name,
-                               body=body, attachments=attachments, raw_mail_key=raw_key,
-                               also=[_record_action(room.table, ses_message_id, outcome, raw_key)],
-                               emit=delivering(room.outlet))
-        except AlsoRefused:
-            return Outcome("duplicate")
-        return outcome
-    language = (account.language if account else None) or supported(mail.language_hint) or "es"
-    requester = (Requester(account.name, account.email, account.id, account.language) if account
-                 else Requester(mail.from_name or sender, sender, None, language))
-    subject = one_line(mail.subject)[:SUBJECT_CHARS] or _fallback_subject(body)
-    # A guest's mail proved its address as far as mail can (DMARC alignment): its ticket
-    # needs no confirmation, and the acknowledgement carries its private link.
-    guest_key = None if account else new_guest_key()
+    account_id = accepted.account.id if accepted.account else None
+    if ticket is not None and access_to(ticket, account_id=account_id, mail_from=accepted.sender) in CUSTOMER:
+        return _join(room, ticket, filed)
+    return _open(room, mail, accepted, filed)
+
+
+def _join(room: Mailroom, ticket: Ticket, filed: _Filed) -> Outcome:
+    outcome = Outcome("replied", ticket_id=ticket.id)
+    try:
+        add_customer_reply(room.table, ticket, author_name=ticket.requester.name, body=filed.body,
+                           attachments=filed.attachments, raw_mail_key=filed.raw_key,
+                           also=filed.record(room.table, outcome), emit=delivering(room.outlet))
+    except AlsoRefused:
+        return Outcome("duplicate")
+    return outcome
+
+
+def _open(room: Mailroom, mail: ParsedMail, accepted: _Accepted, filed: _Filed) -> Outcome:
+    account, sender = accepted.account, accepted.sender
+    if account is not None:
+        requester = Requester.of(account)
+    else:
+        language = supported(mail.language_hint) or DEFAULT_LANGUAGE
+        requester = Requester(mail.from_name or sender, sender, None, language)
     try:
         ticket = create_ticket(
-            room.table, department=department.slug, subject=subject, body=body,
-            requester=requester, attachments=attachments, raw_mail_key=raw_key, guest_key=guest_key,
-            in_reply_to=mail.message_id,
-            also=[_record_action(room.table, ses_message_id, Outcome("created"), raw_key)],
-            emit=delivering(room.outlet),
+            room.table, department=accepted.department.slug, body=filed.body, requester=requester,
+            subject=one_line(mail.subject)[:SUBJECT_CHARS] or _fallback_subject(filed.body),
+            attachments=filed.attachments, raw_mail_key=filed.raw_key, in_reply_to=mail.message_id,
+            # A guest's mail proved its address as far as mail can (DMARC alignment): its ticket
+            # needs no confirmation, and the acknowledgement carries its private link.
+            guest_key=None if account else new_guest_key(),
+            also=filed.record(room.table, Outcome("created")), emit=delivering(room.outlet),
         )
     except AlsoRefused:
         return Outcome("duplicate")

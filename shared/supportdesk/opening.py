@@ -143,7 +143,7 @@ def open_ticket(
         raise InvalidTicket(errors or {"form": str(refusal)})
     attachments = attach()
     if account is not None:
-        requester = Requester(account.name, account.email, account.id, account.language)
+        requester = Requester.of(account)
     else:
         requester = Requester(one_line(request.name), request.email.strip().lower(), None, language)
     return create_ticket(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -34,15 +34,6 @@ class Verdicts:
     dmarc: str = "GRAY"
     spam: str = "PASS"
     virus: str = "PASS"
-
-    @classmethod
-    def from_receipt(cls, receipt: Mapping[str, Any]) -> Verdicts:
-        def status(name: str, default: str) -> str:
-            return str((receipt.get(name) or {}).get("status", default)).upper()
-
-        return cls(spf=status("spfVerdict", "GRAY"), dkim=status("dkimVerdict", "GRAY"),
-                   dmarc=status("dmarcVerdict", "GRAY"), spam=status("spamVerdict", "PASS"),
-                   virus=status("virusVerdict", "PASS"))
 
 
 @cache

@@ -28,6 +28,9 @@ from supportdesk.markup import excerpt_of_html, render_markdown
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
 
+if TYPE_CHECKING:
+    from supportdesk.accounts import Account
+
 TICKET_ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 MAX_ID_ATTEMPTS = 8
 # A message's HTML is stored beside its Markdown only up to this size, so that the item stays
@@ -131,6 +134,11 @@ class Requester:
     email: str
     account_id: str | None = None
     language: str = "es"
+
+    @classmethod
+    def of(cls, account: Account) -> Requester:
+        """A client account's ticket: named and addressed as the account is."""
+        return cls(account.name, account.email, account.id, account.language)
 
 
 @dataclass(frozen=True)

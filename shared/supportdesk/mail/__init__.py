@@ -3,10 +3,16 @@
 ``supportdesk.mail.parsing`` reads one raw message into a ``ParsedMail`` without ever
 raising and without dropping text or parts; ``parse_headers`` (also importable from there)
 reads only its header block, so a mail can be refused by its sender before its body costs
-anything. The work is linear in the size of the mail:
+anything. ``parse_mail`` is a pipeline, one module a step, and the work is linear in the size
+of the mail:
 
-* ``headers``: the header fields, and whether the sender is exactly one mailbox;
-* ``mime``: the MIME tree, read without the stdlib's line-by-line parser;
-* ``charsets``: bytes to text when the charset label may lie;
-* ``text``: format=flowed, HTML as Markdown, and the new text of a reply.
+1. ``decode``: the MIME tree (``mime``, read without the stdlib's line-by-line parser) and
+   the header fields (``headers``, which also says whether the sender is exactly one mailbox);
+2. ``body``: the parts that hold the text the customer wrote, each read by ``text`` (bytes
+   to text by ``charsets`` when the charset label may lie, format=flowed unwrapped by
+   ``flowed``, HTML as Markdown by ``markdown``);
+3. ``history``: the new text of a reply, without quoted history and signature;
+4. ``attachments``: the other parts, as files with safe names.
+
+``parts`` reads one MIME part without raising; ``safe`` holds the guard for calls that may.
 """

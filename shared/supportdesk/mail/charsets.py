@@ -10,36 +10,23 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable
-from typing import TypeVar
 
-_T = TypeVar("_T")
+from supportdesk.mail.safe import attempt
+
 _WESTERN = frozenset({"ascii", "iso8859-1", "cp1252"})
 # In decoded text these mean binary data or a wrong charset.
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _SAMPLE = 65_536  # characters looked at to tell text from binary data
 
 
-def _try(call: Callable[[], _T], fallback: _T) -> _T:
-    try:
-        return call()
-    except Exception:
-        return fallback
-
-
 def decode_bytes(data: bytes, charset: str | None, *, guess: bool = True,
                  complete: bool = True) -> tuple[str, bool]:
     """The text, and whether undecodable bytes had to be replaced. `complete=False` says the
     data was cut: a character cut in two at its end is left out, not taken for an error."""
-    name = _try(lambda: codecs.lookup(charset).name if charset else None, None)
-    candidates = ["utf-8", "cp1252", "latin-1"] if name in _WESTERN else [name, "utf-8"] if name else ["utf-8"]
-    for codec in candidates:
-        try:
-            text = (data.decode(codec) if complete
-                    else codecs.getincrementaldecoder(codec)().decode(data, final=False))
-        except (LookupError, UnicodeError):  # LookupError: "base64" and such are no text codecs
-            continue
-        if not looks_binary(text):
+    name = attempt(lambda: codecs.lookup(charset).name if charset else None, None)
+    for codec in _candidates(name):
+        text = _decoded(data, codec, complete)
+        if text is not None and not looks_binary(text):
             return text, False
     guessed = _guess(data) if guess else None
     if guessed is not None and not looks_binary(guessed):
@@ -50,14 +37,29 @@ def decode_bytes(data: bytes, charset: str | None, *, guess: bool = True,
         return data.decode("utf-8", "replace"), True
 
 
+def _candidates(name: str | None) -> list[str]:
+    """The codecs to try, in order, for a label (its codec's name)."""
+    if name in _WESTERN:
+        return ["utf-8", "cp1252", "latin-1"]
+    return [name, "utf-8"] if name else ["utf-8"]
+
+
+def _decoded(data: bytes, codec: str, complete: bool) -> str | None:
+    try:
+        return (data.decode(codec) if complete
+                else codecs.getincrementaldecoder(codec)().decode(data, final=False))
+    except (LookupError, UnicodeError):  # LookupError: "base64" and such are no text codecs
+        return None
+
+
 def _guess(data: bytes) -> str | None:
     from charset_normalizer import from_bytes
 
-    best = _try(lambda: from_bytes(data).best(), None)
+    best = attempt(lambda: from_bytes(data).best(), None)
     # It calls short Latin-1 snippets UTF-16, which real UTF-16 text (full of NULs) is not.
     if best is None or (best.encoding.startswith(("utf_16", "utf_32")) and b"\0" not in data):
         return None
-    return _try(lambda: str(best), None)
+    return attempt(lambda: str(best), None)
 
 
 def looks_binary(text: str) -> bool:

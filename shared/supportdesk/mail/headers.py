@@ -22,23 +22,22 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.policy import default
 from email.utils import collapse_rfc2231_value, getaddresses
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from supportdesk.mail.charsets import decode_bytes
 from supportdesk.mail.mime import HEADER_BLOCK_LIMIT, MimePart, param, read_head
+from supportdesk.mail.safe import attempt
 
 MAX_HEADER_READ = 65_536  # characters of one raw header value
 MAX_SUBJECT = 1_000
 # Characters of a From value given to the RFC 5322 parser, which takes quadratic time (0.4 s
 # for 8 KB of quotes); a real From, even with an encoded display name, is far shorter.
 _MAX_FROM = 2_000
-_MAX_RECIPIENTS_READ = 65_536  # characters of To, Cc and the like, all of them together
 _PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _ROBOTS = frozenset({
     "mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
@@ -50,8 +49,6 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not wanted in header text
 _NOT_IN_TYPE = re.compile(r"[^a-z0-9!#$&^_.+/-]")
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ def parse_headers(raw: bytes) -> MailHeaders:
         # As many characters as read_head could look at for the first block, plus one: it
         # then takes the same decisions as when it is given the whole mail.
         text = bytes(raw[:HEADER_BLOCK_LIMIT + 1]).decode("ascii", "surrogateescape")
-        return read_fields(HeaderIndex(read_head(text, 0, len(text)).part))[0]
+        return read_fields(HeaderIndex(read_head(text, 0, len(text)).part))
     except Exception:  # the promise: an unreadable mail is refused with a reason, not raised
         return MailHeaders("", "", "unreadable", None, "", None, (), (), False, None, None)
 
@@ -94,7 +91,7 @@ class HeaderIndex:
         self.msg = msg
         self.values: dict[str, list[str]] = {}
         no_items: list[tuple[str, Any]] = []
-        for name, value in _try(lambda: list(msg.raw_items()), no_items):
+        for name, value in attempt(lambda: list(msg.raw_items()), no_items):
             self.values.setdefault(name.lower(), []).append(str(value)[:MAX_HEADER_READ])
 
     def all(self, name: str) -> list[str]:
@@ -104,8 +101,8 @@ class HeaderIndex:
         return (self.all(name) or [""])[0]
 
 
-def read_fields(index: HeaderIndex) -> tuple[MailHeaders, bool]:
-    """The fields, and whether the subject had to be cut."""
+def read_fields(index: HeaderIndex) -> MailHeaders:
+    """The fields of a header block."""
     subject = " ".join(decode_header(index.first("Subject")).split())
     # Past a cut there may be another From: who sent it cannot be told.
     from_name, from_address, problem = ("", "", "unreadable") if index.msg.head_cut else _sender(index.all("From"))
@@ -126,36 +123,15 @@ def read_fields(index: HeaderIndex) -> tuple[MailHeaders, bool]:
         is_automatic=reason is not None,
         automatic_reason=reason,
         language_hint=language.group(1).lower() if language else None,
-    ), len(subject) > MAX_SUBJECT
-
-
-def recipients(index: HeaderIndex) -> tuple[tuple[str, ...], bool]:
-    """The addresses in To, Cc and the headers MTAs add, and whether some were not read
-    (_MAX_RECIPIENTS_READ characters of them in all: 100,000 To headers fit in the block)."""
-    found: list[str] = []
-    room = _MAX_RECIPIENTS_READ
-    for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
-        for value in index.all(name):
-            if len(value) > room:
-                return tuple(dict.fromkeys(found)), True
-            room -= len(value)
-            found += [address for _, address in _read_addresses(value)]
-    return tuple(dict.fromkeys(found)), False
+    )
 
 
 # -- Reading values ---------------------------------------------------------------------------
 
-def _try(call: Callable[[], _T], fallback: _T) -> _T:
-    try:
-        return call()
-    except Exception:
-        return fallback
-
-
 def header(msg: Message, name: str) -> str:
     """The first raw value of `name` in a (small) header block, cut to MAX_HEADER_READ."""
     name = name.lower()
-    return _try(lambda: next((str(v)[:MAX_HEADER_READ] for k, v in msg.raw_items() if k.lower() == name), ""), "")
+    return attempt(lambda: next((str(v)[:MAX_HEADER_READ] for k, v in msg.raw_items() if k.lower() == name), ""), "")
 
 
 def unsurrogate(value: str) -> str:
@@ -177,22 +153,29 @@ def decode_header(value: str) -> str:
         gap, position = value[position:match.start()], match.end()
         if gap and not (gap.isspace() and pieces and pieces[-1][0]):  # RFC 2047 6.2
             pieces.append((None, [gap]))
-        charset, kind, payload = match.group(1).lower(), match.group(2).lower(), match.group(3)
-        try:
-            data = (binascii.a2b_qp(payload.encode(), header=True) if kind == "q"
-                    else base64.b64decode(payload + "=" * (-len(payload) % 4)))
-        except (binascii.Error, ValueError):
+        word = _encoded_word(match)
+        if word is None:  # not decodable: taken as it stands
             pieces.append((None, [match.group(0)]))
-            continue
-        if pieces and pieces[-1][0] == charset:  # a character may be split over two words
-            pieces[-1][1].append(data)
+        elif pieces and pieces[-1][0] == word[0]:  # a character may be split over two words
+            pieces[-1][1].append(word[1])
         else:
-            pieces.append((charset, [data]))
+            pieces.append((word[0], [word[1]]))
     pieces.append((None, [value[position:]]))
-    text = "".join("".join(parts) if charset is None
-                   else decode_bytes(b"".join(parts), charset, guess=False)[0]
-                   for charset, parts in pieces)
-    return _CONTROL.sub("", text)
+    return _CONTROL.sub("", "".join(_piece_text(charset, parts) for charset, parts in pieces))
+
+
+def _encoded_word(match: re.Match[str]) -> tuple[str, bytes] | None:
+    """The charset and the bytes of an encoded word; None if they cannot be decoded."""
+    charset, kind, payload = match.group(1).lower(), match.group(2).lower(), match.group(3)
+    try:
+        return charset, (binascii.a2b_qp(payload.encode(), header=True) if kind == "q"
+                         else base64.b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _piece_text(charset: str | None, parts: list[Any]) -> str:
+    return "".join(parts) if charset is None else decode_bytes(b"".join(parts), charset, guess=False)[0]
 
 
 def _read_addresses(raw: str) -> list[tuple[str, str]]:
@@ -201,7 +184,7 @@ def _read_addresses(raw: str) -> list[tuple[str, str]]:
     if len(raw) == MAX_HEADER_READ:  # cut short: drop the address the cut went through
         raw = raw.rpartition(",")[0]
     no_pairs: list[tuple[str, str]] = []
-    pairs = _try(partial(getaddresses, [unsurrogate(raw)]), no_pairs)
+    pairs = attempt(partial(getaddresses, [unsurrogate(raw)]), no_pairs)
     return [(" ".join(decode_header(n).split()), a.strip().lower()) for n, a in pairs if a.strip()]
 
 
@@ -214,30 +197,40 @@ def ids(index: HeaderIndex, name: str) -> list[str]:
 
 def _sender(values: list[str]) -> tuple[str, str, str | None]:
     """(name, address, problem) of the From headers; name and address empty on a problem."""
+    found = _one_mailbox(values)
+    return ("", "", found) if isinstance(found, str) else (*found, None)
+
+
+def _one_mailbox(values: list[str]) -> tuple[str, str] | str:
+    """(name, address) of the one mailbox the From headers name, or what is wrong with them."""
     if len(values) > 1:
-        return "", "", "several-from-headers"
+        return "several-from-headers"
     value = unsurrogate(values[0]) if values else ""
     if not value.strip():
-        return "", "", "no-from"
+        return "no-from"
     if len(value) > _MAX_FROM:
-        return "", "", "unreadable"
-    mailboxes = _try(lambda: _rfc5322_mailboxes(value), None)
+        return "unreadable"
+    mailboxes = attempt(lambda: _rfc5322_mailboxes(value), None)
     if mailboxes is None:
-        return "", "", "unreadable"
-    if mailboxes == "group":
-        return "", "", "group"
+        return "unreadable"
+    if isinstance(mailboxes, str):  # "group"
+        return mailboxes
     if len(mailboxes) > 1:
-        return "", "", "several-addresses"
+        return "several-addresses"
+    return _same_to_both_parsers(values[0], mailboxes)
+
+
+def _same_to_both_parsers(raw: str, mailboxes: list[str]) -> tuple[str, str] | str:
+    """(name, address) as getaddresses reads `raw`, if that is the mailbox the RFC 5322 parser
+    found; "unreadable" if not."""
     # getaddresses reads some malformed values as two addresses where the RFC 5322 parser
     # reads one (and, since the fix for CVE-2023-27043, as none): that is no sender either.
-    pairs = _read_addresses(values[0])
+    pairs = _read_addresses(raw)
     if len(pairs) != 1 or mailboxes != [pairs[0][1]]:
-        return "", "", "unreadable"
+        return "unreadable"
     name, address = pairs[0]
     local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        return "", "", "unreadable"
-    return name, address, None
+    return (name, address) if local and domain else "unreadable"
 
 
 def _rfc5322_mailboxes(value: str) -> list[str] | str:
@@ -249,38 +242,60 @@ def _rfc5322_mailboxes(value: str) -> list[str] | str:
 
 
 def _automatic_reason(index: HeaderIndex, sender: str) -> str | None:
-    def value(name: str) -> str:
-        return " ".join(unsurrogate(index.first(name)).split()).lower()
+    """Why the mail is automatic, by the first sign of it found; None for a person's mail."""
+    signs = (_auto_submitted, _precedence, _auto_reply, _mailing_list, _report,
+             partial(_robot_sender, sender=sender), _null_return_path)
+    return next((reason for sign in signs if (reason := sign(index)) is not None), None)
 
-    if (auto_submitted := value("Auto-Submitted").split(";")[0].strip()) not in ("", "no"):
-        return f"auto-submitted: {auto_submitted}"
-    if value("Precedence") in _PRECEDENCE:
-        return f"precedence: {value('Precedence')}"
-    for name in ("X-Autoreply", "X-Autorespond"):
-        if index.all(name) and value(name) not in ("no", "false", "0"):
-            return name.lower()
-    for name in ("List-Id", "List-Unsubscribe"):
-        if index.all(name):
-            return name.lower()
-    if content_type(index.msg) == "multipart/report":
-        kind = param_text(index.msg, "report-type").lower()
-        names = {"delivery-status": "delivery status notification",
-                 "disposition-notification": "disposition notification"}
-        return names.get(kind, f"report: {kind or 'unknown'}")
-    if (local := sender.rpartition("@")[0] or sender) in _ROBOTS:
-        return f"{local} sender"
-    if any(raw.strip() == "<>" for raw in index.all("Return-Path")):
-        return "null return-path"
-    return None
+
+def _value(index: HeaderIndex, name: str) -> str:
+    return " ".join(unsurrogate(index.first(name)).split()).lower()
+
+
+def _auto_submitted(index: HeaderIndex) -> str | None:
+    value = _value(index, "Auto-Submitted").split(";")[0].strip()
+    return None if value in ("", "no") else f"auto-submitted: {value}"
+
+
+def _precedence(index: HeaderIndex) -> str | None:
+    value = _value(index, "Precedence")
+    return f"precedence: {value}" if value in _PRECEDENCE else None
+
+
+def _auto_reply(index: HeaderIndex) -> str | None:
+    return next((name.lower() for name in ("X-Autoreply", "X-Autorespond")
+                 if index.all(name) and _value(index, name) not in ("no", "false", "0")), None)
+
+
+def _mailing_list(index: HeaderIndex) -> str | None:
+    return next((name.lower() for name in ("List-Id", "List-Unsubscribe") if index.all(name)), None)
+
+
+def _report(index: HeaderIndex) -> str | None:
+    if content_type(index.msg) != "multipart/report":
+        return None
+    kind = param_text(index.msg, "report-type").lower()
+    names = {"delivery-status": "delivery status notification",
+             "disposition-notification": "disposition notification"}
+    return names.get(kind, f"report: {kind or 'unknown'}")
+
+
+def _robot_sender(index: HeaderIndex, sender: str) -> str | None:
+    local = sender.rpartition("@")[0] or sender
+    return f"{local} sender" if local in _ROBOTS else None
+
+
+def _null_return_path(index: HeaderIndex) -> str | None:
+    return "null return-path" if any(raw.strip() == "<>" for raw in index.all("Return-Path")) else None
 
 
 def param_text(part: MimePart, name: str) -> str:
     """A Content-Type parameter as text ("" when absent or unreadable)."""
-    return _try(lambda: unsurrogate(collapse_rfc2231_value(param(part, name) or "")), "")
+    return attempt(lambda: unsurrogate(collapse_rfc2231_value(param(part, name) or "")), "")
 
 
 def content_type(part: Message) -> str:
     # Controls and 8-bit bytes in it would reach the notes and the attachment's metadata.
-    ctype = _NOT_IN_TYPE.sub("", _try(part.get_content_type, ""))
+    ctype = _NOT_IN_TYPE.sub("", attempt(part.get_content_type, ""))
     main, _, sub = ctype.partition("/")
     return ctype if main and sub and "/" not in sub else "application/octet-stream"

@@ -148,27 +148,7 @@ def read_head(text: str, start: int, end: int) -> Head:
     ends at the first empty line or at the first line that is no header (which then begins
     the body). Only HEADER_BLOCK_LIMIT characters and HEADER_LINES lines of it are read: past
     those, up to the next empty line, the header block is skipped (``part.head_cut``)."""
-    window = min(end, start + HEADER_BLOCK_LIMIT)
-    first_line_empty = _EOL_AT_START.match(text, start, end)
-    blank = None
-    if first_line_empty is None:
-        blank = _BLANK_LINE.search(text, start, window)
-        # Lines are what the stdlib's parser pays for, one by one in Python.
-        window = _line_limit(text, start, blank.start() if blank else window) or window
-        if blank is not None and blank.start() >= window:
-            blank = None
-    if first_line_empty is not None:
-        prefix_end = first_line_empty.end()
-    elif blank is not None:
-        prefix_end = blank.end()
-    elif window == end:
-        prefix_end = end
-    else:  # no empty line within the limits: cut at the last line end before them
-        prefix_end = max(text.rfind("\n", start, window), text.rfind("\r", start, window)) + 1
-        if prefix_end <= start:  # a single line longer than the limit
-            prefix_end = window
-        elif text.startswith("\r\n", prefix_end - 1):  # not between the two halves of a line end
-            prefix_end += 1
+    prefix_end, at_empty_line = _prefix_end(text, start, end)
     prefix = text[start:prefix_end]
     part = cast(MimePart, Parser(MimePart, policy=compat32).parsestr(prefix, headersonly=True))
     # The part of the prefix after the header block (a line that is no header and those after
@@ -176,10 +156,9 @@ def read_head(text: str, start: int, end: int) -> Head:
     rest: str = getattr(part, "_payload", None) or ""
     part.set_payload([])  # parts are attached to it, or a body is set
     if not rest:
-        if prefix_end < end and first_line_empty is None and blank is None:
+        if prefix_end < end and not at_empty_line:
             part.head_cut = True
-            after = _BLANK_LINE.search(text, prefix_end - 1, end) if prefix_end > start else None
-            prefix_end = after.end() if after else end
+            prefix_end = _past_skipped_head(text, start, prefix_end, end)
         return Head(part, text, prefix_end, end)
     if prefix.endswith(rest):
         return Head(part, text, prefix_end - len(rest), end)
@@ -187,6 +166,39 @@ def read_head(text: str, start: int, end: int) -> Head:
     # body, after the empty line it had already passed: the body is then a new string.
     body = rest + text[prefix_end:end]
     return Head(part, body, 0, len(body))
+
+
+def _prefix_end(text: str, start: int, end: int) -> tuple[int, bool]:
+    """Where the text handed to the stdlib's parser for a header block ends, and whether it
+    ends after an empty line (rather than at the end of the entity or at the limits)."""
+    if (first_line_empty := _EOL_AT_START.match(text, start, end)) is not None:
+        return first_line_empty.end(), True
+    window = min(end, start + HEADER_BLOCK_LIMIT)
+    blank = _BLANK_LINE.search(text, start, window)
+    # Lines are what the stdlib's parser pays for, one by one in Python.
+    window = _line_limit(text, start, blank.start() if blank else window) or window
+    if blank is not None and blank.start() < window:
+        return blank.end(), True
+    if window == end:
+        return end, False
+    return _last_line_end(text, start, window), False
+
+
+def _last_line_end(text: str, start: int, window: int) -> int:
+    """No empty line within the limits: cut at the last line end before them."""
+    cut = max(text.rfind("\n", start, window), text.rfind("\r", start, window)) + 1
+    if cut <= start:  # a single line longer than the limit
+        return window
+    if text.startswith("\r\n", cut - 1):  # not between the two halves of a line end
+        return cut + 1
+    return cut
+
+
+def _past_skipped_head(text: str, start: int, prefix_end: int, end: int) -> int:
+    """Where the body begins after a header block cut at `prefix_end`: after the next empty
+    line, or at the end of the entity."""
+    after = _BLANK_LINE.search(text, prefix_end - 1, end) if prefix_end > start else None
+    return after.end() if after else end
 
 
 def _line_limit(text: str, start: int, end: int) -> int | None:

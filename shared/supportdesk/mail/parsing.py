@@ -1,11 +1,19 @@
-"""One raw e-mail (MIME bytes, as SES stores them) read into a ParsedMail.
+"""One raw e-mail (MIME bytes, as SES stores them) read into a ParsedMail, in four steps:
+
+1. decode (``supportdesk.mail.decode``): the MIME tree and the header fields, the same
+   fields ``parse_headers`` reads from the header block alone;
+2. select the body (``supportdesk.mail.body``): the text the customer wrote, from text/plain
+   or HTML, as Markdown (``full_text``);
+3. strip history (``supportdesk.mail.history``): ``text`` is ``full_text`` without quoted
+   replies and signature;
+4. attachments (``supportdesk.mail.attachments``): the file parts, with safe names.
 
 Real mail is messy, and some of it is hostile, so for any input bytes this module guarantees:
 
-* ``parse_mail`` never raises. A mail it cannot read at all comes back with the reason in
-  ``skipped`` and its raw bytes as the attachment "original.eml".
-* Nothing is dropped silently: every MIME part ends up in ``full_text``, in ``attachments``
-  or in a ``skipped`` note; whatever was not imported in full (parts over ``max_parts``,
+* ``parse_mail`` never raises. A mail it cannot read at all comes back with its raw bytes as
+  the attachment "original.eml".
+* Nothing is dropped: every MIME part ends up in ``full_text`` or in ``attachments``, but for
+  the alternatives not chosen; whatever was not imported in full (parts over ``max_parts``,
   text over ``max_text_bytes``, HTML over ``MAX_HTML`` characters or ``MAX_HTML_TAGS`` tags,
   damaged base64, parts nested too deep, a header block over its limits) also keeps the raw
   mail as "original.eml".
@@ -15,68 +23,24 @@ Real mail is messy, and some of it is hostile, so for any input bytes this modul
   converted. bench/mail.py measures the worst inputs found; a 10 MB mail of any of them takes
   well under a second.
 
-Decisions:
-
-* The header fields come from ``supportdesk.mail.headers`` (``parse_headers`` reads them from
-  the header block alone, with the same code), the MIME tree from ``supportdesk.mail.mime``.
-* text/plain is taken as typed (format=flowed unwrapped). text/html becomes Markdown (see
-  ``supportdesk.mail.text``). multipart/alternative: the plain part if it has text, else the
-  richest; the unused ones are noted, images kept.
-* A forwarded mail (message/rfc822) is quoted into ``full_text``: a "> " block of its From,
-  To, Cc, Date, Subject and text. Its attachments are taken (within the part limit); it is
-  not kept as an .eml as well, which would store them all twice. Other message/* parts
-  (delivery reports) are kept as attachments, as they came.
-* ``text`` is ``full_text`` without quoted history and signature (``text.new_text``).
-* X-Auto-Response-Suppress alone does not make a mail automatic: Exchange and Outlook set
-  it on ordinary mail written by people.
+X-Auto-Response-Suppress alone does not make a mail automatic: Exchange and Outlook set it on
+ordinary mail written by people.
 """
 
 from __future__ import annotations
 
-import copy
-import mimetypes
-import os.path
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.message import Message
-from email.policy import compat32
-from functools import partial
-from html import unescape
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
-from supportdesk.mail import mime
-from supportdesk.mail.charsets import decode_bytes, looks_binary
-from supportdesk.mail.headers import (
-    MAX_SUBJECT,
-    HeaderIndex,
-    MailHeaders,
-    content_type,
-    decode_header,
-    header,
-    param_text,
-    parse_headers,
-    read_fields,
-    recipients,
-    unsurrogate,
-)
-from supportdesk.mail.mime import MimePart, read_mail
-from supportdesk.mail.text import html_to_markdown, new_text, unflow
+from supportdesk.mail.attachments import ORIGINAL_NAME, MailPart, collect_attachments, original
+from supportdesk.mail.body import select_body
+from supportdesk.mail.decode import decode
+from supportdesk.mail.headers import MailHeaders, parse_headers
+from supportdesk.mail.history import strip_history
+from supportdesk.mail.safe import attempt
+from supportdesk.mail.text import MAX_HTML, MAX_HTML_TAGS
 
-__all__ = ["ORIGINAL_NAME", "MAX_HTML", "MAX_HTML_TAGS", "MailHeaders", "MailPart", "ParsedMail", "parse_headers", "parse_mail"]
-
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class MailPart:
-    """An attachment or inline image taken from the mail."""
-
-    filename: str  # sanitized, never empty
-    content_type: str  # lower-case
-    data: bytes
-    inline: bool
-    content_id: str | None
+__all__ = ["ORIGINAL_NAME", "MAX_HTML", "MAX_HTML_TAGS", "MailHeaders", "MailPart", "ParsedMail", "parse_headers",
+           "parse_mail"]
 
 
 @dataclass(frozen=True)
@@ -89,344 +53,50 @@ class ParsedMail:
     references: tuple[str, ...]
     from_address: str  # "" unless sender_problem is None
     from_name: str
-    reply_to: str | None
-    to: tuple[str, ...]
     subject: str
-    date: str | None
     text: str  # the new text, as Markdown
     full_text: str  # all of the body text, as Markdown
     attachments: tuple[MailPart, ...]
-    skipped: tuple[str, ...]
     is_automatic: bool
     automatic_reason: str | None
     language_hint: str | None
     sender_problem: str | None  # see MailHeaders
 
 
-ORIGINAL_NAME = "original.eml"
-# HTML converted per mail: html.parser and markdownify take about 25 µs a tag (2.5 s for a
-# megabyte of dense markup). Real mail has a tag per 30 characters or more.
-MAX_HTML = 150_000  # characters
-MAX_HTML_TAGS = 10_000
-_MAX_FILENAME = 150
-_MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it has text
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Path and shell metacharacters, controls, and bidi overrides ("gpj.exe" shown as "exe.jpg").
-_UNSAFE_IN_NAME = re.compile(
-    "[\x00-\x1f\x7f-\x9f<>:\"|?*\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_ENCODED_BY_LINES = ("base64", "x-uuencode", "uuencode", "uue", "x-uue")
-
-
 def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_000) -> ParsedMail:
     """Read one raw mail; never raises (see the module docstring for what is guaranteed)."""
     try:
         return _parse(bytes(raw), max(max_parts, 1), max(max_text_bytes, 0))
-    except Exception as exc:  # the promise: a mail that cannot be read is kept, not lost
-        data = _try(lambda: bytes(raw), b"")
-        original = MailPart(ORIGINAL_NAME, "message/rfc822", data, False, None)
-        note = f"mail could not be read ({type(exc).__name__}); kept whole as {ORIGINAL_NAME}"
+    except Exception:  # the promise: a mail that cannot be read is kept, not lost
+        data = attempt(lambda: bytes(raw), b"")
         # The header fields are still the ones parse_headers gives (it never raises).
-        headers = parse_headers(data)
-        return ParsedMail(
-            message_id=headers.message_id, in_reply_to=headers.in_reply_to, references=headers.references,
-            from_address=headers.from_address, from_name=headers.from_name, reply_to=headers.reply_to,
-            to=(), subject=headers.subject, date=None, text="", full_text="", attachments=(original,),
-            skipped=(note,), is_automatic=headers.is_automatic, automatic_reason=headers.automatic_reason,
-            language_hint=headers.language_hint, sender_problem=headers.sender_problem,
-        )
+        return _parsed(parse_headers(data), text="", full_text="", attachments=(original(data),))
 
 
 def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
-    # Parts past max_parts are read (their headers only) to tell how many there are, up to a
-    # bound: 100,000 tiny parts must not cost 100,000 header blocks.
-    reading = read_mail(raw, 10 * max_parts + 100)
-    msg = reading.root
-    walk = _Walk(max_parts, max_text_bytes)
-    walk.visit(msg)
-    if walk.overflow or not reading.complete:
-        total = reading.parts if reading.complete else "end"
-        walk.note(f"parts {max_parts + 1}-{total}: not read, more than {max_parts} parts", keep=True)
-    full_text = "\n\n".join(t.strip("\n").rstrip() for t in walk.texts).strip("\n")
-    if len(encoded := full_text.encode("utf-8")) > max_text_bytes:
-        full_text = encoded[:max_text_bytes].decode("utf-8", "ignore")
-        walk.note(f"text truncated after {max_text_bytes} bytes", keep=True)
-    index = HeaderIndex(msg)
-    headers, subject_cut = read_fields(index)
-    if subject_cut:
-        walk.note(f"subject truncated after {MAX_SUBJECT} characters")
-    to, to_cut = recipients(index)
-    if to_cut:
-        walk.note("recipient headers past their first 64 KB not read")
-    if walk.keep_original:
-        walk.attachments.append(MailPart(ORIGINAL_NAME, "message/rfc822", raw, False, None))
+    mail = decode(raw, max_parts)
+    body = select_body(mail.root, max_parts=max_parts, max_text_bytes=max_text_bytes)
+    text = strip_history(body.text)
+    files = collect_attachments(body.files)
+    # What was not imported in full is in the raw mail, kept whole.
+    whole = mail.complete and body.complete and files.complete
+    attachments = files.parts if whole else (*files.parts, original(raw))
+    return _parsed(mail.headers, text=text, full_text=body.text, attachments=attachments)
+
+
+def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tuple[MailPart, ...]) -> ParsedMail:
     return ParsedMail(
         message_id=headers.message_id,
         in_reply_to=headers.in_reply_to,
         references=headers.references,
         from_address=headers.from_address,
         from_name=headers.from_name,
-        reply_to=headers.reply_to,
-        to=to,
         subject=headers.subject,
-        date=" ".join(unsurrogate(index.first("Date")).split()) or None,
-        text=new_text(full_text),
+        text=text,
         full_text=full_text,
-        attachments=tuple(walk.attachments),
-        skipped=tuple(walk.skipped),
+        attachments=attachments,
         is_automatic=headers.is_automatic,
         automatic_reason=headers.automatic_reason,
         language_hint=headers.language_hint,
         sender_problem=headers.sender_problem,
     )
-
-
-@dataclass
-class _Walk:
-    """Walks the MIME tree once, collecting text, attachments and notes."""
-
-    max_parts: int
-    max_text_bytes: int
-    texts: list[str] = field(default_factory=list)
-    attachments: list[MailPart] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    seen: int = 0
-    text_bytes: int = 0
-    html_read: int = 0
-    html_tags: int = 0
-    overflow: bool = False
-    keep_original: bool = False
-
-    def note(self, message: str, *, keep: bool = False) -> None:
-        if keep:
-            self.keep_original = True
-            message += f"; the whole mail is kept as {ORIGINAL_NAME}"
-        self.skipped.append(_CONTROL.sub("", message))
-
-    def visit(self, part: Message, *, as_text: bool = True, in_related: bool = False) -> None:
-        if self.seen >= self.max_parts:
-            self.overflow = True
-            return
-        self.seen += 1
-        number, ctype = self.seen, content_type(part)
-        if isinstance(part, MimePart) and part.head_cut:
-            self.note(f"part {number}: header block over {mime.HEADER_BLOCK_LIMIT} characters or "
-                      f"{mime.HEADER_LINES} lines, read up to there", keep=True)
-        if isinstance(part, MimePart) and part.unread:
-            self.note(f"part {number}: {part.unread}, not read", keep=True)
-        elif part.is_multipart():  # get_payload() of a leaf may raise; of a container it cannot
-            children = [child for child in part.get_payload() if isinstance(child, Message)]
-            if ctype in ("message/rfc822", "message/global") and children:
-                self._forwarded(children[0], as_text)
-            elif ctype.startswith("message/"):
-                self._attach(part, number, ctype, in_related)
-            elif ctype == "multipart/alternative":
-                best = _best_alternative(children) if as_text else None
-                for child in children:
-                    self.visit(child, as_text=child is best)
-            elif ctype == "multipart/related":
-                root = _related_root(part, children)
-                for child in children:
-                    self.visit(child, as_text=as_text, in_related=child is not root)
-            else:
-                for child in children:
-                    self.visit(child, as_text=as_text)
-            if not children:
-                self.note(f"part {number}: {ctype} without parts, its preamble taken as text")
-                self._add_text(f"{part.preamble or ''}\n{part.epilogue or ''}")
-        elif ctype.startswith("message/") and ctype not in ("message/rfc822", "message/global"):
-            self._attach(part, number, ctype, in_related)  # delivery-status and the like: for machines
-        elif ctype.startswith(("multipart/", "message/")):
-            self.note(f"part {number}: {ctype} without readable parts (boundary missing), "
-                      "its body taken as text")
-            self._text(part, number, "text/plain")
-        elif ctype in ("text/plain", "text/html") and _disposition(part) != "attachment":
-            if as_text:
-                self._text(part, number, ctype)
-            else:
-                self.note(f"part {number}: {ctype} alternative not used (another alternative was)")
-        else:
-            self._attach(part, number, ctype, in_related)
-
-    def _forwarded(self, inner: Message, as_text: bool) -> None:
-        start = len(self.texts)
-        self.visit(inner, as_text=as_text)
-        body = "\n\n".join(t.strip("\n") for t in self.texts[start:])
-        del self.texts[start:]
-        head = [f"{name}: {value}" for name in ("From", "To", "Cc", "Date", "Subject")
-                if (value := " ".join(decode_header(header(inner, name)).split()))]
-        block = "\n".join(head) + ("\n\n" + body if body else "")
-        self.texts.append("\n".join("> " + line if line.strip() else ">" for line in block.split("\n")))
-
-    def _text(self, part: Message, number: int, ctype: str) -> None:
-        room = self.max_text_bytes - self.text_bytes
-        if room <= 0:
-            self.note(f"part {number}: {ctype} not read, over {self.max_text_bytes} bytes of text",
-                      keep=True)
-            return
-        html_room = max(MAX_HTML - self.html_read, 0) if ctype == "text/html" else room
-        wanted = min(room, html_room)  # characters of it that can be used
-        # Text past what will be kept is not worth decoding: no charset takes more than four
-        # bytes per character, and every character is at least one byte of UTF-8.
-        data, cut = _payload_prefix(part, 4 * wanted)
-        charset = _try(lambda: mime.charset(part), None) if isinstance(part, MimePart) else None
-        text, replaced = decode_bytes(data, charset, complete=not cut)
-        if looks_binary(text):
-            self.note(f"part {number}: {ctype} is not readable text (charset {charset or 'none'}), "
-                      "kept as attachment")
-            self._attach(part, number, ctype, False)
-            return
-        if replaced:
-            self.note(f"part {number}: {ctype} had undecodable bytes, replaced; the part is also "
-                      "kept as attachment")
-            self._attach(part, number, ctype, False)
-        text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-        if ctype == "text/html":
-            wanted = min(wanted, _tags_end(text, MAX_HTML_TAGS - self.html_tags))
-        if cut or len(text) > wanted:
-            text = text[:wanted]
-            what = "converted" if ctype == "text/html" else "read"
-            self.note(f"part {number}: {ctype} cut to {wanted} characters before it was {what}",
-                      keep=True)
-        if ctype == "text/html":
-            self.html_read += len(text)
-            self.html_tags += text.count("<")
-            text = self._markdown(part, number, text)
-        elif _param(part, "format").lower() == "flowed":
-            text = unflow(text, _param(part, "delsp").lower() == "yes")
-        self._add_text(text)
-
-    def _add_text(self, text: str) -> None:
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-        self.text_bytes += len(text.encode("utf-8"))
-        if text.strip():
-            self.texts.append(text)
-
-    def _markdown(self, part: Message, number: int, html: str) -> str:
-        try:
-            return html_to_markdown(html)
-        except Exception as exc:  # e.g. RecursionError on absurdly nested tags
-            self.note(f"part {number}: text/html not converted ({type(exc).__name__}), its text "
-                      "taken without markup and the HTML kept as attachment")
-            self._attach(part, number, "text/html", False)
-            return unescape(re.sub(r"<[^<>]*>", " ", html))
-
-    def _data(self, part: Message, number: int) -> bytes:
-        data = _payload(part)
-        if any("Base64" in type(defect).__name__ for defect in part.defects):
-            self.note(f"part {number}: damaged base64, decoded as far as possible", keep=True)
-        return data
-
-    def _attach(self, part: Message, number: int, ctype: str, in_related: bool) -> None:
-        data = self._data(part, number)
-        content_id = _content_id(part) or None
-        name = _try(lambda: decode_header(_filename(part) or ""), "")
-        name = _safe_filename(name, ctype, len(self.attachments) + 1)
-        inline = _disposition(part) == "inline" or (in_related and content_id is not None)
-        self.attachments.append(MailPart(name, ctype, data, inline, content_id))
-        if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
-            self.note(f"part {number}: {name} (Outlook TNEF) kept as attachment, not unpacked")
-
-
-def _tags_end(html: str, tags: int) -> int:
-    """Where the first `tags` tags of html end (its length if it has no more)."""
-    position = -1
-    for _ in range(max(tags, 0) + 1):
-        position = html.find("<", position + 1)
-        if position < 0:
-            return len(html)
-    return position
-
-
-def _best_alternative(children: list[Message]) -> Message | None:
-    for child in children:
-        if (content_type(child) == "text/plain" and _disposition(child) != "attachment"
-                and _has_text(child)):
-            return child
-    richer = [c for c in children if content_type(c) == "text/html" or c.is_multipart()]
-    candidates = richer or children
-    return candidates[-1] if candidates else None
-
-
-def _has_text(part: Message) -> bool:
-    data, cut = _payload_prefix(part, _MIN_BLANK_CHECK)
-    # Whitespace all through the first 64 KB: only the whole part can tell.
-    return bool(data.strip()) or (cut and bool(_payload(part).strip()))
-
-
-def _related_root(part: Message, children: list[Message]) -> Message | None:
-    start = _param(part, "start").strip().strip("<>")
-    named = [child for child in children if start and _content_id(child) == start]
-    candidates = named or children
-    return candidates[0] if candidates else None
-
-
-# -- MIME access that cannot raise: the stdlib's accessors do, on broken mail -----------
-
-def _try(call: Callable[[], _T], default: _T) -> _T:
-    try:
-        return call()
-    except Exception:
-        return default
-
-
-def _disposition(part: Message) -> str | None:
-    return _try(part.get_content_disposition, None)
-
-
-def _param(part: Message, name: str) -> str:
-    return param_text(part, name) if isinstance(part, MimePart) else ""
-
-
-def _filename(part: Message) -> str | None:
-    return _try(lambda: mime.filename(part), None) if isinstance(part, MimePart) else None
-
-
-def _content_id(part: Message) -> str:
-    return unsurrogate(header(part, "Content-ID")).strip().strip("<>").strip()
-
-
-def _payload(part: Message) -> bytes:
-    data = _try(lambda: part.get_payload(decode=True), None)
-    if isinstance(data, bytes):
-        return data
-    nothing: Any = ""
-    payload: Any = _try(lambda: part.get_payload(), nothing)
-    if isinstance(payload, str):
-        return payload.encode("utf-8", "surrogateescape")
-    # compat32 writes the headers back as they came, without refolding.
-    return b"\n".join(_try(partial(child.as_bytes, policy=compat32), b"")
-                      for child in (payload if isinstance(payload, list) else []))
-
-
-def _payload_prefix(part: Message, limit: int) -> tuple[bytes, bool]:
-    """About the first `limit` bytes of the decoded payload (never fewer when there are
-    more), and whether that is not all of it; only the encoded text needed is decoded."""
-    encoded = getattr(part, "_payload", None)  # get_payload() would decode 8-bit text
-    if not isinstance(encoded, str):
-        return _payload(part), False
-    cte = str(_try(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
-    # Encoded characters per decoded byte at most: "=XX" in quoted-printable, 4/3 and the
-    # line ends in base64 and uuencode.
-    per_byte = 3 if cte == "quoted-printable" else 2 if cte in _ENCODED_BY_LINES else 1
-    if len(encoded) <= per_byte * limit:
-        return _payload(part), False
-    end = per_byte * limit
-    if per_byte > 1:  # whole lines, each of which decodes on its own
-        end = max(encoded.rfind("\n", 0, end), encoded.rfind("\r", 0, end)) + 1 or end
-    head = copy.copy(part)
-    head.defects = []  # a damaged tail past the cut is not this prefix's to report
-    head.set_payload(encoded[:end])
-    return _payload(head)[:limit], True
-
-
-def _safe_filename(name: str, content_type: str, number: int) -> str:
-    name = _UNSAFE_IN_NAME.sub("", name.replace("\\", "/").rsplit("/", 1)[-1])
-    name = " ".join(name.split()).strip(". ")
-    if not name:
-        fallback = ".txt" if content_type.startswith(("text/", "message/")) else ".bin"
-        return f"attachment-{number}{mimetypes.guess_extension(content_type) or fallback}"
-    stem, extension = os.path.splitext(name)
-    if len(extension) > 16:
-        stem, extension = name, ""
-    return name if len(name) <= _MAX_FILENAME else stem[: _MAX_FILENAME - len(extension)] + extension

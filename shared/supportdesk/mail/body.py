@@ -1,0 +1,167 @@
+"""Select the body: which parts of the MIME tree hold the text the customer wrote, read as one
+Markdown text; the other parts are handed on as files.
+
+* text/plain is taken as typed, text/html as Markdown (``supportdesk.mail.text``).
+* multipart/alternative: the plain part if it has text, else the richest; the others are the
+  same text and are dropped, but for images inside them.
+* multipart/related: its root is read as the rest of the mail is; the other parts are files,
+  inline where they have a Content-ID.
+* A forwarded mail (message/rfc822) is quoted into the text: a "> " block of its From, To,
+  Cc, Date, Subject and text. Its attachments are taken (within the part limit); it is not
+  kept as an .eml as well, which would store them all twice. Other message/* parts
+  (delivery reports) are files, as they came.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import Message
+
+from supportdesk.mail.headers import content_type, decode_header, header
+from supportdesk.mail.mime import MimePart
+from supportdesk.mail.parts import content_id, disposition, param, payload, payload_prefix
+from supportdesk.mail.text import TextReader
+
+FORWARDED = ("message/rfc822", "message/global")
+_MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it has text
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A part to keep as a file, under `content_type`."""
+
+    part: Message
+    content_type: str
+    in_related: bool  # a part of a multipart/related other than its root
+
+
+@dataclass(frozen=True)
+class Body:
+    text: str  # all of the body text, as Markdown
+    files: tuple[FilePart, ...]  # in the order of the mail
+    complete: bool  # false: not all of the mail was read (see supportdesk.mail.parsing)
+
+
+def select_body(root: Message, *, max_parts: int, max_text_bytes: int) -> Body:
+    """The body of the mail whose tree is `root`, from its first `max_parts` parts and at most
+    `max_text_bytes` of text."""
+    walk = _Walk(max_parts, TextReader(max_text_bytes))
+    walk.visit(root)
+    text = "\n\n".join(t.strip("\n").rstrip() for t in walk.texts).strip("\n")
+    if len(encoded := text.encode("utf-8")) > max_text_bytes:
+        text = encoded[:max_text_bytes].decode("utf-8", "ignore")
+        walk.complete = False
+    return Body(text, tuple(walk.files), walk.complete)
+
+
+@dataclass
+class _Walk:
+    """Walks the MIME tree once, in the order of the mail."""
+
+    max_parts: int
+    reader: TextReader
+    texts: list[str] = field(default_factory=list)
+    files: list[FilePart] = field(default_factory=list)
+    seen: int = 0
+    complete: bool = True
+
+    def visit(self, part: Message, *, as_text: bool = True, in_related: bool = False) -> None:
+        """Take `part`; `as_text` false: it is an alternative not chosen."""
+        if self.seen >= self.max_parts:
+            self.complete = False
+            return
+        self.seen += 1
+        if isinstance(part, MimePart) and (part.head_cut or part.unread):
+            self.complete = False  # its header block read up to its limits, or nested too deep
+            if part.unread:
+                return
+        if part.is_multipart():  # get_payload() of a leaf may raise; of a container it cannot
+            self._container(part, content_type(part), as_text, in_related)
+        else:
+            self._leaf(part, content_type(part), as_text, in_related)
+
+    def _container(self, part: Message, ctype: str, as_text: bool, in_related: bool) -> None:
+        children = [child for child in part.get_payload() if isinstance(child, Message)]
+        if ctype in FORWARDED and children:
+            self._forwarded(children[0], as_text)
+        elif ctype.startswith("message/"):
+            self._file(part, ctype, in_related)
+        else:
+            for child, child_as_text, child_in_related in _roles(part, ctype, children, as_text):
+                self.visit(child, as_text=child_as_text, in_related=child_in_related)
+        if not children:  # its preamble and epilogue are all the text it has
+            self._add_text(f"{part.preamble or ''}\n{part.epilogue or ''}")
+
+    def _leaf(self, part: Message, ctype: str, as_text: bool, in_related: bool) -> None:
+        if ctype.startswith("message/") and ctype not in FORWARDED:
+            self._file(part, ctype, in_related)  # delivery-status and the like: for machines
+        elif ctype.startswith(("multipart/", "message/")):  # no readable parts (boundary missing)
+            self._text(part, "text/plain")
+        elif ctype in ("text/plain", "text/html") and disposition(part) != "attachment":
+            if as_text:
+                self._text(part, ctype)
+        else:
+            self._file(part, ctype, in_related)
+
+    def _forwarded(self, inner: Message, as_text: bool) -> None:
+        start = len(self.texts)
+        self.visit(inner, as_text=as_text)
+        body = "\n\n".join(t.strip("\n") for t in self.texts[start:])
+        self.texts[start:] = [_quoted(inner, body)]
+
+    def _text(self, part: Message, ctype: str) -> None:
+        read = self.reader.read(part, ctype)
+        self.files += [FilePart(part, kept_as, False) for kept_as in read.files]
+        self.complete = self.complete and read.whole
+        self._add_text(read.text)
+
+    def _add_text(self, text: str) -> None:
+        text = self.reader.take(text)
+        if text.strip():
+            self.texts.append(text)
+
+    def _file(self, part: Message, ctype: str, in_related: bool) -> None:
+        self.files.append(FilePart(part, ctype, in_related))
+
+
+def _roles(part: Message, ctype: str, children: list[Message], as_text: bool) -> list[tuple[Message, bool, bool]]:
+    """Each child of a multipart, whether it may be read as text, and whether it is a part of
+    a multipart/related other than its root."""
+    if ctype == "multipart/alternative":
+        best = _best_alternative(children) if as_text else None
+        return [(child, child is best, False) for child in children]
+    if ctype == "multipart/related":
+        root = _related_root(part, children)
+        return [(child, as_text, child is not root) for child in children]
+    return [(child, as_text, False) for child in children]
+
+
+def _best_alternative(children: list[Message]) -> Message | None:
+    for child in children:
+        if (content_type(child) == "text/plain" and disposition(child) != "attachment"
+                and _has_text(child)):
+            return child
+    richer = [c for c in children if content_type(c) == "text/html" or c.is_multipart()]
+    candidates = richer or children
+    return candidates[-1] if candidates else None
+
+
+def _has_text(part: Message) -> bool:
+    data, cut = payload_prefix(part, _MIN_BLANK_CHECK)
+    # Whitespace all through the first 64 KB: only the whole part can tell.
+    return bool(data.strip()) or (cut and bool(payload(part).strip()))
+
+
+def _related_root(part: Message, children: list[Message]) -> Message | None:
+    start = param(part, "start").strip().strip("<>")
+    named = [child for child in children if start and content_id(child) == start]
+    candidates = named or children
+    return candidates[0] if candidates else None
+
+
+def _quoted(inner: Message, body: str) -> str:
+    """A forwarded mail as a "> " block: its From, To, Cc, Date and Subject, then its text."""
+    head = [f"{name}: {value}" for name in ("From", "To", "Cc", "Date", "Subject")
+            if (value := " ".join(decode_header(header(inner, name)).split()))]
+    block = "\n".join(head) + ("\n\n" + body if body else "")
+    return "\n".join("> " + line if line.strip() else ">" for line in block.split("\n"))

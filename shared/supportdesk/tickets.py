@@ -392,38 +392,39 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     waiting_since = ticket.waiting_since if ticket.status in AWAITING_AGENT else now
     previous = [m.body for m in ticket.messages] or [ticket.search_text]
     search = search_text_of(ticket.id, ticket.subject, [*previous, body])
-    values = {
-        ":status": status.value, ":now": now, ":activity": f"{now}#{ticket.id}",
-        ":count": sequence, ":expected": ticket.message_count, ":search": search,
-        ":queue": f"QUEUE#{ticket.department}", ":position": f"{waiting_since}#{ticket.id}",
-        ":waiting": waiting_since,
-    }
-    expression = ("SET #status = :status, updated_at = :now, message_count = :count, "
-                  "search_text = :search, waiting_since = :waiting, GSI2PK = :queue, "
-                  "GSI2SK = :position")
-    if ticket.requester.account_id:
-        expression += ", GSI1SK = :activity"
-    else:
-        del values[":activity"]
-    try:
-        table.transact([
-            table.put_action(_message_item(message), "attribute_not_exists(PK)"),
-            table.update_action(
-                f"TICKET#{ticket.id}", "TICKET", expression, values,
-                names={"#status": "status"}, condition="message_count = :expected",
-            ),
-            *also,
-        ])
-    except ConditionFailed as failure:
-        if "ConditionalCheckFailed" in failure.reasons[2:]:
-            raise AlsoRefused(ticket.id) from failure
-        raise TicketChanged(ticket.id) from failure
+    _update(table, ticket, now, {
+        "status": status.value, "message_count": sequence, "search_text": search, "waiting_since": waiting_since,
+        "GSI2PK": f"QUEUE#{ticket.department}", "GSI2SK": f"{waiting_since}#{ticket.id}",
+    }, before=[table.put_action(_message_item(message), "attribute_not_exists(PK)")], also=also)
     ticket = replace(
         ticket, status=status, updated_at=now, message_count=sequence, search_text=search,
         waiting_since=waiting_since, messages=(*ticket.messages, message),
     )
     emit(TicketEvent(EventKind.REPLIED, ticket))
     return ticket
+
+
+def _update(table: Table, ticket: Ticket, now: str, values: dict[str, Any], *, remove: str = "",
+            before: Sequence[dict[str, Any]] = (), also: Sequence[dict[str, Any]] = ()) -> None:
+    """Set the ticket's attributes (`values`, by name) and drop `remove`, writing `before`
+    with it, if no message arrived since `ticket` was read (else TicketChanged). The change
+    is the account's latest activity. `also`: conditions that must hold too (AlsoRefused
+    when one does not)."""
+    values = {**values, "updated_at": now}
+    if ticket.requester.account_id:
+        values["GSI1SK"] = f"{now}#{ticket.id}"
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in values) + (f" REMOVE {remove}" if remove else "")
+    names = {f"#{name}": name for name in values}
+    values = {f":{name}": value for name, value in values.items()}
+    values[":expected"] = ticket.message_count
+    try:
+        table.transact([*before, table.update_action(
+            f"TICKET#{ticket.id}", "TICKET", expression, values,
+            names=names, condition="message_count = :expected"), *also])
+    except ConditionFailed as failure:
+        if "ConditionalCheckFailed" in failure.reasons[len(before) + 1:]:
+            raise AlsoRefused(ticket.id) from failure
+        raise TicketChanged(ticket.id) from failure
 
 
 def confirm_ticket(table: Table, ticket: Ticket, *, guest_key: str | None, emit: Emit) -> Ticket:
@@ -458,25 +459,7 @@ def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]]
     if ticket.is_closed:
         return ticket
     now = utc_now()
-    values = {":closed": Status.CLOSED.value, ":now": now, ":activity": f"{now}#{ticket.id}",
-              ":expected": ticket.message_count}
-    expression = "SET #status = :closed, updated_at = :now"
-    if ticket.requester.account_id:
-        expression += ", GSI1SK = :activity"
-    else:
-        del values[":activity"]
-    try:
-        table.transact([
-            table.update_action(
-                f"TICKET#{ticket.id}", "TICKET", expression + " REMOVE GSI2PK, GSI2SK, waiting_since",
-                values, names={"#status": "status"}, condition="message_count = :expected",
-            ),
-            *also,
-        ])
-    except ConditionFailed as failure:
-        if "ConditionalCheckFailed" in failure.reasons[1:]:
-            raise AlsoRefused(ticket.id) from failure
-        raise TicketChanged(ticket.id) from failure
+    _update(table, ticket, now, {"status": Status.CLOSED.value}, remove="GSI2PK, GSI2SK, waiting_since", also=also)
     ticket = replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)
     emit(TicketEvent(EventKind.CLOSED, ticket))
     return ticket

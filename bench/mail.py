@@ -24,7 +24,6 @@ import re
 import resource
 import statistics
 import sys
-import sysconfig
 import time
 import uuid
 from email.message import EmailMessage
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "cpython_email"  # CPython's own test mail
 
 
 def message(sender: str, subject: str, body: str, attachment: bytes | None = None) -> bytes:

@@ -35,7 +35,9 @@ def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple
                          "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {}),
                          "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}"}
             served = subprocess.run([sys.executable, script, "--serve", str(rounds)], env=child_env,
-                                    capture_output=True, text=True, check=True)
+                                    capture_output=True, text=True)
+            if served.returncode != 0:  # say why, not only that it failed
+                raise SystemExit(f"{script} --serve failed:\n{served.stderr[-4000:]}")
         finally:
             stack.stop()
     return dict(json.loads(served.stdout.strip().splitlines()[-1]))

@@ -113,6 +113,8 @@ def serve_actions(rounds: int) -> dict[str, Any]:
     for round_number in range(rounds):
         for name in ("__Host-sd_id", "__Host-sd_refresh", "__Host-sd_since"):
             jar.pop(name, None)
+        # A new visit: the login page's token (one bound to the ended session is stale).
+        call("GET", "/api/login")
         measure("login", "POST", "/api/login", {"email": email, "password": password})
         measure("form", "GET", "/api/tickets/new?department=support")
         measure("subject advice", "GET", "/api/tickets/similar?subject=correo+rebota")

@@ -18,7 +18,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check shared functions tests bench scripts
 	$(BIN)/mypy shared/supportdesk shared/supportdesk_dev functions
 
-# The static pages are one shell each; edit scripts/build_site.py or functions/portal/templates/_head.html.
+# The static pages are one shell each; edit scripts/build_site.py or templates/_head.html.
 site: $(VENV)/.installed
 	$(BIN)/python scripts/build_site.py
 
@@ -36,7 +36,7 @@ $(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(VENV)
 	$(BIN)/pybabel compile -d $(LOCALE) -l $*
 
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header shared functions
+	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALE)/messages.pot --no-location --omit-header shared functions templates
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --no-fuzzy-matching
 
 # Browser tests drive Debian's Chromium (Playwright cannot download a browser here).
@@ -47,9 +47,10 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # --- sam build (BuildMethod: makefile) ------------------------------------------------
-# The web function: its package, with the Jinja2 templates inside it.
+# The web function: its package, with the Jinja2 templates inside it (portal/templates
+# stands for the top-level templates/; -L copies what it stands for).
 build-WebFunction:
-	cp -r functions/portal "$(ARTIFACTS_DIR)/portal"
+	cp -rL functions/portal "$(ARTIFACTS_DIR)/portal"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 # The mail-intake function: its package only (the domain comes with the layer).

@@ -1,7 +1,7 @@
 """Write the static pages of site/ from one shell: `make site` (a test checks they are current).
 
 Each page is the same shell that loads its screen's fragment from the API with htmx; the
-<head> is functions/portal/templates/_head.html, shared with the whole pages the API renders.
+<head> is templates/_head.html, shared with the whole pages the API renders.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def test_the_catalog_holds_every_text_of_the_code_and_templates(tmp_path: Path) 
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-o", str(pot), "--no-location", "--omit-header", "shared", "functions"],
+         "-o", str(pot), "--no-location", "--omit-header", "shared", "functions", "templates"],
         cwd=REPO, check=True, capture_output=True,
     )
     with pot.open("rb") as extracted, (LOCALE_DIR / "es/LC_MESSAGES/messages.po").open("rb") as po:

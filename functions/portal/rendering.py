@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from supportdesk.tickets import Message
 
 
-# The templates live beside the code that renders them, in the repository and in the bundle.
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+# The templates are found beside the code that renders them, in the repository (a link to
+# the top-level templates/) and in the built bundle (a copy): one place to look.
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache

@@ -28,7 +28,6 @@ from portal.rendering import is_htmx, render
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.channels import Held
-from supportdesk.limits import message_problem
 from supportdesk.tickets import (
     AlsoRefused,
     Ticket,
@@ -37,6 +36,7 @@ from supportdesk.tickets import (
     close_ticket,
     confirm_ticket,
     get_ticket,
+    reply_problem,
 )
 
 
@@ -100,7 +100,7 @@ async def reply_to_ticket(request: Request) -> Response:
     key = form_text(form, "key") or None
     ticket, access = _ticket_for(request, request.path_params["id"], key, for_write=True)
     message = form_text(form, "message")
-    error = "unconfirmed" if not ticket.confirmed else message_problem(message)
+    error = reply_problem(ticket, message)
     pending = uploads.pending_uploads(form)
     if error:
         return thread_page(request, ticket, access, key, reply=message, errors={"message": error},

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from supportdesk.attachments import Attachment
 from supportdesk.events import Emit, EventKind, TicketEvent
 from supportdesk.i18n import N_
+from supportdesk.limits import message_problem
 from supportdesk.markup import excerpt_of_html, render_markdown
 from supportdesk.search import search_text_of
 from supportdesk.store import ConditionFailed, Item, Table
@@ -364,6 +365,11 @@ def list_tickets_of(table: Table, account_id: str) -> list[Ticket]:
     """An account's tickets, newest activity first (headers only, no messages)."""
     items = table.query("GSI1PK", f"OWNER#{account_id}", index="GSI1", newest_first=True)
     return [ticket_from_item(i) for i in items if i.get("type") == "Ticket"]
+
+
+def reply_problem(ticket: Ticket, body: str) -> str | None:
+    """Why the customer's message cannot be added as it is, if so (a reason for the page)."""
+    return "unconfirmed" if not ticket.confirmed else message_problem(body)
 
 
 def _status_after_customer_message(status: Status) -> Status:

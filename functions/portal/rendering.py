@@ -118,8 +118,10 @@ SCREENS: dict[str, tuple[str, str, str | None]] = {
 def url_for(router: Router, name: str, /, **params: str | None) -> str:
     """The path of route `name`: its path parameters by name, the others as the query (an
     empty one left out). A path only: a link never takes its host from a request."""
-    route = next(r for r in router.routes if isinstance(r, Route) and r.name == name)
-    path = {k: str(v) for k, v in params.items() if k in route.param_convertors}
+    # An unknown name finds no parameters, and url_path_for says NoMatchFound with the name.
+    route = next((r for r in router.routes if isinstance(r, Route) and r.name == name), None)
+    names = route.param_convertors if route else {}
+    path = {k: str(v) for k, v in params.items() if k in names}
     query = {k: v for k, v in params.items() if k not in path and v}
     return str(router.url_path_for(name, **path)) + (f"?{urlencode(query)}" if query else "")
 

@@ -146,7 +146,7 @@ def log_in(client: Any, email: str, password: str, **headers: str) -> Any:
 def mailed_key(stack: LocalStack, ticket_id: str) -> str:
     """The key in the link our last mail about `ticket_id` carried (a guest's private link).
 
-    The mail is sent after the response (a background task): it is waited for, a while.
+    The notifier sends it from the table's stream: what is pending is delivered first.
     """
     import email
     import email.policy
@@ -154,6 +154,7 @@ def mailed_key(stack: LocalStack, ticket_id: str) -> str:
     assert stack.outbox is not None
     deadline = time.monotonic() + 10
     while True:
+        stack.deliver_events()
         for path in sorted(stack.outbox.glob("*.eml"), reverse=True):
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             body = message.get_body(("plain",)) if message.is_multipart() else message
@@ -184,11 +185,13 @@ def sam_translate(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def mails_to(stack: LocalStack, address: str) -> list[Any]:
-    """The mails the system sent to `address` (in the outbox), oldest first."""
+    """The mails the system sent to `address` (in the outbox), oldest first, once the
+    notifier has delivered every event stored so far."""
     import email
     import email.policy
 
     assert stack.outbox is not None
+    stack.deliver_events()
     found = []
     for path in sorted(stack.outbox.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)

@@ -37,7 +37,7 @@ WORDS = {
     "close": ("Cerrar ticket", "Close ticket"),
     "closed": ("Cerrado", "Closed"),
     "reopen": ("Enviar y reabrir", "Send and reopen"),
-    "reopened": ("Respuesta del cliente", "Customer-Reply"),
+    "reopened": ("Pendiente de nuestro equipo", "Waiting for our team"),
     "fullscreen": ("Pantalla completa", "Full screen"),
 }
 TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}

@@ -9,11 +9,12 @@ import pytest
 
 from supportdesk import tickets
 from supportdesk.access import Access, access_to
-from supportdesk.events import EventKind, TicketEvent
+from supportdesk.events import EventKind, event_from_item
 from supportdesk.markup import render_markdown
 from supportdesk.ratelimit import allow
 from supportdesk.store import Table
 from supportdesk.tickets import (
+    GuestKeys,
     Priority,
     Requester,
     Status,
@@ -26,13 +27,10 @@ from supportdesk.tickets import (
     get_ticket,
     is_ticket_id,
     list_tickets_of,
-    new_guest_key,
     new_ticket_id,
 )
 
-
-def IGNORE(event: TicketEvent) -> None:
-    """Events go nowhere here; test_each_change_emits_its_event_once_stored hears them."""
+KEYS = GuestKeys("a test secret")
 
 
 def test_ticket_ids_have_the_documented_shape_and_vary() -> None:
@@ -45,10 +43,10 @@ def test_ticket_ids_have_the_documented_shape_and_vary() -> None:
 
 
 def test_a_taken_id_is_never_overwritten_and_another_is_drawn(table: Table) -> None:
-    first = create_ticket(table, emit=IGNORE, department="support", subject="El correo no llega",
+    first = create_ticket(table, department="support", subject="El correo no llega",
                           body="Desde ayer no recibo correo.", requester=Requester("Ana", "ana@example.org", "acc-1"))
     drawn = iter([first.id, first.id, "ZZZ-000001"])
-    second = create_ticket(table, emit=IGNORE, department="sales", subject="Otra cosa", body="Hola",
+    second = create_ticket(table, department="sales", subject="Otra cosa", body="Hola",
                            requester=Requester("Bea", "bea@example.org", "acc-2"),
                            draw_id=lambda: next(drawn))
     assert second.id == "ZZZ-000001"
@@ -60,16 +58,16 @@ def test_a_taken_id_is_never_overwritten_and_another_is_drawn(table: Table) -> N
 
 
 def test_creation_gives_up_when_every_draw_is_taken(table: Table) -> None:
-    taken = create_ticket(table, emit=IGNORE, department="support", subject="s", body="b",
+    taken = create_ticket(table, department="support", subject="s", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-3"))
     with pytest.raises(TicketIdExhausted):
-        create_ticket(table, emit=IGNORE, department="support", subject="s2", body="b2",
+        create_ticket(table, department="support", subject="s2", body="b2",
                       requester=Requester("Ana", "ana@example.org", "acc-3"),
                       draw_id=lambda: taken.id)
 
 
 def test_ticket_and_thread_come_back_whole(table: Table) -> None:
-    ticket = create_ticket(table, emit=IGNORE, department="support", subject="Error 500 en mi web",
+    ticket = create_ticket(table, department="support", subject="Error 500 en mi web",
                            body="**Desde** las 10:00\n\n```\nPHP Fatal error\n```",
                            requester=Requester("Ana", "ana@example.org", "acc-4"),
                            priority=Priority.HIGH, service="Hosting Pro — ana.es")
@@ -89,12 +87,12 @@ def test_a_message_is_rendered_once_when_written_and_stored_with_its_html(
 
     monkeypatch.setattr(tickets, "render_markdown", counting)
     body = "**Desde** las 10:00 <b>no</b> carga\n\n- web\n- correo"
-    ticket = create_ticket(table, emit=IGNORE, department="support", subject="Error 500", body=body,
+    ticket = create_ticket(table, department="support", subject="Error 500", body=body,
                            requester=Requester("Ana", "ana@example.org", "acc-4b"))
     assert rendered == [body]  # the excerpt comes from the same rendering
     assert ticket.messages[0].html == render_markdown(body)
     assert ticket.excerpt == "Desde las 10:00 <b>no</b> carga web correo"
-    replied = add_customer_reply(table, ticket, emit=IGNORE, author_name="Ana", body="Ya **funciona**")
+    replied = add_customer_reply(table, ticket, author_name="Ana", body="Ya **funciona**")
     assert rendered == [body, "Ya **funciona**"]
     loaded = get_ticket(table, ticket.id)
     assert loaded == replied
@@ -102,9 +100,9 @@ def test_a_message_is_rendered_once_when_written_and_stored_with_its_html(
 
 
 def test_an_accounts_tickets_list_newest_first_and_only_its_own(table: Table) -> None:
-    mine = [create_ticket(table, emit=IGNORE, department="support", subject=f"n{i}", body="b",
+    mine = [create_ticket(table, department="support", subject=f"n{i}", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-5")) for i in range(3)]
-    create_ticket(table, emit=IGNORE, department="support", subject="not mine", body="b",
+    create_ticket(table, department="support", subject="not mine", body="b",
                   requester=Requester("Eve", "eve@example.org", "acc-6"))
     listed = list_tickets_of(table, "acc-5")
     assert [t.id for t in listed] == [t.id for t in reversed(mine)]
@@ -122,9 +120,9 @@ def queue(table: Table, department: str) -> list[str]:
 def two_waiting(table: Table, owner: str) -> tuple[str, Ticket, Ticket]:
     """A new department's queue with two tickets: `owner`'s first, then another account's."""
     department = f"dept-{new_ticket_id()}"
-    first = create_ticket(table, emit=IGNORE, department=department, subject="uno", body="b",
+    first = create_ticket(table, department=department, subject="uno", body="b",
                           requester=Requester("Ana", "ana@example.org", owner))
-    second = create_ticket(table, emit=IGNORE, department=department, subject="dos", body="b",
+    second = create_ticket(table, department=department, subject="dos", body="b",
                            requester=Requester("Bea", "bea@example.org", f"{owner}-other"))
     assert queue(table, department) == [first.id, second.id]
     return department, first, second
@@ -132,8 +130,8 @@ def two_waiting(table: Table, owner: str) -> tuple[str, Ticket, Ticket]:
 
 def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None:
     department, first, second = two_waiting(table, "acc-7")
-    updated = add_customer_reply(table, first, emit=IGNORE, author_name="Ana", body="Más información: **logs**")
-    assert updated.status is Status.OPEN  # nobody answered yet: still open
+    updated = add_customer_reply(table, first, author_name="Ana", body="Más información: **logs**")
+    assert updated.status is Status.CUSTOMER_REPLY  # as WHMCS: a customer's reply, whatever came before
     assert queue(table, department) == [first.id, second.id]  # not sent to the back
     stored = get_ticket(table, first.id)
     assert stored is not None and [m.body for m in stored.messages] == ["b", "Más información: **logs**"]
@@ -142,34 +140,35 @@ def test_a_reply_keeps_the_queue_place_of_a_waiting_ticket(table: Table) -> None
 
 def test_closing_leaves_the_queue_and_a_reply_reopens_at_the_back(table: Table) -> None:
     department, first, second = two_waiting(table, "acc-9")
-    closed = close_ticket(table, first, emit=IGNORE)
+    closed = close_ticket(table, first)
     assert closed.status is Status.CLOSED
     assert queue(table, department) == [second.id]
     assert get_ticket(table, first.id).status is Status.CLOSED  # type: ignore[union-attr]
-    reopened = add_customer_reply(table, closed, emit=IGNORE, author_name="Ana", body="Vuelve a fallar")
+    reopened = add_customer_reply(table, closed, author_name="Ana", body="Vuelve a fallar")
     assert reopened.status is Status.CUSTOMER_REPLY
     assert queue(table, department) == [second.id, first.id]
     assert list_tickets_of(table, "acc-9")[0].status is Status.CUSTOMER_REPLY
 
 
-def test_a_reply_written_on_a_stale_ticket_is_refused_not_lost(table: Table) -> None:
-    ticket = create_ticket(table, emit=IGNORE, department="support", subject="s", body="b",
+def test_a_reply_written_on_a_stale_ticket_lands_after_the_other(table: Table) -> None:
+    ticket = create_ticket(table, department="support", subject="s", body="b",
                            requester=Requester("Ana", "ana@example.org", "acc-11"))
-    add_customer_reply(table, ticket, emit=IGNORE, author_name="Ana", body="primera")
-    with pytest.raises(TicketChanged):
-        add_customer_reply(table, ticket, emit=IGNORE, author_name="Ana", body="segunda, sobre la versión vieja")
+    add_customer_reply(table, ticket, author_name="Ana", body="primera")
+    second = add_customer_reply(table, ticket, author_name="Ana", body="segunda, sobre la versión vieja")
     stored = get_ticket(table, ticket.id)
-    assert stored is not None and [m.body for m in stored.messages] == ["b", "primera"]
+    assert stored is not None and [m.body for m in stored.messages] == ["b", "primera", "segunda, sobre la versión vieja"]
+    assert [m.sequence for m in stored.messages] == [1, 2, 3] and stored.version == second.version == 3
 
 
 def test_guest_tickets_open_only_with_their_key(table: Table) -> None:
-    key = new_guest_key()
-    ticket = create_ticket(table, emit=IGNORE, department="sales", subject="Precio VPS", body="b",
-                           requester=Requester("Bea", "bea@example.org"), guest_key=key)
+    ticket = create_ticket(table, department="sales", subject="Precio VPS", body="b",
+                           requester=Requester("Bea", "bea@example.org"), guest_keys=KEYS)
+    key = KEYS.of(ticket.id)
     stored = get_ticket(table, ticket.id)
     assert stored is not None
     assert access_to(stored, guest_key=key) is Access.GUEST
-    assert access_to(stored, guest_key=new_guest_key()) is None
+    assert access_to(stored, guest_key=GuestKeys("another secret").of(ticket.id)) is None
+    assert access_to(stored, guest_key=KEYS.of(new_ticket_id())) is None
     assert access_to(stored, guest_key=None) is None and access_to(stored, guest_key="") is None
     assert key not in str(table.query("PK", f"TICKET#{ticket.id}"))  # only its hash is stored
 
@@ -184,19 +183,19 @@ def test_rate_limit_counts_per_key_and_window(table: Table) -> None:
 
 def test_an_unconfirmed_guest_ticket_waits_outside_the_queue_until_confirmed_once(table: Table) -> None:
     department = f"dept-{new_ticket_id().lower()}"
-    ticket = create_ticket(table, emit=IGNORE, department=department, subject="Precio", body="¿Cuánto?",
-                           requester=Requester("Bea", "bea@example.org"), guest_key=new_guest_key(),
+    ticket = create_ticket(table, department=department, subject="Precio", body="¿Cuánto?",
+                           requester=Requester("Bea", "bea@example.org"), guest_keys=KEYS,
                            confirmed=False)
     assert queue(table, department) == []
     with pytest.raises(tickets.TicketUnconfirmed):
-        add_customer_reply(table, ticket, emit=IGNORE, author_name="Bea", body="¿Y mensual?")
-    confirmed = tickets.confirm_ticket(table, ticket, guest_key=None, emit=IGNORE)
+        add_customer_reply(table, ticket, author_name="Bea", body="¿Y mensual?")
+    confirmed = tickets.confirm_ticket(table, ticket)
     assert confirmed.confirmed and queue(table, department) == [ticket.id]
     stored = get_ticket(table, ticket.id)
     assert stored is not None and stored.confirmed and stored.waiting_since == confirmed.waiting_since
     with pytest.raises(TicketChanged):  # a second confirmation from the same stale view
-        tickets.confirm_ticket(table, ticket, guest_key=None, emit=IGNORE)
-    assert add_customer_reply(table, stored, emit=IGNORE, author_name="Bea", body="¿Y mensual?").message_count == 2
+        tickets.confirm_ticket(table, ticket)
+    assert add_customer_reply(table, stored, author_name="Bea", body="¿Y mensual?").message_count == 2
 
 
 def test_limits_guarding_one_action_count_together_or_not_at_all(table: Table) -> None:
@@ -210,29 +209,35 @@ def test_limits_guarding_one_action_count_together_or_not_at_all(table: Table) -
     assert first_reached(table, other, client, now=7200.0) == client
 
 
-def test_each_change_emits_its_event_once_stored(table: Table) -> None:
-    heard: list[TicketEvent] = []
-    key = new_guest_key()
-    ticket = create_ticket(table, department="sales", subject="Precio", body="¿Cuánto?", emit=heard.append,
-                           requester=Requester("Bea", "bea@example.org"), guest_key=key, confirmed=False,
+def events_of(table: Table, ticket_id: str) -> list[tuple[EventKind, int]]:
+    """The events stored for a ticket (kind, the ticket's version after the change), in order."""
+    items = table.query("PK", f"OUTBOX#{ticket_id}")
+    return [(e.kind, e.ticket.version) for e in map(event_from_item, items)]
+
+
+def test_each_change_stores_its_event_with_it(table: Table) -> None:
+    ticket = create_ticket(table, department="sales", subject="Precio", body="¿Cuánto?",
+                           requester=Requester("Bea", "bea@example.org"), guest_keys=KEYS, confirmed=False,
                            in_reply_to="abc@mail.example.org")
-    confirmed = tickets.confirm_ticket(table, ticket, guest_key=key, emit=heard.append)
-    replied = add_customer_reply(table, confirmed, author_name="Bea", body="¿Y mensual?", emit=heard.append)
-    closed = close_ticket(table, replied, emit=heard.append)
-    assert [(e.kind, e.ticket) for e in heard] == [
-        (EventKind.OPENED, ticket), (EventKind.CONFIRMED, confirmed), (EventKind.REPLIED, replied),
-        (EventKind.CLOSED, closed)]
-    assert [(e.guest_key, e.in_reply_to) for e in heard[:2]] == [(key, "abc@mail.example.org"), (key, None)]
-    with pytest.raises(TicketChanged):  # a change that is not stored emits nothing
-        add_customer_reply(table, confirmed, author_name="Bea", body="otra", emit=heard.append)
-    assert len(heard) == 4
+    confirmed = tickets.confirm_ticket(table, ticket)
+    replied = add_customer_reply(table, confirmed, author_name="Bea", body="¿Y mensual?")
+    closed = close_ticket(table, replied)
+    assert events_of(table, ticket.id) == [
+        (EventKind.OPENED, 1), (EventKind.CONFIRMED, 2), (EventKind.REPLIED, 3), (EventKind.CLOSED, 4)]
+    assert closed.version == 4
+    (opened, *_) = map(event_from_item, table.query("PK", f"OUTBOX#{ticket.id}"))
+    assert opened.in_reply_to == "abc@mail.example.org" and opened.ticket.subject == "Precio"
+    assert "search_text" not in table.query("PK", f"OUTBOX#{ticket.id}")[0]["ticket"]
+    with pytest.raises(TicketChanged):  # a change that is not stored stores no event
+        close_ticket(table, replied)
+    assert len(events_of(table, ticket.id)) == 4
 
 
 def test_a_ticket_opens_to_its_owner_its_guest_and_agents_only(table: Table) -> None:
-    owned = create_ticket(table, department="support", subject="s", body="b", emit=IGNORE,
+    owned = create_ticket(table, department="support", subject="s", body="b",
                           requester=Requester("Ana", "ana@example.org", "acc-own"))
-    guest = create_ticket(table, department="sales", subject="s", body="b", emit=IGNORE,
-                          requester=Requester("Bea", "bea@example.org"), guest_key=new_guest_key(),
+    guest = create_ticket(table, department="sales", subject="s", body="b",
+                          requester=Requester("Bea", "bea@example.org"), guest_keys=KEYS,
                           confirmed=False)
     assert access_to(owned, account_id="acc-own") is Access.OWNER
     assert access_to(owned, account_id="acc-other") is None

@@ -22,7 +22,6 @@ from portal.pages import (
     optional_identity,
     screen_url,
     session,
-    then_deliver,
     url,
 )
 from portal.rendering import is_htmx, render
@@ -31,7 +30,6 @@ from supportdesk.access import Access
 from supportdesk.accounts import Account
 from supportdesk.advice import is_generic_subject, same_subject
 from supportdesk.attachments import AttachmentRefused
-from supportdesk.channels import Held
 from supportdesk.departments import Department
 from supportdesk.limits import is_too_large
 from supportdesk.opening import InvalidTicket, TicketRequest, open_ticket
@@ -88,10 +86,10 @@ async def submit_ticket(request: Request) -> Response:
     if form.get("preview"):  # the Preview button of a browser without JavaScript
         return _form_page(request, values=values, account=account, preview=values.message)
     pending = uploads.pending_uploads(form)
-    events = Held()
     try:
         ticket = open_ticket(resources.table(), values, departments=resources.departments(), account=account,
-                             language=request.state.language, client=client_key(request), emit=events,
+                             language=request.state.language, client=client_key(request),
+                             guest_keys=resources.guest_keys(),
                              attach=lambda: uploads.link(request, form, optional_identity(request)))
     except InvalidTicket as invalid:
         status = 429 if invalid.errors.get("form") == "rate-limited" else 400
@@ -111,7 +109,7 @@ async def submit_ticket(request: Request) -> Response:
         response.headers["HX-Push-Url"] = screen_url(request.app.router, "ticket", False, id=ticket.id)
     else:
         response = go_to(request, url(request, "ticket", id=ticket.id, created="1"))
-    return then_deliver(response, events)
+    return response
 
 
 def _guest_waiting(request: Request, ticket_id: str) -> Response:

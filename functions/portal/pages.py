@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,7 +16,6 @@ from supportdesk.accounts import Account
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.auth import Identity
-from supportdesk.channels import Held, deliver
 
 
 class LoginRequired(Exception):
@@ -87,11 +85,3 @@ def editor_context(pending: list[dict[str, Any]] | None = None,
         "attachment_error": attachment_error,
         "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
     }
-
-
-def then_deliver(response: Response, events: Held) -> Response:
-    """The ticket events of this request reach their channels (the mails) after the response:
-    a slow mail never slows a page, and a stored ticket is never lost because a mail failed."""
-    if events.events:
-        response.background = BackgroundTask(lambda: deliver(events.events, resources.outlet()))
-    return response

@@ -12,12 +12,12 @@ from typing import Any
 
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.auth import TokenVerifier
-from supportdesk.channels import Outlet
 from supportdesk.config import Settings
 from supportdesk.departments import Department, list_departments
 from supportdesk.secrets import MissingSecret, read_secrets
 from supportdesk.signing import derive_key
 from supportdesk.store import Table
+from supportdesk.tickets import GuestKeys
 
 
 @cache
@@ -104,9 +104,9 @@ def public_url() -> str:
     return configured
 
 
-def outlet() -> Outlet:
-    """What ticket events are delivered with (the mails of supportdesk.notifications)."""
-    return Outlet(ses=ses(), public_url=public_url(), reply_secret=signing_secret(), departments=departments())
+def guest_keys() -> GuestKeys:
+    """The keys of guests' private links (derived from the signing secret)."""
+    return GuestKeys(signing_secret())
 
 
 def reset() -> None:
@@ -116,10 +116,6 @@ def reset() -> None:
                    session_key):
         cached.cache_clear()
     _departments = None
-
-
-def ses() -> Any:
-    return _client("ses")
 
 
 _departments: tuple[float, dict[str, Department]] | None = None

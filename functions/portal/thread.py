@@ -21,13 +21,11 @@ from portal.pages import (
     go_to,
     optional_identity,
     session,
-    then_deliver,
     url,
 )
 from portal.rendering import is_htmx, render
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
-from supportdesk.channels import Held
 from supportdesk.tickets import (
     AlsoRefused,
     Ticket,
@@ -53,7 +51,7 @@ def _ticket_for(request: Request, ticket_id: str, key: str | None, *,
     if ticket is None or access is None or access not in CUSTOMER:
         # Someone else's ticket looks exactly like one that does not exist.
         raise HTTPException(404)
-    return ticket, access
+    return ticket.customer_view(), access
 
 
 def thread_page(request: Request, ticket: Ticket, access: Access, key: str | None,
@@ -77,12 +75,10 @@ async def ticket_page(request: Request) -> Response:
     return thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
 
 
-def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None, events: Held) -> Response:
+def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None) -> Response:
     if is_htmx(request):
-        response = thread_page(request, ticket, access, key)
-    else:
-        response = go_to(request, url(request, "ticket", id=ticket.id, key=key))
-    return then_deliver(response, events)
+        return thread_page(request, ticket, access, key)
+    return go_to(request, url(request, "ticket", id=ticket.id, key=key))
 
 
 def _writer_checks(request: Request, access: Access) -> list[dict[str, Any]]:
@@ -111,19 +107,14 @@ async def reply_to_ticket(request: Request) -> Response:
         return thread_page(request, ticket, access, key, reply=message, status_code=400,
                            errors={"attachments": refused.reason}, attachment_error=refused,
                            pending=[p for p in pending if p["filename"] != refused.filename])
-    events = Held()
     try:
-        # The author is the ticket's requester, named as our profile named them.
+        # The author is the ticket's requester, named as our profile named them. Another
+        # message landing first (an agent's answer) is no reason to refuse this one.
         ticket = add_customer_reply(resources.table(), ticket, author_name=ticket.requester.name,
-                                    body=message, attachments=attachments,
-                                    also=_writer_checks(request, access), emit=events)
+                                    body=message, attachments=attachments, also=_writer_checks(request, access))
     except AlsoRefused:
         return _session_ended(request)
-    except TicketChanged:
-        fresh, _ = _ticket_for(request, ticket.id, key)
-        return thread_page(request, fresh, access, key, reply=message, pending=pending,
-                           errors={"message": "ticket-changed"}, status_code=409)
-    return _after_change(request, ticket, access, key, events)
+    return _after_change(request, ticket.customer_view(), access, key)
 
 
 async def close(request: Request) -> Response:
@@ -132,15 +123,14 @@ async def close(request: Request) -> Response:
     ticket, access = _ticket_for(request, request.path_params["id"], key, for_write=True)
     if not ticket.confirmed:
         return thread_page(request, ticket, access, key, errors={"close": "unconfirmed"}, status_code=409)
-    events = Held()
     try:
-        ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, access), emit=events)
+        ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, access))
     except AlsoRefused:
         return _session_ended(request)
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
         return thread_page(request, fresh, access, key, errors={"close": "ticket-changed"}, status_code=409)
-    return _after_change(request, ticket, access, key, events)
+    return _after_change(request, ticket, access, key)
 
 
 async def confirm(request: Request) -> Response:
@@ -148,13 +138,12 @@ async def confirm(request: Request) -> Response:
     form = await request.form()
     key = form_text(form, "key") or None
     ticket, access = _ticket_for(request, request.path_params["id"], key)
-    events = Held()
     if not ticket.confirmed:
         try:
-            ticket = confirm_ticket(resources.table(), ticket, guest_key=key, emit=events)
+            ticket = confirm_ticket(resources.table(), ticket)
         except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
             ticket, access = _ticket_for(request, ticket.id, key)
-    return _after_change(request, ticket, access, key, events)
+    return _after_change(request, ticket, access, key)
 
 
 async def download(request: Request) -> Response:

@@ -35,6 +35,11 @@ class Settings:
     inbound_prefix: str = "inbound/"
     # Set only locally: every AWS call goes to moto's server there.
     endpoint_url: str | None = None
+    # How long a ticket of each priority may wait for an agent before the queue marks it
+    # (template.yaml: QueueTargetHours*), in hours.
+    queue_target_hours: tuple[tuple[str, float], ...] = (("high", 4.0), ("normal", 24.0), ("low", 72.0))
+    # Whether the assigned agent gets a mail when the customer answers (NotifyAssignee).
+    notify_assignee: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,7 +63,12 @@ class Settings:
                 if e.strip()
             ),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            queue_target_hours=_targets(env.get("QUEUE_TARGET_HOURS", "")) or cls.queue_target_hours,
+            notify_assignee=env.get("NOTIFY_ASSIGNEE", "false").lower() == "true",
         )
+
+    def target_minutes(self, priority: str) -> int:
+        return int(dict(self.queue_target_hours).get(priority, 24.0) * 60)
 
     @property
     def token_issuer(self) -> str:
@@ -71,3 +81,15 @@ class Settings:
             f"https://cognito-idp.{self.region}.amazonaws.com"
         )
         return f"{base}/{self.user_pool_id}/.well-known/jwks.json"
+
+
+def _targets(text: str) -> tuple[tuple[str, float], ...]:
+    """"high=4,normal=24,low=72" -> (("high", 4.0), ...); a malformed entry is left out."""
+    pairs = []
+    for entry in text.split(","):
+        name, _, hours = entry.partition("=")
+        try:
+            pairs.append((name.strip(), float(hours)))
+        except ValueError:
+            continue
+    return tuple(pairs)

@@ -1,20 +1,29 @@
 """What happens to a ticket, as events: the one seam between a change and whoever hears of it.
 
-Every change of a ticket goes through one function of supportdesk.tickets (create_ticket,
-confirm_ticket, add_customer_reply, close_ticket), whoever makes it: the portal, the mail
-intake, and next the agent console. That function hands its event to the `emit` it is
-given, once the change is stored. The web function keeps the events and delivers them after
-its response; the mail intake delivers them at once (supportdesk.channels).
+Every change of a ticket goes through one function of supportdesk.tickets, whoever makes it:
+the portal, the mail intake, the agent console. That function writes the change and its
+event in one transaction: an event item (PK=OUTBOX#<ticket>) exists exactly when its change
+was stored. The table's stream hands each new event item to the notifier function
+(functions/notifier), which delivers it to the channels (supportdesk.channels) and retries
+what fails; no web request and no mail intake waits for a mail or fails with one.
+
+An internal note makes no event: nothing about it can ever reach a channel.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.store import Item
 
 if TYPE_CHECKING:
     from supportdesk.tickets import Ticket
+
+# Event items are kept for two weeks (the stream itself keeps records for 24 hours).
+EVENT_DAYS = 14
 
 
 class EventKind(str, Enum):
@@ -22,18 +31,64 @@ class EventKind(str, Enum):
     # A guest's address confirmed the ticket it opened on the web: it is in the queue now.
     CONFIRMED = "confirmed"
     REPLIED = "replied"  # the customer added a message (a closed ticket reopens with it)
+    ANSWERED = "answered"  # an agent replied to the customer
+    CHANGED = "changed"  # an agent changed the status, priority, department or assignee
     CLOSED = "closed"
 
 
 @dataclass(frozen=True)
 class TicketEvent:
     kind: EventKind
-    ticket: Ticket  # as it is after the change
-    # The key of a guest's private link, for the mail that carries it: held in memory only
-    # (the table keeps its hash).
-    guest_key: str | None = None
+    ticket: Ticket  # as it is after the change (its head: no messages)
     # The Message-ID of the mail that caused the change, so that our answer joins its thread.
     in_reply_to: str | None = None
+    # The message the change added (a reply), by its sort key in the ticket's partition.
+    message_key: str | None = None
+    # Who made the change: an agent's name, or None for the customer (or the mail intake).
+    agent: str | None = None
+    # For CHANGED: (attribute, before, after), attribute one of status, priority, department, assignee.
+    changes: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def by_agent(self) -> bool:
+        return self.agent is not None
 
 
-Emit = Callable[[TicketEvent], None]
+def event_item(event: TicketEvent, now: str, expires_at: int) -> Item:
+    """The outbox item of `event`, written in the change's own transaction."""
+    from supportdesk.tickets import head_snapshot
+
+    return {
+        "PK": f"OUTBOX#{event.ticket.id}",
+        "SK": f"{now}#{event.kind.value}#{secrets.token_hex(4)}",
+        "type": "Event",
+        "kind": event.kind.value,
+        "ticket": head_snapshot(event.ticket),
+        "in_reply_to": event.in_reply_to,
+        "message_key": event.message_key,
+        "agent": event.agent,
+        "changes": [list(change) for change in event.changes],
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+
+
+def event_from_item(item: Item) -> TicketEvent:
+    from supportdesk.tickets import ticket_from_item
+
+    return TicketEvent(
+        kind=EventKind(item["kind"]),
+        ticket=ticket_from_item(item["ticket"]),
+        in_reply_to=item.get("in_reply_to"),
+        message_key=item.get("message_key"),
+        agent=item.get("agent"),
+        changes=tuple((str(a), str(b), str(c)) for a, b, c in item.get("changes", ())),
+    )
+
+
+def event_key(item: Item) -> tuple[str, str]:
+    return str(item["PK"]), str(item["SK"])
+
+
+def is_event(item: dict[str, Any]) -> bool:
+    return item.get("type") == "Event"

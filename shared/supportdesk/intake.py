@@ -36,7 +36,6 @@ from supportdesk.attachments import (
     check_file,
     safe_filename,
 )
-from supportdesk.channels import Outlet, delivering
 from supportdesk.departments import Department
 from supportdesk.i18n import DEFAULT_LANGUAGE, supported
 from supportdesk.limits import MESSAGE_BYTES, SUBJECT_CHARS
@@ -47,12 +46,12 @@ from supportdesk.sender import Verdicts, is_authenticated
 from supportdesk.store import ConditionFailed, Table
 from supportdesk.tickets import (
     AlsoRefused,
+    GuestKeys,
     Requester,
     Ticket,
     add_customer_reply,
     create_ticket,
     get_ticket,
-    new_guest_key,
     utc_now,
 )
 
@@ -87,9 +86,8 @@ class Mailroom:
     reply_secret: str = ""
 
     @property
-    def outlet(self) -> Outlet:
-        return Outlet(ses=self.ses, public_url=self.public_url, reply_secret=self.reply_secret,
-                      departments=self.departments)
+    def guest_keys(self) -> GuestKeys:
+        return GuestKeys(self.reply_secret)
 
 
 def receive_stored_mail(room: Mailroom, *, raw_key: str, ses_message_id: str, recipients: list[str],
@@ -246,7 +244,7 @@ def _join(room: Mailroom, ticket: Ticket, filed: _Filed) -> Outcome:
     try:
         add_customer_reply(room.table, ticket, author_name=ticket.requester.name, body=filed.body,
                            attachments=filed.attachments, raw_mail_key=filed.raw_key,
-                           also=filed.record(room.table, outcome), emit=delivering(room.outlet))
+                           also=filed.record(room.table, outcome))
     except AlsoRefused:
         return Outcome("duplicate")
     return outcome
@@ -266,8 +264,8 @@ def _open(room: Mailroom, mail: ParsedMail, accepted: _Accepted, filed: _Filed) 
             attachments=filed.attachments, raw_mail_key=filed.raw_key, in_reply_to=mail.message_id,
             # A guest's mail proved its address as far as mail can (DMARC alignment): its ticket
             # needs no confirmation, and the acknowledgement carries its private link.
-            guest_key=None if account else new_guest_key(),
-            also=filed.record(room.table, Outcome("created")), emit=delivering(room.outlet),
+            guest_keys=None if account else room.guest_keys,
+            also=filed.record(room.table, Outcome("created")),
         )
     except AlsoRefused:
         return Outcome("duplicate")

@@ -1,5 +1,6 @@
 """Mail the system sends: the acknowledgement of a new ticket, the confirmation a guest's
-address must give, and why a mail opened nothing.
+address must give, an agent's reply, a ticket closed by an agent, a customer's answer for
+the assigned agent, and why a mail opened nothing.
 
 Every automatic mail says so (Auto-Submitted, RFC 3834), so other robots do not answer it
 and no loop can start. The subject carries the ticket reference ([#ABC-123456]) that the
@@ -15,11 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from supportdesk.accounts import get_account
 from supportdesk.departments import Department
 from supportdesk.events import EventKind, TicketEvent
-from supportdesk.i18n import translations
+from supportdesk.i18n import N_, translations
 from supportdesk.reply_address import reply_address
-from supportdesk.tickets import Ticket
+from supportdesk.tickets import Message, Ticket, get_message
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -31,37 +33,75 @@ def reference(ticket_id: str) -> str:
     return f"[#{ticket_id}]"
 
 
+# The first line of our mails about a ticket: a reply's text ends where it stands
+# (supportdesk.mail.history cuts at any "##- ... -##" line).
+REPLY_MARKER = N_("##- Please type your reply above this line -##")
+
+
 def ticket_link(public_url: str, ticket_id: str, guest_key: str | None) -> str:
     """The ticket's page on the portal; a guest's carries the key that opens it."""
     return f"{public_url}/ticket.html?" + urlencode({"id": ticket_id, **({"key": guest_key} if guest_key else {})})
 
 
+def thread_id(ticket_id: str, domain: str) -> str:
+    """The Message-ID of the ticket's acknowledgement: every later mail about the ticket
+    refers to it, so mail clients show one conversation (intake.MESSAGE_ID_REFERENCE)."""
+    return f"{ticket_id}.ack@{domain}"
+
+
 def on_ticket_event(event: TicketEvent, outlet: Outlet) -> None:
-    """The mail channel: a new ticket is acknowledged (a guest's web ticket first asks its
-    address to confirm it, and is acknowledged once it has)."""
+    """The mail channel.
+
+    - opened / confirmed: the acknowledgement (a guest's web ticket first asks its address
+      to confirm it, and is acknowledged once it has);
+    - answered: the agent's reply, to the customer;
+    - closed by an agent: a notice to the customer (one who closed it needs none);
+    - replied (by the customer): a notice to the assigned agent, if the stack wants it.
+    """
     ticket = event.ticket
     department = outlet.departments.get(ticket.department)
-    if department is None or event.kind not in (EventKind.OPENED, EventKind.CONFIRMED):
+    if department is None:
         return
-    link = ticket_link(outlet.public_url, ticket.id, event.guest_key)
-    if not ticket.confirmed:
-        message = address_confirmation(ticket, department, link=link)
-    else:
-        message = acknowledgement(
-            ticket, department, link=link, guest=event.guest_key is not None, in_reply_to=event.in_reply_to,
-            reply_to=reply_address(department.email, ticket.id, outlet.reply_secret))
-    send(outlet.ses, message)
+    guest_key = None if ticket.requester.account_id else outlet.guest_keys.of(ticket.id)
+    link = ticket_link(outlet.public_url, ticket.id, guest_key)
+    reply_to = reply_address(department.email, ticket.id, outlet.reply_secret)
+    message: EmailMessage | None = None
+    if event.kind in (EventKind.OPENED, EventKind.CONFIRMED):
+        if not ticket.confirmed:
+            message = address_confirmation(ticket, department, link=link)
+        else:
+            message = acknowledgement(ticket, department, link=link, guest=guest_key is not None,
+                                      in_reply_to=event.in_reply_to, reply_to=reply_to)
+    elif event.kind is EventKind.ANSWERED and ticket.confirmed and event.message_key:
+        reply = get_message(outlet.table, ticket.id, event.message_key)
+        if reply is not None:
+            message = agent_reply(ticket, department, reply, link=link, reply_to=reply_to)
+    elif event.kind is EventKind.CLOSED and event.by_agent and ticket.confirmed:
+        message = closed_notice(ticket, department, agent=event.agent or "", link=link, reply_to=reply_to)
+    elif event.kind is EventKind.REPLIED and ticket.assignee and outlet.notify_assignee:
+        agent = get_account(outlet.table, ticket.assignee.id)
+        if agent is not None:
+            message = assignee_notice(ticket, department, agent.email, agent.language,
+                                      link=f"{outlet.public_url}/agent/ticket.html?id={ticket.id}")
+    if message is not None:
+        send(outlet.ses, message)
 
 
-def _automatic_mail(department: Department, *, to: str, subject: str, lines: list[str], language: str,
-                    kind: str, auto_submitted: str = "auto-generated", in_reply_to: str | None = None,
-                    reply_to: str | None = None, ticket_id: str | None = None) -> EmailMessage:
-    """The headers every automatic mail of ours carries, around `lines`."""
+def _mail(department: Department, *, to: str, subject: str, lines: list[str], language: str,
+          kind: str, auto_submitted: str | None = "auto-generated", in_reply_to: str | None = None,
+          reply_to: str | None = None, ticket_id: str | None = None, html: str | None = None,
+          message_id: str | None = None, references: tuple[str, ...] = ()) -> EmailMessage:
+    """The headers every mail of ours carries, around `lines` (and `html`, its HTML part).
+
+    `auto_submitted`: None for a mail a person wrote (an agent's reply); our automatic mail
+    says so (RFC 3834), so other robots do not answer it.
+    """
     # Imported here: the email package costs a cold start ~5 ms that most requests never use.
     from email.message import EmailMessage
     from email.utils import formataddr, formatdate, make_msgid
 
     department_name = department.name(language)
+    domain = department.email.split("@", 1)[1]
     message = EmailMessage()
     message["From"] = formataddr((department_name, department.email))
     message["To"] = to
@@ -69,16 +109,20 @@ def _automatic_mail(department: Department, *, to: str, subject: str, lines: lis
         message["Reply-To"] = reply_to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(idstring=kind, domain=department.email.split("@", 1)[1])
-    if in_reply_to:  # an answer to a mail joins that conversation
-        message["In-Reply-To"] = f"<{in_reply_to}>"
-        message["References"] = f"<{in_reply_to}>"
-    message["Auto-Submitted"] = auto_submitted
-    message["X-Auto-Response-Suppress"] = "All"
+    message["Message-ID"] = f"<{message_id}>" if message_id else make_msgid(idstring=kind, domain=domain)
+    threading = [*((in_reply_to,) if in_reply_to else ()), *references]
+    if threading:  # an answer joins the conversation it answers
+        message["In-Reply-To"] = f"<{threading[-1]}>"
+        message["References"] = " ".join(f"<{m}>" for m in dict.fromkeys(threading))
+    if auto_submitted:
+        message["Auto-Submitted"] = auto_submitted
+        message["X-Auto-Response-Suppress"] = "All"
     message["Content-Language"] = language
     if ticket_id:
         message["X-Supportdesk-Ticket"] = ticket_id
     message.set_content("\n".join([*lines, "", f"— {department_name}"]))
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 
@@ -104,11 +148,99 @@ def acknowledgement(ticket: Ticket, department: Department, *, link: str, guest:
         lines += [_("This link is your access to the ticket: keep it and do not share it."), ""]
     lines.append(_("Keep the ticket ID %(id)s for any question about this case.") % {"id": ticket.id})
     # Our Message-IDs carry the ticket ID (intake.MESSAGE_ID_REFERENCE).
-    return _automatic_mail(
+    return _mail(
         department, to=formataddr((ticket.requester.name, ticket.requester.email)),
         subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
         kind=f"{ticket.id}.ack", in_reply_to=in_reply_to, reply_to=reply_to or department.email,
-        ticket_id=ticket.id)
+        ticket_id=ticket.id, message_id=thread_id(ticket.id, department.email.split("@", 1)[1]))
+
+
+def agent_reply(ticket: Ticket, department: Department, reply: Message, *, link: str,
+                reply_to: str) -> EmailMessage:
+    """An agent's answer, to the customer: their words (text and HTML), the marker above
+    which the customer answers, [#ID] in the subject, the signed reply address, and the
+    conversation's threading headers. A person wrote it: no Auto-Submitted."""
+    from email.utils import formataddr
+
+    language = ticket.requester.language
+    _ = translations(language).gettext
+    department_name = department.name(language)
+    domain = department.email.split("@", 1)[1]
+    status = _(ticket.status.customer_label)
+    files = [a.filename for a in reply.attachments]
+    footer = [
+        "",
+        f"— {reply.author_name}, {department_name}",
+        "",
+        _("Ticket %(id)s: \u201c%(subject)s\u201d") % {"id": ticket.id, "subject": ticket.subject},
+        _("Status: %(status)s") % {"status": status},
+        _("See it on our website:") + f" {link}",
+    ]
+    if files:
+        footer.insert(2, _("Attachments (on our website): %(names)s") % {"names": ", ".join(files)})
+    lines = [_(REPLY_MARKER), "", _("Hello %(name)s,") % {"name": ticket.requester.name}, "", reply.body, *footer]
+    html = _reply_html(reply, lines_before=[_(REPLY_MARKER), _("Hello %(name)s,") % {"name": ticket.requester.name}],
+                       lines_after=footer, link=link, language=language)
+    return _mail(
+        department, to=formataddr((ticket.requester.name, ticket.requester.email)),
+        subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
+        kind=f"{ticket.id}.reply", auto_submitted=None, reply_to=reply_to, ticket_id=ticket.id, html=html,
+        message_id=f"{ticket.id}.reply.{_digits(reply.created_at)}@{domain}",
+        references=(thread_id(ticket.id, domain),))
+
+
+def _digits(moment: str) -> str:
+    return "".join(c for c in moment if c.isdigit())
+
+
+def _reply_html(reply: Message, *, lines_before: list[str], lines_after: list[str], link: str,
+                language: str) -> str:
+    """The HTML part: the reply as the portal shows it (sanitized when it was stored)."""
+    from html import escape
+
+    from supportdesk.markup import render_markdown
+
+    body = reply.html or render_markdown(reply.body)
+    before = "".join(f"<p>{escape(line)}</p>" for line in lines_before)
+    after = "".join(f"<p>{escape(line)}</p>" for line in lines_after if line and not line.endswith(link))
+    return (f'<!doctype html><html lang="{escape(language)}"><body>{before}<div>{body}</div>{after}'
+            f'<p><a href="{escape(link)}">{escape(link)}</a></p></body></html>')
+
+
+def closed_notice(ticket: Ticket, department: Department, *, agent: str, link: str, reply_to: str) -> EmailMessage:
+    """An agent closed the customer's ticket: they hear so, and how to reopen it."""
+    from email.utils import formataddr
+
+    language = ticket.requester.language
+    _ = translations(language).gettext
+    domain = department.email.split("@", 1)[1]
+    lines = [
+        _("Hello %(name)s,") % {"name": ticket.requester.name},
+        "",
+        _("Your ticket %(id)s, \u201c%(subject)s\u201d, was closed by %(agent)s.")
+        % {"id": ticket.id, "subject": ticket.subject, "agent": agent},
+        _("If something is still wrong, answer this mail or reply on our website: the ticket reopens."),
+        link,
+    ]
+    return _mail(
+        department, to=formataddr((ticket.requester.name, ticket.requester.email)),
+        subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
+        kind=f"{ticket.id}.closed", reply_to=reply_to, ticket_id=ticket.id,
+        references=(thread_id(ticket.id, domain),))
+
+
+def assignee_notice(ticket: Ticket, department: Department, address: str, language: str, *,
+                    link: str) -> EmailMessage:
+    """The customer answered a ticket assigned to an agent: that agent hears of it. The
+    customer's words stay on the agents' page (this mail leaves the help desk)."""
+    _ = translations(language).gettext
+    lines = [
+        _("%(customer)s replied to ticket %(id)s, \u201c%(subject)s\u201d, assigned to you.")
+        % {"customer": ticket.requester.name, "id": ticket.id, "subject": ticket.subject},
+        link,
+    ]
+    return _mail(department, to=address, subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines,
+                 language=language, kind=f"{ticket.id}.assigned", ticket_id=ticket.id)
 
 
 def address_confirmation(ticket: Ticket, department: Department, *, link: str) -> EmailMessage:
@@ -131,7 +263,7 @@ def address_confirmation(ticket: Ticket, department: Department, *, link: str) -
         _("If it was not you, ignore this mail: the ticket stays unconfirmed and we will not "
           "write to you again about it."),
     ]
-    return _automatic_mail(
+    return _mail(
         department, to=ticket.requester.email,
         subject=_("Confirm your ticket %(id)s") % {"id": ticket.id}, lines=lines, language=language,
         kind=f"{ticket.id}.confirm", ticket_id=ticket.id)
@@ -160,7 +292,7 @@ def rejection(address: str, subject: str, in_reply_to: str | None, department: D
           "ticket on our website."),
     ]
     # An answer to a mail, made by a robot: RFC 3834's auto-replied.
-    return _automatic_mail(
+    return _mail(
         department, to=address, subject=_("No ticket was opened: %(subject)s") % {"subject": subject or "-"},
         lines=lines, language=language, kind="rejected", auto_submitted="auto-replied",
         in_reply_to=in_reply_to)

@@ -9,12 +9,11 @@ from typing import Callable, Mapping
 from supportdesk.accounts import Account
 from supportdesk.attachments import Attachment
 from supportdesk.departments import Department
-from supportdesk.events import Emit
 from supportdesk.limits import EMAIL_CHARS, NAME_CHARS, SUBJECT_CHARS, message_problem
 from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.search import fold
 from supportdesk.store import Table
-from supportdesk.tickets import DEFAULT_PRIORITY, Priority, Requester, Ticket, create_ticket, new_guest_key
+from supportdesk.tickets import DEFAULT_PRIORITY, GuestKeys, Priority, Requester, Ticket, create_ticket
 
 GUEST_TICKETS_PER_HOUR = 5  # per address
 GUEST_TICKETS_PER_CLIENT_PER_HOUR = 10  # per client (its network address), whatever the addresses
@@ -127,14 +126,14 @@ def open_ticket(
     account: Account | None,
     language: str,
     client: str,
-    emit: Emit,
+    guest_keys: GuestKeys,
     attach: Callable[[], tuple[Attachment, ...]] = tuple,
 ) -> Ticket:
     """Check the form (InvalidTicket says why not), then take its files (`attach`, called
     only for a request that is taken) and store the ticket.
 
-    A guest's ticket opens with a private key (carried by the `opened` event to the mail
-    that asks the guest's address to confirm it), and waits outside the queue until then
+    A guest's ticket opens with a private key (`guest_keys`; the mail that asks the guest's
+    address to confirm it carries it), and waits outside the queue until then
     (tickets.confirm_ticket). `client` is whom the per-client limit counts.
     """
     errors = validate(request, departments, account)
@@ -154,8 +153,7 @@ def open_ticket(
         requester=requester,
         priority=Priority(request.priority),
         service=request.service or None,
-        guest_key=None if account is not None else new_guest_key(),
+        guest_keys=None if account is not None else guest_keys,
         attachments=attachments,
         confirmed=account is not None,
-        emit=emit,
     )

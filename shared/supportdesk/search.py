@@ -39,6 +39,12 @@ def search_text_of(ticket_id: str, subject: str, bodies: Iterable[str]) -> str:
     return fold("\n".join(parts))[:MAX_SEARCH_TEXT]
 
 
+def with_message(search_text: str, body: str) -> str:
+    """A ticket's search text once `body` is added (folding twice changes nothing), so that
+    a reply needs the ticket's head only, not its whole thread."""
+    return fold("\n".join([search_text, body[:CHARS_PER_MESSAGE]]))[:MAX_SEARCH_TEXT]
+
+
 class Searchable(Protocol):
     @property
     def id(self) -> str: ...

@@ -8,6 +8,12 @@ because it is cheaper to import and create, which matters on a cold start.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import random
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -32,6 +38,41 @@ class ConditionFailed(Exception):
     def __init__(self, reasons: list[str] | None = None) -> None:
         super().__init__(", ".join(reasons or []) or "condition failed")
         self.reasons = reasons or []
+
+
+class BadCursor(ValueError):
+    """A page cursor that this table did not hand out for this list (forged or stale)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One bounded page of a list, and the cursor of the next one (None: the list ends here)."""
+
+    items: list[Item]
+    cursor: str | None
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    plain = {name: value["S"] for name, value in key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, names: set[str], partition: tuple[str, str]) -> dict[str, Any]:
+    """The start key a cursor stands for, if it is one of this list's keys (else BadCursor)."""
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise BadCursor(cursor) from error
+    if (not isinstance(plain, dict) or set(plain) != names
+            or not all(isinstance(v, str) for v in plain.values())
+            or plain.get(partition[0]) != partition[1]):
+        raise BadCursor(cursor)
+    return {name: {"S": value} for name, value in plain.items()}
+
+
+# A transaction that meets another one on the same item is cancelled (TransactionConflict)
+# and may simply be tried again; these are the pauses before each new try.
+CONFLICT_PAUSES = (0.02, 0.05, 0.1, 0.2)
 
 
 class Table:
@@ -98,6 +139,67 @@ class Table:
                 return items
             kwargs["ExclusiveStartKey"] = last
 
+    def page(
+        self,
+        key: str,
+        value: str,
+        *,
+        index: str,
+        sort_key: str,
+        cursor: str | None = None,
+        size: int = 25,
+        newest_first: bool = False,
+        filters: dict[str, str] | None = None,
+        evaluate: int | None = None,
+    ) -> Page:
+        """One page of at most `size` items of a partition, in sort-key order, in one Query.
+
+        `filters`: attribute -> required value, applied by DynamoDB to at most `evaluate`
+        items read (so a page costs the same however long the list is); a page may then hold
+        fewer than `size` items and still have a cursor. The cursor is the key of the page's
+        last item, refused (BadCursor) unless it belongs to this very partition.
+        """
+        names = {"#pk": key}
+        values: dict[str, Any] = {":pk": value}
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "IndexName": index, "KeyConditionExpression": "#pk = :pk",
+            "ScanIndexForward": not newest_first,
+        }
+        conditions = []
+        for n, (attribute, wanted) in enumerate(sorted((filters or {}).items())):
+            names[f"#f{n}"] = attribute
+            values[f":f{n}"] = wanted
+            conditions.append(f"#f{n} = :f{n}")
+        if conditions:
+            kwargs["FilterExpression"] = " AND ".join(conditions)
+        kwargs["Limit"] = max(size, evaluate or size) if conditions else size + 1
+        kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"] = to_dynamodb(values)
+        key_names = {"PK", "SK", key, sort_key}
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, key_names, (key, value))
+        response = self.client.query(**kwargs)
+        raw = response.get("Items", [])
+        more = bool(response.get("LastEvaluatedKey"))
+        if len(raw) > size:
+            raw, more = raw[:size], True
+        if not more:
+            return Page([from_dynamodb(r) for r in raw], None)
+        last = raw[-1] if raw else None
+        start = {name: last[name] for name in key_names} if last else response["LastEvaluatedKey"]
+        return Page([from_dynamodb(r) for r in raw], _encode_cursor(start))
+
+    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
+        """Several items by key in one BatchGetItem (up to 100); missing ones are left out."""
+        wanted = [to_dynamodb({"PK": pk, "SK": sk}) for pk, sk in dict.fromkeys(keys)]
+        found: list[Item] = []
+        request: dict[str, Any] = {self.name: {"Keys": wanted}}
+        while request:
+            response = self.client.batch_get_item(RequestItems=request)
+            found.extend(from_dynamodb(raw) for raw in response.get("Responses", {}).get(self.name, []))
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
     def update(
         self,
         pk: str,
@@ -135,10 +237,13 @@ class Table:
             kwargs["ConditionExpression"] = condition
         return kwargs
 
-    def put_action(self, item: Item, condition: str | None = None) -> dict[str, Any]:
+    def put_action(self, item: Item, condition: str | None = None,
+                   values: Item | None = None) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.name, "Item": to_dynamodb(item)}
         if condition:
             put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = {k: _serializer.serialize(v) for k, v in values.items()}
         return {"Put": put}
 
     def update_action(
@@ -166,13 +271,18 @@ class Table:
         """Write several items in one transaction: all of them or none.
 
         A failed condition raises ConditionFailed with one reason per action
-        ("None" for the actions that were fine).
+        ("None" for the actions that were fine). A transaction cancelled only because it met
+        another one on the same item (a department's queue count) is tried again.
         """
-        try:
-            self.client.transact_write_items(TransactItems=actions)
-        except self.client.exceptions.TransactionCanceledException as error:
-            reasons = [
-                reason.get("Code", "None")
-                for reason in error.response.get("CancellationReasons", [])
-            ]
-            raise ConditionFailed(reasons) from error
+        for pause in (*CONFLICT_PAUSES, None):
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+                return
+            except self.client.exceptions.TransactionCanceledException as error:
+                reasons = [
+                    reason.get("Code", "None")
+                    for reason in error.response.get("CancellationReasons", [])
+                ]
+                if pause is None or "ConditionalCheckFailed" in reasons or "TransactionConflict" not in reasons:
+                    raise ConditionFailed(reasons) from error
+            time.sleep(pause * (1 + random.random()))

@@ -1,10 +1,18 @@
-"""Tickets and their messages.
+"""Tickets and their messages, and every change made to them.
 
 A ticket and its messages share a partition (PK=TICKET#<id>), so the ticket page is one
-Query. A new ticket is written in one transaction with its first message, on the
-condition that its ID is new: an ID is never overwritten, and a collision draws another.
-A reply is one transaction too: the message, and the ticket's new status, activity time
-and queue position, on the condition that nobody replied in between.
+Query. Every change is one transaction, whoever makes it (customer, mail, agent):
+
+- the ticket's head, written whole, on the condition that its `version` is still the one
+  the change was computed from (a new ticket: that its ID is new, so an ID is never
+  overwritten and a collision draws another);
+- the message it adds, if any;
+- the department's queue count, when the ticket enters or leaves the queue;
+- the change's event (supportdesk.events), which the notifier delivers from the stream.
+
+A change that found the ticket changed meanwhile is refused (TicketChanged) or, for a
+message, made again on the fresh head: two replies written at once both land, a status
+chosen on a stale page does not.
 
 A message is rendered to HTML once, when it is written, and stored with its Markdown: the
 ticket page shows that HTML and parses nothing, however often it is viewed.
@@ -12,33 +20,42 @@ ticket page shows that HTML and parses nothing, however often it is viewed.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 import string
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
-from supportdesk.events import Emit, EventKind, TicketEvent
+from supportdesk.events import EVENT_DAYS, EventKind, TicketEvent, event_item
 from supportdesk.i18n import N_
 from supportdesk.limits import message_problem
 from supportdesk.markup import excerpt_of_html, render_markdown
-from supportdesk.search import search_text_of
-from supportdesk.store import ConditionFailed, Item, Table
+from supportdesk.search import search_text_of, with_message
+from supportdesk.signing import derive_key
+from supportdesk.store import ConditionFailed, Item, Page, Table
 
 if TYPE_CHECKING:
     from supportdesk.accounts import Account
 
 TICKET_ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 MAX_ID_ATTEMPTS = 8
+# How often a message is written again on a fresh head when others keep changing the ticket.
+MAX_MESSAGE_ATTEMPTS = 5
 # A message's HTML is stored beside its Markdown only up to this size, so that the item stays
 # well within DynamoDB's 400 KB. Markdown comes out at one to two times its size; only a
 # contrived message (a table whose header makes every line a row of thousands of empty
 # cells) renders larger, and it is rendered again when shown instead.
 MAX_STORED_HTML_BYTES = 256 * 1024
+# An agent shows as on a ticket for this long after their page last said so.
+PRESENCE_SECONDS = 45
+QUEUE_PAGE = 25
 
 
 class Labelled(str, Enum):
@@ -72,12 +89,25 @@ DEFAULT_PRIORITY = Priority.NORMAL
 
 
 class Status(Labelled):
-    OPEN = "open", N_("Open")
-    ANSWERED = "answered", N_("Answered")
-    CUSTOMER_REPLY = "customer-reply", N_("Customer-Reply")
-    ON_HOLD = "on-hold", N_("On Hold")
-    IN_PROGRESS = "in-progress", N_("In Progress")
-    CLOSED = "closed", N_("Closed")
+    """The agents' names (label), and what the customer reads (customer_label)."""
+
+    customer_label: str
+
+    if not TYPE_CHECKING:
+
+        def __new__(cls, value: str, label: str, customer_label: str) -> Status:
+            member = str.__new__(cls, value)
+            member._value_ = value
+            member.label = label
+            member.customer_label = customer_label
+            return member
+
+    OPEN = "open", N_("Open"), N_("Waiting for our team")
+    ANSWERED = "answered", N_("Answered"), N_("Awaiting your reply")
+    CUSTOMER_REPLY = "customer-reply", N_("Customer-Reply"), N_("Waiting for our team")
+    ON_HOLD = "on-hold", N_("On Hold"), N_("On hold")
+    IN_PROGRESS = "in-progress", N_("In Progress"), N_("We are on it")
+    CLOSED = "closed", N_("Closed"), N_("Closed")
 
 
 # Tickets in these states wait for an agent, so they are in the department's queue.
@@ -112,19 +142,30 @@ def is_ticket_id(text: str) -> bool:
     return bool(TICKET_ID.match(text))
 
 
-def new_guest_key() -> str:
-    """The secret of a guest's ticket link: 192 random bits."""
-    return secrets.token_urlsafe(24)
+@dataclass(frozen=True)
+class GuestKeys:
+    """The keys of guests' private links: each derived from the ticket's ID with the stack's
+    secret, so the mail sent later (by the notifier) can carry it while the table keeps
+    only its hash: a leaked table does not open guests' tickets."""
+
+    secret: str
+
+    def of(self, ticket_id: str) -> str:
+        digest = hmac.new(derive_key(self.secret, "guest-link"), ticket_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
 def hash_guest_key(key: str) -> str:
-    # Only the hash is stored: a leaked table does not open guests' tickets.
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def utc_now() -> str:
     """A timestamp that sorts as text: 2026-11-25T20:43:51.123456Z."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(iso: str) -> datetime:
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -143,6 +184,14 @@ class Requester:
 
 
 @dataclass(frozen=True)
+class Agent:
+    """An agent as the ticket records them (assignee, author of a reply or a note)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Message:
     ticket_id: str
     created_at: str
@@ -156,6 +205,24 @@ class Message:
     # The body rendered (markup.render_markdown, sanitized) when the message was written;
     # "" for one stored before messages kept their HTML, or whose HTML was too large to keep.
     html: str = ""
+    # An agents' note: never shown, searched or mailed on the customer's side.
+    internal: bool = False
+
+    @property
+    def key(self) -> str:
+        """Its sort key in the ticket's partition."""
+        marker = "N" if self.internal else ""
+        return f"MESSAGE#{self.created_at}#{marker}{self.sequence:04d}"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """An agent who has the ticket open (a marker that lasts PRESENCE_SECONDS)."""
+
+    agent_id: str
+    name: str
+    until: int
+    writing: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +237,7 @@ class Ticket:
     updated_at: str
     service: str | None = None
     messages: tuple[Message, ...] = field(default_factory=tuple)
+    # Messages the customer sees (agents' notes are not counted).
     message_count: int = 1
     search_text: str = ""
     guest_key_hash: str | None = None
@@ -180,10 +248,35 @@ class Ticket:
     # A guest's web ticket waits, outside the queue, until its address confirms it (a mail
     # of fixed text): nothing a stranger typed is ever mailed to an address not proven.
     confirmed: bool = True
+    # Changes stored so far: a change computed from another version is refused.
+    version: int = 0
+    assignee: Agent | None = None
+    viewers: tuple[Viewer, ...] = ()
 
     @property
     def is_closed(self) -> bool:
         return self.status is Status.CLOSED
+
+    @property
+    def in_queue(self) -> bool:
+        return self.status in AWAITING_AGENT and self.confirmed and self.waiting_since is not None
+
+    def customer_view(self) -> Ticket:
+        """The ticket as its customer may see it: no agents' notes, no agents' presence."""
+        return replace(self, messages=tuple(m for m in self.messages if not m.internal), viewers=())
+
+    def viewers_besides(self, agent_id: str, now: float | None = None) -> tuple[Viewer, ...]:
+        moment = time.time() if now is None else now
+        return tuple(v for v in self.viewers if v.agent_id != agent_id and v.until > moment)
+
+
+def head_snapshot(ticket: Ticket) -> Item:
+    """The ticket's head as an event carries it: no keys, no search text, no presence."""
+    item = _ticket_item(ticket)
+    for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK",
+                 "search_text", "viewers", "guest_key_hash"):
+        item.pop(name, None)
+    return {k: v for k, v in item.items() if v is not None}
 
 
 def _ticket_item(ticket: Ticket) -> Item:
@@ -209,20 +302,33 @@ def _ticket_item(ticket: Ticket) -> Item:
         "waiting_since": ticket.waiting_since,
         "excerpt": ticket.excerpt,
         "confirmed": ticket.confirmed,
+        "version": ticket.version,
+        "assignee_id": ticket.assignee.id if ticket.assignee else None,
+        "assignee_name": ticket.assignee.name if ticket.assignee else None,
+        # Presence markers are set in place (mark_presence); a change starts them afresh.
+        "viewers": {},
     }
-    if ticket.requester.account_id:
-        item["GSI1PK"] = f"OWNER#{ticket.requester.account_id}"
-        item["GSI1SK"] = f"{ticket.updated_at}#{ticket.id}"
-    if ticket.status in AWAITING_AGENT and ticket.waiting_since and ticket.confirmed:
+    # A customer's tickets by last activity: an account's, or a guest's by address.
+    owner = (f"OWNER#{ticket.requester.account_id}" if ticket.requester.account_id
+             else f"GUEST#{ticket.requester.email.lower()}")
+    item["GSI1PK"] = owner
+    item["GSI1SK"] = f"{ticket.updated_at}#{ticket.id}"
+    if ticket.in_queue:
+        # The queue: the department's (GSI2) and everyone's (GSI3), by time waited.
         item["GSI2PK"] = f"QUEUE#{ticket.department}"
         item["GSI2SK"] = f"{ticket.waiting_since}#{ticket.id}"
+        item["GSI3PK"] = "QUEUE"
+        item["GSI3SK"] = f"{ticket.waiting_since}#{ticket.id}"
+    # Every ticket by last activity: the agents' search by words reads it a page at a time.
+    item["GSI4PK"] = "TICKETS"
+    item["GSI4SK"] = f"{ticket.updated_at}#{ticket.id}"
     return item
 
 
 def _message_item(message: Message) -> Item:
     item: Item = {
         "PK": f"TICKET#{message.ticket_id}",
-        "SK": f"MESSAGE#{message.created_at}#{message.sequence:04d}",
+        "SK": message.key,
         "type": "Message",
         "ticket_id": message.ticket_id,
         "created_at": message.created_at,
@@ -232,13 +338,14 @@ def _message_item(message: Message) -> Item:
         "sequence": message.sequence,
         "attachments": [a.as_item() for a in message.attachments],
         "raw_mail_key": message.raw_mail_key,
+        "internal": message.internal or None,
     }
     if len(message.html.encode("utf-8")) <= MAX_STORED_HTML_BYTES:
         item["html"] = message.html
     return item
 
 
-def _message_from_item(item: Item) -> Message:
+def message_from_item(item: Item) -> Message:
     return Message(
         ticket_id=item["ticket_id"],
         created_at=item["created_at"],
@@ -249,6 +356,7 @@ def _message_from_item(item: Item) -> Message:
         attachments=tuple(Attachment.from_item(a) for a in item.get("attachments", ())),
         raw_mail_key=item.get("raw_mail_key"),
         html=item.get("html", ""),
+        internal=bool(item.get("internal", False)),
     )
 
 
@@ -256,7 +364,17 @@ def find_attachment(ticket: Ticket, attachment_id: str) -> Attachment | None:
     return next((a for m in ticket.messages for a in m.attachments if a.id == attachment_id), None)
 
 
+def _viewers_from(raw: Any) -> tuple[Viewer, ...]:
+    if not isinstance(raw, dict):
+        return ()
+    return tuple(
+        Viewer(agent_id, str(mark.get("name", "")), int(mark.get("until", 0)), bool(mark.get("writing", False)))
+        for agent_id, mark in sorted(raw.items()) if isinstance(mark, dict)
+    )
+
+
 def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
+    assignee_id = head.get("assignee_id")
     return Ticket(
         id=head["id"],
         department=head["department"],
@@ -279,8 +397,81 @@ def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
         waiting_since=head.get("waiting_since"),
         excerpt=head.get("excerpt", ""),
         confirmed=bool(head.get("confirmed", True)),
+        version=int(head.get("version", 0)),
+        assignee=Agent(assignee_id, head.get("assignee_name") or "") if assignee_id else None,
+        viewers=_viewers_from(head.get("viewers")),
     )
 
+
+# --- the one way a change is written ------------------------------------------------------
+
+def _count_action(table: Table, department: str, delta: int) -> dict[str, Any]:
+    return table.update_action(f"QUEUE#{department}", "COUNT", "ADD waiting :delta", {":delta": delta})
+
+
+def _queue_moves(table: Table, before: Ticket | None, after: Ticket) -> list[dict[str, Any]]:
+    """The queue counts a change moves: out of one department's, into another's."""
+    moves: dict[str, int] = {}
+    if before is not None and before.in_queue:
+        moves[before.department] = moves.get(before.department, 0) - 1
+    if after.in_queue:
+        moves[after.department] = moves.get(after.department, 0) + 1
+    return [_count_action(table, department, delta) for department, delta in moves.items() if delta]
+
+
+def _commit(table: Table, before: Ticket, after: Ticket, *, event: TicketEvent | None,
+            message: Message | None = None, also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """Write `after` over `before` (the version it was computed from) with its message, queue
+    counts and event, or nothing: TicketChanged if the ticket changed meanwhile, AlsoRefused
+    if a condition of `also` failed."""
+    after = replace(after, version=before.version + 1, viewers=())
+    if before.version:
+        condition, values = "version = :seen", {":seen": before.version}
+    else:  # stored before tickets had versions
+        condition, values = "attribute_exists(PK) AND attribute_not_exists(version)", None
+    actions = [table.put_action(_ticket_item(after), condition, values)]
+    if message is not None:
+        actions.append(table.put_action(_message_item(message), "attribute_not_exists(PK)"))
+    actions += _queue_moves(table, before, after)
+    if event is not None:
+        actions.append(table.put_action(_event_item(replace(event, ticket=after))))
+    try:
+        table.transact([*actions, *also])
+    except ConditionFailed as failure:
+        if "ConditionalCheckFailed" in failure.reasons[len(actions):]:
+            raise AlsoRefused(after.id) from failure
+        if "ConditionalCheckFailed" in failure.reasons[:len(actions)]:
+            raise TicketChanged(after.id) from failure
+        raise
+    return after
+
+
+def _event_item(event: TicketEvent) -> Item:
+    now = utc_now()
+    return event_item(event, now, int(time.time()) + EVENT_DAYS * 86400)
+
+
+def _with_message(table: Table, ticket: Ticket,
+                  change: Callable[[Ticket, str], tuple[Ticket, Message, TicketEvent | None]],
+                  *, also: Sequence[dict[str, Any]] = ()) -> tuple[Ticket, Message]:
+    """Add a message made by `change(head, now)`; if the ticket changed meanwhile, make it
+    again on the fresh head: a message is never refused because another one landed first."""
+    for _ in range(MAX_MESSAGE_ATTEMPTS):
+        now = utc_now()
+        after, message, event = change(ticket, now)
+        try:
+            stored = _commit(table, ticket, after, event=event, message=message, also=also)
+        except TicketChanged:
+            fresh = get_ticket_head(table, ticket.id)
+            if fresh is None:
+                raise
+            ticket = replace(fresh, messages=ticket.messages)
+            continue
+        return replace(stored, messages=(*ticket.messages, message)), message
+    raise TicketChanged(ticket.id)
+
+
+# --- customers' and the mail intake's changes ---------------------------------------------
 
 def create_ticket(
     table: Table,
@@ -291,21 +482,21 @@ def create_ticket(
     requester: Requester,
     priority: Priority = Priority.NORMAL,
     service: str | None = None,
-    guest_key: str | None = None,
+    guest_keys: GuestKeys | None = None,
     attachments: tuple[Attachment, ...] = (),
     raw_mail_key: str | None = None,
     in_reply_to: str | None = None,
     also: Sequence[dict[str, Any]] = (),
     confirmed: bool = True,
     draw_id: Callable[[], str] = new_ticket_id,
-    emit: Emit,
 ) -> Ticket:
-    """Store a new ticket with its first message under a fresh, never-reused ID; then emit
-    `opened` (with `guest_key` and `in_reply_to`, the mail it came in, for the answer).
+    """Store a new ticket with its first message and its `opened` event, under a fresh,
+    never-reused ID. A guest's ticket (`guest_keys`) opens with its link's key.
 
-    `also`: more transaction actions written with the ticket or not at all; a failed
-    condition among them raises AlsoRefused. An unconfirmed ticket (a guest's, from the web)
-    enters the queue only when `confirm_ticket` is called.
+    `in_reply_to`: the mail it came in, for the answer. `also`: more transaction actions
+    written with the ticket or not at all; a failed condition among them raises AlsoRefused.
+    An unconfirmed ticket (a guest's, from the web) enters the queue only when
+    `confirm_ticket` is called.
     """
     now = utc_now()
     html = render_markdown(body)
@@ -315,36 +506,28 @@ def create_ticket(
         message = Message(ticket_id, now, requester.name, body, attachments=attachments,
                           raw_mail_key=raw_mail_key, html=html)
         ticket = Ticket(
-            id=ticket_id,
-            department=department,
-            subject=subject,
-            priority=priority,
-            status=Status.OPEN,
-            requester=requester,
-            created_at=now,
-            updated_at=now,
-            service=service,
-            messages=(message,),
-            message_count=1,
+            id=ticket_id, department=department, subject=subject, priority=priority,
+            status=Status.OPEN, requester=requester, created_at=now, updated_at=now,
+            service=service, messages=(message,), message_count=1,
             search_text=search_text_of(ticket_id, subject, [body]),
-            guest_key_hash=hash_guest_key(guest_key) if guest_key else None,
-            waiting_since=now if confirmed else None,
-            excerpt=excerpt,
-            confirmed=confirmed,
+            guest_key_hash=hash_guest_key(guest_keys.of(ticket_id)) if guest_keys else None,
+            waiting_since=now if confirmed else None, excerpt=excerpt, confirmed=confirmed, version=1,
         )
+        event = TicketEvent(EventKind.OPENED, ticket, in_reply_to=in_reply_to, message_key=message.key)
+        actions = [
+            table.put_action(_ticket_item(ticket), "attribute_not_exists(PK)"),
+            table.put_action(_message_item(message)),
+            *_queue_moves(table, None, ticket),
+            table.put_action(_event_item(event)),
+        ]
         try:
-            table.transact([
-                table.put_action(_ticket_item(ticket), "attribute_not_exists(PK)"),
-                table.put_action(_message_item(message)),
-                *also,
-            ])
+            table.transact([*actions, *also])
         except ConditionFailed as failure:
-            if "ConditionalCheckFailed" in failure.reasons[2:]:
+            if "ConditionalCheckFailed" in failure.reasons[len(actions):]:
                 raise AlsoRefused(ticket_id) from failure
             if failure.reasons and failure.reasons[0] == "ConditionalCheckFailed":
                 continue  # the ID is taken: draw another
             raise
-        emit(TicketEvent(EventKind.OPENED, ticket, guest_key=guest_key, in_reply_to=in_reply_to))
         return ticket
     raise TicketIdExhausted(f"no free ticket ID after {MAX_ID_ATTEMPTS} draws")
 
@@ -357,8 +540,21 @@ def get_ticket(table: Table, ticket_id: str) -> Ticket | None:
     head = next((i for i in items if i["SK"] == "TICKET"), None)
     if head is None:
         return None
-    messages = tuple(_message_from_item(i) for i in items if i["SK"].startswith("MESSAGE#"))
+    messages = tuple(message_from_item(i) for i in items if i["SK"].startswith("MESSAGE#"))
     return ticket_from_item(head, messages)
+
+
+def get_ticket_head(table: Table, ticket_id: str) -> Ticket | None:
+    """The ticket without its messages, in one GetItem (what a change needs)."""
+    if not is_ticket_id(ticket_id):
+        return None
+    head = table.get(f"TICKET#{ticket_id}", "TICKET", consistent=True)
+    return ticket_from_item(head) if head else None
+
+
+def get_message(table: Table, ticket_id: str, key: str) -> Message | None:
+    item = table.get(f"TICKET#{ticket_id}", key)
+    return message_from_item(item) if item else None
 
 
 def list_tickets_of(table: Table, account_id: str) -> list[Ticket]:
@@ -368,104 +564,209 @@ def list_tickets_of(table: Table, account_id: str) -> list[Ticket]:
 
 
 def reply_problem(ticket: Ticket, body: str) -> str | None:
-    """Why the customer's message cannot be added as it is, if so (a reason for the page)."""
+    """Why the message cannot be added as it is, if so (a reason for the page)."""
     return "unconfirmed" if not ticket.confirmed else message_problem(body)
-
-
-def _status_after_customer_message(status: Status) -> Status:
-    # A ticket nobody has answered yet stays Open; any other (closed included: a reply
-    # reopens it) now waits for an agent because of the customer.
-    return Status.OPEN if status is Status.OPEN else Status.CUSTOMER_REPLY
 
 
 def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str,
                        attachments: tuple[Attachment, ...] = (), raw_mail_key: str | None = None,
-                       also: Sequence[dict[str, Any]] = (), emit: Emit) -> Ticket:
-    """Add the requester's message; the ticket (re)enters its department's queue.
+                       also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """Add the requester's message: the ticket is Customer-Reply and waits in its queue.
 
-    `ticket` is the version the caller read; if another message arrived since, the
-    write is refused (TicketChanged) instead of overwriting that message's effects.
-    A ticket that was already waiting keeps its place in the queue: adding information
-    never sends a customer to the back of the line.
+    A ticket that was already waiting keeps its place: adding information never sends a
+    customer to the back of the line. One that was not (answered, on hold, closed) joins
+    the queue at the back.
     """
     if not ticket.confirmed:
         raise TicketUnconfirmed(ticket.id)
-    now = utc_now()
-    sequence = ticket.message_count + 1
-    message = Message(ticket.id, now, author_name, body, sequence=sequence, attachments=attachments,
-                      raw_mail_key=raw_mail_key, html=render_markdown(body))
-    status = _status_after_customer_message(ticket.status)
-    waiting_since = ticket.waiting_since if ticket.status in AWAITING_AGENT else now
-    previous = [m.body for m in ticket.messages] or [ticket.search_text]
-    search = search_text_of(ticket.id, ticket.subject, [*previous, body])
-    _update(table, ticket, now, {
-        "status": status.value, "message_count": sequence, "search_text": search, "waiting_since": waiting_since,
-        "GSI2PK": f"QUEUE#{ticket.department}", "GSI2SK": f"{waiting_since}#{ticket.id}",
-    }, before=[table.put_action(_message_item(message), "attribute_not_exists(PK)")], also=also)
-    ticket = replace(
-        ticket, status=status, updated_at=now, message_count=sequence, search_text=search,
-        waiting_since=waiting_since, messages=(*ticket.messages, message),
-    )
-    emit(TicketEvent(EventKind.REPLIED, ticket))
-    return ticket
+
+    def change(head: Ticket, now: str) -> tuple[Ticket, Message, TicketEvent]:
+        sequence = head.message_count + 1
+        message = Message(head.id, now, author_name, body, sequence=sequence, attachments=attachments,
+                          raw_mail_key=raw_mail_key, html=render_markdown(body))
+        after = replace(head, status=Status.CUSTOMER_REPLY, updated_at=now, message_count=sequence,
+                        search_text=with_message(head.search_text, body),
+                        waiting_since=head.waiting_since if head.in_queue else now)
+        return after, message, TicketEvent(EventKind.REPLIED, after, message_key=message.key)
+
+    return _with_message(table, ticket, change, also=also)[0]
 
 
-def _update(table: Table, ticket: Ticket, now: str, values: dict[str, Any], *, remove: str = "",
-            before: Sequence[dict[str, Any]] = (), also: Sequence[dict[str, Any]] = ()) -> None:
-    """Set the ticket's attributes (`values`, by name) and drop `remove`, writing `before`
-    with it, if no message arrived since `ticket` was read (else TicketChanged). The change
-    is the account's latest activity. `also`: conditions that must hold too (AlsoRefused
-    when one does not)."""
-    values = {**values, "updated_at": now}
-    if ticket.requester.account_id:
-        values["GSI1SK"] = f"{now}#{ticket.id}"
-    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in values) + (f" REMOVE {remove}" if remove else "")
-    names = {f"#{name}": name for name in values}
-    values = {f":{name}": value for name, value in values.items()}
-    values[":expected"] = ticket.message_count
-    try:
-        table.transact([*before, table.update_action(
-            f"TICKET#{ticket.id}", "TICKET", expression, values,
-            names=names, condition="message_count = :expected"), *also])
-    except ConditionFailed as failure:
-        if "ConditionalCheckFailed" in failure.reasons[len(before) + 1:]:
-            raise AlsoRefused(ticket.id) from failure
-        raise TicketChanged(ticket.id) from failure
-
-
-def confirm_ticket(table: Table, ticket: Ticket, *, guest_key: str | None, emit: Emit) -> Ticket:
-    """The guest's address confirmed the ticket (with the key of its link, `guest_key`): it
-    joins the queue now (its place: now).
+def confirm_ticket(table: Table, ticket: Ticket) -> Ticket:
+    """The guest's address confirmed the ticket: it joins the queue now (its place: now).
 
     TicketChanged if it was confirmed meanwhile: exactly one confirmation takes effect.
     """
     if ticket.confirmed:
         return ticket
     now = utc_now()
-    try:
-        table.update(
-            f"TICKET#{ticket.id}", "TICKET",
-            "SET confirmed = :yes, waiting_since = :now, GSI2PK = :queue, GSI2SK = :position",
-            {":yes": True, ":no": False, ":now": now, ":queue": f"QUEUE#{ticket.department}",
-             ":position": f"{now}#{ticket.id}"},
-            condition="confirmed = :no",
-        )
-    except ConditionFailed as failure:
-        raise TicketChanged(ticket.id) from failure
-    ticket = replace(ticket, confirmed=True, waiting_since=now)
-    emit(TicketEvent(EventKind.CONFIRMED, ticket, guest_key=guest_key))
-    return ticket
+    after = replace(ticket, confirmed=True, waiting_since=now, updated_at=now)
+    return replace(_commit(table, ticket, after, event=TicketEvent(EventKind.CONFIRMED, after)),
+                   messages=ticket.messages)
 
 
-def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]] = (), emit: Emit) -> Ticket:
-    """Close the ticket; it leaves the queue and stays in the customer's archive.
+def close_ticket(table: Table, ticket: Ticket, *, also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """The customer closes the ticket; it leaves the queue and stays in their archive.
 
     `also`: conditions that must hold too (AlsoRefused when one does not).
     """
     if ticket.is_closed:
         return ticket
     now = utc_now()
-    _update(table, ticket, now, {"status": Status.CLOSED.value}, remove="GSI2PK, GSI2SK, waiting_since", also=also)
-    ticket = replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)
-    emit(TicketEvent(EventKind.CLOSED, ticket))
-    return ticket
+    after = replace(ticket, status=Status.CLOSED, updated_at=now, waiting_since=None)
+    return replace(_commit(table, ticket, after, event=TicketEvent(EventKind.CLOSED, after), also=also),
+                   messages=ticket.messages)
+
+
+# --- agents' changes ---------------------------------------------------------------------
+
+def add_agent_reply(table: Table, ticket: Ticket, *, agent: Agent, body: str,
+                    attachments: tuple[Attachment, ...] = (), also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """An agent answers the customer: the ticket is Answered and leaves the queue.
+
+    Written on the freshest head: two agents answering at once both land.
+    """
+    if not ticket.confirmed:
+        raise TicketUnconfirmed(ticket.id)
+
+    def change(head: Ticket, now: str) -> tuple[Ticket, Message, TicketEvent]:
+        sequence = head.message_count + 1
+        message = Message(head.id, now, agent.name, body, from_agent=True, sequence=sequence,
+                          attachments=attachments, html=render_markdown(body))
+        after = replace(head, status=Status.ANSWERED, updated_at=now, message_count=sequence,
+                        search_text=with_message(head.search_text, body), waiting_since=None)
+        event = TicketEvent(EventKind.ANSWERED, after, message_key=message.key, agent=agent.name)
+        return after, message, event
+
+    return _with_message(table, ticket, change, also=also)[0]
+
+
+def add_note(table: Table, ticket: Ticket, *, agent: Agent, body: str,
+             attachments: tuple[Attachment, ...] = (), also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """An agents' note: in the thread for agents only. It changes no status, is counted in
+    no customer's list, is in no search text, and makes no event (so no mail)."""
+
+    def change(head: Ticket, now: str) -> tuple[Ticket, Message, TicketEvent | None]:
+        message = Message(head.id, now, agent.name, body, from_agent=True, sequence=head.message_count,
+                          attachments=attachments, html=render_markdown(body), internal=True)
+        return head, message, None
+
+    return _with_message(table, ticket, change, also=also)[0]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an agent sets on a ticket; None leaves a field as it is."""
+
+    status: Status | None = None
+    priority: Priority | None = None
+    department: str | None = None
+    assignee: Agent | None = None
+    unassign: bool = False
+
+
+def change_ticket(table: Table, ticket: Ticket, changes: Changes, *, agent: Agent,
+                  also: Sequence[dict[str, Any]] = ()) -> Ticket:
+    """Set status, priority, department or assignee, as an agent, on the version `ticket`
+    is (the one the agent's page showed): TicketChanged if the ticket changed since.
+
+    A ticket put back into Open or Customer-Reply joins the queue at the back; one that
+    stays waiting keeps its place (in its new department's queue, if it moves).
+    """
+    now = utc_now()
+    status = changes.status or ticket.status
+    assignee = None if changes.unassign else (changes.assignee or ticket.assignee)
+    after = replace(
+        ticket, status=status, priority=changes.priority or ticket.priority,
+        department=changes.department or ticket.department, assignee=assignee, updated_at=now,
+        waiting_since=(ticket.waiting_since if ticket.in_queue else now) if status in AWAITING_AGENT else None,
+    )
+    described = tuple(
+        (name, str(old), str(new)) for name, old, new in (
+            ("status", ticket.status.value, after.status.value),
+            ("priority", ticket.priority.value, after.priority.value),
+            ("department", ticket.department, after.department),
+            ("assignee", ticket.assignee.name if ticket.assignee else "", assignee.name if assignee else ""),
+        ) if old != new
+    )
+    if not described:
+        return ticket
+    kind = EventKind.CLOSED if status is Status.CLOSED and not ticket.is_closed else EventKind.CHANGED
+    event = TicketEvent(kind, after, agent=agent.name, changes=described)
+    return replace(_commit(table, ticket, after, event=event, also=also), messages=ticket.messages)
+
+
+def mark_presence(table: Table, ticket_id: str, agent: Agent, *, writing: bool,
+                  now: float | None = None) -> Ticket | None:
+    """Say that `agent` has the ticket open (and is writing), for PRESENCE_SECONDS; returns
+    the ticket's head with everyone's markers, in one UpdateItem. Changes no version."""
+    if not is_ticket_id(ticket_id):
+        return None
+    moment = time.time() if now is None else now
+    mark = {"name": agent.name, "until": int(moment) + PRESENCE_SECONDS, "writing": writing}
+    try:
+        head = table.update(f"TICKET#{ticket_id}", "TICKET", "SET viewers.#agent = :mark",
+                            {":mark": mark}, names={"#agent": agent.id}, condition="attribute_exists(PK)")
+    except ConditionFailed:
+        return None
+    except table.client.exceptions.ClientError as error:  # a head stored before markers existed
+        if error.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+        head = table.update(f"TICKET#{ticket_id}", "TICKET", "SET viewers = :viewers",
+                            {":viewers": {agent.id: mark}}, condition="attribute_exists(PK)")
+    return ticket_from_item(head)
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueFilter:
+    department: str | None = None  # None: every department
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee_id: str | None = None
+
+
+def queue_page(table: Table, wanted: QueueFilter, *, cursor: str | None = None,
+               size: int = QUEUE_PAGE) -> tuple[list[Ticket], str | None]:
+    """Tickets awaiting an agent, the longest waiting first, one page per Query (BadCursor
+    for a cursor of another list)."""
+    given: tuple[tuple[str, Any], ...] = (
+        ("status", wanted.status.value if wanted.status else None),
+        ("priority", wanted.priority.value if wanted.priority else None),
+        ("assignee_id", wanted.assignee_id),
+    )
+    filters = {name: value for name, value in given if value}
+    if wanted.department:
+        page: Page = table.page("GSI2PK", f"QUEUE#{wanted.department}", index="GSI2", sort_key="GSI2SK",
+                                cursor=cursor, size=size, filters=filters, evaluate=200)
+    else:
+        page = table.page("GSI3PK", "QUEUE", index="GSI3", sort_key="GSI3SK",
+                          cursor=cursor, size=size, filters=filters, evaluate=200)
+    return [ticket_from_item(i) for i in page.items], page.cursor
+
+
+def queue_count_keys(departments: Sequence[str]) -> list[tuple[str, str]]:
+    return [(f"QUEUE#{slug}", "COUNT") for slug in departments]
+
+
+def queue_counts(items: Sequence[Item]) -> dict[str, int]:
+    """Tickets waiting per department, from the count items (queue_count_keys)."""
+    return {str(i["PK"]).removeprefix("QUEUE#"): max(0, int(i.get("waiting", 0)))
+            for i in items if str(i.get("PK", "")).startswith("QUEUE#") and i.get("SK") == "COUNT"}
+
+
+def waited_minutes(ticket: Ticket, now: datetime | None = None) -> int:
+    if not ticket.waiting_since:
+        return 0
+    moment = now or datetime.now(timezone.utc)
+    return max(0, int((moment - parse_time(ticket.waiting_since)).total_seconds() // 60))
+
+
+def tickets_of_requester(table: Table, ticket: Ticket, *, size: int = 10) -> list[Ticket]:
+    """The requester's latest tickets (an account's, or a guest's by address), this one aside."""
+    owner = (f"OWNER#{ticket.requester.account_id}" if ticket.requester.account_id
+             else f"GUEST#{ticket.requester.email.lower()}")
+    page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", size=size + 1, newest_first=True)
+    return [t for t in (ticket_from_item(i) for i in page.items if i.get("type") == "Ticket")
+            if t.id != ticket.id][:size]

@@ -151,6 +151,7 @@ def create_table(dynamodb: Any, name: str, logical_id: str, props: dict[str, Any
         "PointInTimeRecoverySpecification", "TimeToLiveSpecification", "StreamSpecification",
     })
     if name in dynamodb.list_tables()["TableNames"]:
+        _update_table(dynamodb, name, props)
         return
     kwargs: dict[str, Any] = {
         "TableName": name,
@@ -172,6 +173,20 @@ def create_table(dynamodb: Any, name: str, logical_id: str, props: dict[str, Any
         "PointInTimeRecoverySpecification": lambda spec: dynamodb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification=spec),
     })
+
+
+def _update_table(dynamodb: Any, name: str, props: dict[str, Any]) -> None:
+    """A table kept from an earlier run (`make dev`'s state) gets what the template added
+    since, as a stack update would: new indexes, the stream."""
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    existing = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in existing:
+            dynamodb.update_table(TableName=name, AttributeDefinitions=props["AttributeDefinitions"],
+                                  GlobalSecondaryIndexUpdates=[{"Create": index}])
+    if "StreamSpecification" in props and not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        dynamodb.update_table(TableName=name, StreamSpecification={"StreamEnabled": True,
+                                                                   **props["StreamSpecification"]})
 
 
 def create_secret(secretsmanager: Any, name: str, logical_id: str, props: dict[str, Any]) -> str:

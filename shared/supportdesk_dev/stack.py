@@ -24,7 +24,9 @@ import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from supportdesk_dev import REPO_ROOT
 from supportdesk_dev.provision import provision
+from supportdesk_dev.streams import StreamPump
 
 REGION = "us-east-1"
 # Where the portal is reached locally unless told otherwise (`make dev` passes its own):
@@ -227,14 +229,34 @@ class LocalStack:
     environment: dict[str, str]
     state: StateKeeper | None = None
     outbox: Path | None = None
+    # The notifier function on the table's stream (streams.StreamPump).
+    notifier: StreamPump | None = None
 
     def client(self, service: str) -> Any:
         return client_factory(self.endpoint_url)(service)
 
+    def deliver_events(self) -> int:
+        """Run the notifier on every event stored so far (the mails they make), now."""
+        return self.notifier.drain() if self.notifier else 0
+
     def stop(self) -> None:
+        if self.notifier:
+            self.notifier.stop()
         if self.state:
             self.state.stop()
         self.server.stop()
+
+
+def notifier_handler() -> Any:
+    """The notifier function's handler, as Lambda would load it (functions/ on the path)."""
+    import sys
+
+    functions = str(REPO_ROOT / "functions")
+    if functions not in sys.path:
+        sys.path.insert(0, functions)
+    from notifier.handler import handler
+
+    return handler
 
 
 def start_local_stack(
@@ -283,7 +305,9 @@ def start_local_stack(
     if keeper:
         keeper.save()
         keeper.start()
-    return LocalStack(server, endpoint, environment, keeper, outbox)
+    pump = StreamPump(client_factory(endpoint), environment["TABLE_NAME"], notifier_handler)
+    pump.start()
+    return LocalStack(server, endpoint, environment, keeper, outbox, pump)
 
 
 def write_stack_file(path: Path, stack: LocalStack) -> None:

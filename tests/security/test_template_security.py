@@ -23,7 +23,7 @@ from supportdesk_dev.provision import TEMPLATE_PATH, load_template, provision
 from supportdesk_dev.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("WebFunction", "InboundFunction")
+FUNCTIONS = ("WebFunction", "InboundFunction", "NotifierFunction")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self' https://*.amazonaws.com; form-action 'self'; frame-ancestors 'none'; "
@@ -107,15 +107,24 @@ def test_the_deployed_roles_carry_no_crud_full_access_or_star_data_policy(templa
 
 def test_the_web_function_may_do_exactly_what_the_portal_does(template: dict[str, Any]) -> None:
     assert grants(template, "WebFunction") == [
-        (TABLE_ACTIONS, TABLE_AND_INDEXES),
+        (["dynamodb:GetItem", "dynamodb:BatchGetItem", *TABLE_ACTIONS[1:]], TABLE_AND_INDEXES),
         (["s3:PutObject", "s3:GetObject"], [{"Fn::Sub": "${AttachmentsBucket.Arn}/uploads/*"},
                                            {"Fn::Sub": "${AttachmentsBucket.Arn}/attachments/*"}]),
         (["s3:GetObject"], [{"Fn::Sub": "${InboundMailBucket.Arn}/inbound/*"}]),
         (["cognito-idp:InitiateAuth", "cognito-idp:ForgotPassword", "cognito-idp:ConfirmForgotPassword",
           "cognito-idp:RevokeToken", "cognito-idp:AdminUserGlobalSignOut"],
          [{"Fn::GetAtt": ["UserPool", "Arn"]}]),
-        (["ses:SendRawEmail"], [MAIL_IDENTITY]),
         (["secretsmanager:GetSecretValue"], [{"Ref": "SigningSecret"}, {"Ref": "OriginSecret"}]),
+    ]  # no SES: every mail leaves from the notifier, off the request path
+
+
+def test_the_notifier_may_do_exactly_what_delivering_an_event_does(template: dict[str, Any]) -> None:
+    assert grants(template, "NotifierFunction") == [
+        (["dynamodb:GetItem", "dynamodb:UpdateItem"], [{"Fn::GetAtt": ["Table", "Arn"]}]),
+        (["ses:SendRawEmail"], [MAIL_IDENTITY]),
+        (["secretsmanager:GetSecretValue"], [{"Ref": "SigningSecret"}]),
+        (["dynamodb:Query"], [{"Fn::GetAtt": ["Table", "Arn"]}]),
+        (["sqs:SendMessage"], [{"Fn::GetAtt": ["NotifierDeadLetterQueue", "Arn"]}]),
     ]
 
 

@@ -3,7 +3,7 @@
 ``strip_history`` drops "> " lines, then cuts at the first quote header (patterns here for what
 mail-parser-reply misses: Spanish "El ... escribió:", "On ... wrote:" wrapped over two lines,
 "-----Mensaje original-----", Outlook's "De: / Enviado el:"), then at what the library finds
-(headers, signatures). If nothing is left, the new text is all of the text.
+(headers, signatures). Our own mails' "##- ... -##" line cuts too. If nothing is left, the new text is all of the text.
 
 The work is linear in the text: only its first ``MAX_REPLY_SCAN`` characters are searched.
 """
@@ -21,7 +21,9 @@ _REPLY_LANGUAGES = ("en", "es", "de", "fr")
 _QUOTED_LINE = re.compile(r"^[ \t]*>.*(?:\n|\Z)", re.MULTILINE)
 _HISTORY = re.compile(
     r"^[ \t]*(?:"
-    r"(?:On|El|Le|Am)\s[^\n]*(?:\n[^\n]*)?"
+    # Our own "##- reply above this line -##" (notifications.REPLY_MARKER), in any language.
+    r"[^\n]{0,40}\#\#-[^\n]{1,120}-\#\#"
+    r"|(?:On|El|Le|Am)\s[^\n]*(?:\n[^\n]*)?"
     r"\b(?:wrote|escribi[óo]|a écrit|schrieb)\b[^\n]{0,80}:[ \t]*$"
     r"|(?i:-{2,}[ \t]*"
     r"(?:original message|mensaje original|message d'origine|ursprüngliche nachricht)[ \t]*-{2,})"

@@ -59,6 +59,7 @@ def main() -> int:
         if not path.exists() or path.read_text() != text:
             stale.append(file)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
     if check and stale:
         print(f"site/ is out of date ({', '.join(stale)}): run `make site`", file=sys.stderr)

@@ -126,6 +126,24 @@ def client(app: Any) -> Iterator[Any]:
         yield test_client
 
 
+@pytest.fixture
+def signed_in(app: Any) -> Iterator[Any]:
+    """signed_in(person) → a browser-like client with that person's session."""
+    clients: list[Any] = []
+
+    def open_for(person: Person | None) -> Any:
+        client = browser_client(app)
+        client.__enter__()
+        clients.append(client)
+        if person:
+            assert log_in(client, person.email, person.password).status_code == 303
+        return client
+
+    yield open_for
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
 def csrf_token(client: Any, path: str = "/api/login") -> str:
     """Load a page as a browser would and return the form's CSRF token."""
     response = client.get(path)

@@ -8,30 +8,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Person, browser_client, csrf_token, log_in, mails_to
+from conftest import Person, browser_client, csrf_token, mails_to
 from starlette.testclient import TestClient
 
 from supportdesk_dev.stack import LocalStack
 
 TICKET_ID = re.compile(r"[A-Z]{3}-\d{6}")
-
-
-@pytest.fixture
-def signed_in(app: Any) -> Iterator[Any]:
-    """signed_in(person) → a browser-like client with that person's session."""
-    clients: list[TestClient] = []
-
-    def open_for(person: Person | None) -> TestClient:
-        client = browser_client(app)
-        client.__enter__()
-        clients.append(client)
-        if person:
-            assert log_in(client, person.email, person.password).status_code == 303
-        return client
-
-    yield open_for
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def submit(client: TestClient, *, htmx: bool = False, **fields: str) -> Any:

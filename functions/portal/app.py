@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal import errors, home, login, opening, thread, tickets, uploads
+from portal import console, desk, errors, home, login, opening, thread, tickets, uploads
 from portal.csrf import CsrfMiddleware
 from portal.edge import EdgeMiddleware
 from portal.language import LanguageMiddleware
@@ -48,6 +48,20 @@ routes = [
     *path("/api/tickets/{id}/attachments/{attachment_id}", "attachment", GET=thread.download),
     *path("/api/tickets/{id}/messages/{sequence:int}/original", "original_mail", GET=thread.original_mail),
     *path("/api/uploads", "uploads", POST=uploads.new_upload),
+    # The agents' side: 404 for anyone who is not an agent (pages.require_agent).
+    *path("/api/agent/queue", "agent_queue", GET=console.queue),
+    *path("/api/agent/search", "agent_search", GET=console.search),
+    *path("/api/agent/saved", "agent_saved", GET=console.saved_list, POST=console.save),
+    *path("/api/agent/saved/picker", "agent_saved_picker", GET=console.saved_picker),
+    *path("/api/agent/saved/{department}/{reply_id}/remove", "agent_unsave", POST=console.unsave),
+    *path("/api/agent/tickets/{id}", "agent_ticket", GET=desk.view),
+    *path("/api/agent/tickets/{id}/messages", "agent_write", POST=desk.write),
+    *path("/api/agent/tickets/{id}/changes", "agent_change", POST=desk.change),
+    *path("/api/agent/tickets/{id}/presence", "agent_presence", POST=desk.presence),
+    *path("/api/agent/tickets/{id}/related", "agent_related", GET=desk.related),
+    *path("/api/agent/tickets/{id}/attachments/{attachment_id}", "agent_attachment", GET=desk.download),
+    *path("/api/agent/tickets/{id}/messages/{sequence:int}/original", "agent_original_mail",
+          GET=desk.original_mail),
 ]
 
 app = Starlette(

@@ -15,6 +15,9 @@ logger = Logger()
 
 REASONS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "not-allowed",
            413: "too-large"}
+# Reasons a handler may give (HTTPException's detail), each with its text in _messages.html.
+DETAILS = frozenset({"no-profile", "bad-cursor", "unknown-filter", "unknown-status", "unknown-agent",
+                     "unknown-department", "unknown-priority"})
 
 
 def _ensure_state(request: Request) -> None:
@@ -32,7 +35,7 @@ async def login_required(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _ensure_state(request)
-    reason = exc.detail if exc.detail in ("no-profile",) else REASONS.get(exc.status_code, "bad-request")
+    reason = exc.detail if exc.detail in DETAILS else REASONS.get(exc.status_code, "bad-request")
     response = render(request, "error.html", {"reason": reason}, status_code=exc.status_code)
     if is_htmx(request):
         # Show it above the page instead of in place of it: nothing on screen is lost.

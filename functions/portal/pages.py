@@ -16,6 +16,8 @@ from supportdesk.accounts import Account
 from supportdesk.advice import MIN_MESSAGE_CHARS, MIN_MESSAGE_WORDS
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.auth import Identity
+from supportdesk.store import Item
+from supportdesk.tickets import Agent
 
 
 class LoginRequired(Exception):
@@ -85,3 +87,26 @@ def editor_context(pending: list[dict[str, Any]] | None = None,
         "attachment_error": attachment_error,
         "coach": {"chars": MIN_MESSAGE_CHARS, "words": MIN_MESSAGE_WORDS},
     }
+
+
+def require_agent(request: Request, also: list[tuple[str, str]] | None = None) -> tuple[Account, list[Item]]:
+    """The signed-in agent's profile (and the items of `also`, in the same call). Anyone
+    else, signed in or not, is told the page does not exist: the agents' side is not there
+    for customers and guests."""
+    identity = session(request).token_identity()
+    if identity is None or not identity.is_agent:
+        raise HTTPException(404)
+    account, items = session(request).account_with(also or [])
+    if account is None or not account.is_agent:
+        raise HTTPException(404)
+    return account, items
+
+
+def writing_agent(request: Request) -> Agent:
+    """The agent making a change, from the verified token and the agents' directory (no
+    call); the change carries Session.write_check, so an ended session writes nothing."""
+    identity = session(request).token_identity()
+    agent = resources.agents().get(identity.account_id) if identity and identity.is_agent else None
+    if agent is None:
+        raise HTTPException(404)
+    return agent

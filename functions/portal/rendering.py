@@ -48,6 +48,7 @@ def environment(language: str) -> jinja2.Environment:
     env.filters["markdown"] = _markdown
     env.filters["message_html"] = _message_html
     env.filters["when"] = lambda iso: _when(iso, language)
+    env.filters["duration"] = lambda minutes: _duration(minutes, language)
     return env
 
 
@@ -75,6 +76,15 @@ def _when(iso: str, language: str) -> str:
 
     moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return str(format_datetime(moment, "medium", tzinfo=timezone.utc, locale=language)) + " UTC"
+
+
+def _duration(minutes: int, language: str) -> str:
+    """How long, in the reader's words: "5 minutes", "3 hours", "2 days"."""
+    from datetime import timedelta
+
+    from babel.dates import format_timedelta
+
+    return str(format_timedelta(timedelta(minutes=minutes), threshold=1.5, locale=language))
 
 
 def is_htmx(request: Request) -> bool:
@@ -112,6 +122,10 @@ SCREENS: dict[str, tuple[str, str, str | None]] = {
     "new": ("/new.html", "new_ticket", "departments"),
     "tickets": ("/tickets.html", "tickets", None),
     "ticket": ("/ticket.html", "ticket", "tickets"),
+    "agent_queue": ("/agent/queue.html", "agent_queue", None),
+    "agent_ticket": ("/agent/ticket.html", "agent_ticket", "agent_queue"),
+    "agent_search": ("/agent/search.html", "agent_search", None),
+    "agent_saved": ("/agent/saved.html", "agent_saved", None),
 }
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from functools import cache
-from typing import Any
+from typing import Any, Callable
 
+from supportdesk.agents import list_agents
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.auth import TokenVerifier
 from supportdesk.config import Settings
@@ -17,7 +18,7 @@ from supportdesk.departments import Department, list_departments
 from supportdesk.secrets import MissingSecret, read_secrets
 from supportdesk.signing import derive_key
 from supportdesk.store import Table
-from supportdesk.tickets import GuestKeys
+from supportdesk.tickets import Agent, GuestKeys
 
 
 @cache
@@ -111,22 +112,32 @@ def guest_keys() -> GuestKeys:
 
 def reset() -> None:
     """Forget settings and clients (tests point the app at a new local stack)."""
-    global _departments
     for cached in (settings, _client, table, token_verifier, attachment_policy, _secrets, csrf_key,
                    session_key):
         cached.cache_clear()
-    _departments = None
+    _kept.clear()
 
 
-_departments: tuple[float, dict[str, Department]] | None = None
-DEPARTMENTS_TTL = 60.0  # seconds: an operator's change shows within a minute
+KEPT_SECONDS = 60.0  # an operator's change (a department, an agent) shows within a minute
+_kept: dict[str, tuple[float, Any]] = {}
+
+
+def _kept_for_a_while(name: str, load: Callable[[], Any]) -> Any:
+    """What `load` returns, kept for KEPT_SECONDS: it changes rarely and many pages need it."""
+    now = time.monotonic()
+    if name not in _kept or _kept[name][0] < now:
+        _kept[name] = (now + KEPT_SECONDS, load())
+    return _kept[name][1]
 
 
 def departments() -> dict[str, Department]:
-    """Departments by slug, kept for a minute: they change rarely and every form needs them."""
-    global _departments
-    now = time.monotonic()
-    if _departments is None or _departments[0] < now:
-        listed = list_departments(table())
-        _departments = (now + DEPARTMENTS_TTL, {d.slug: d for d in listed})
-    return _departments[1]
+    """Departments by slug."""
+    result: dict[str, Department] = _kept_for_a_while(
+        "departments", lambda: {d.slug: d for d in list_departments(table())})
+    return result
+
+
+def agents() -> dict[str, Agent]:
+    """The agents (the assignee menu), by account id."""
+    result: dict[str, Agent] = _kept_for_a_while("agents", lambda: {a.id: a for a in list_agents(table())})
+    return result

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from portal import cookies, resources
 from portal.middleware import Exchange, HttpMiddleware
-from supportdesk.accounts import Account, get_account, session_check
+from supportdesk.accounts import Account, account_from_item, get_account, profile_key, session_check
 from supportdesk.auth import (
     ExpiredToken,
     Identity,
@@ -30,7 +30,7 @@ from supportdesk.auth import (
     revoke_session,
 )
 from supportdesk.signing import sign, unsign
-from supportdesk.store import Table
+from supportdesk.store import Item, Table
 
 
 class Session:
@@ -75,13 +75,28 @@ class Session:
     def account(self) -> Account | None:
         """The caller's profile, if the session is still good (None too for a login without one)."""
         if not self._account_read:
-            self._account_read = True
             identity = self.token_identity()
-            self._account = get_account(self._table(), identity.account_id) if identity else None
-            if identity and self._account and not self._account.accepts_session(identity.session_started):
-                self.end(revoke=False)
-                self._account = None
+            self._accept(get_account(self._table(), identity.account_id) if identity else None)
         return self._account
+
+    def account_with(self, keys: list[tuple[str, str]]) -> tuple[Account | None, list[Item]]:
+        """The caller's profile (as `account`) and the items of `keys`, in one BatchGetItem."""
+        identity = self.token_identity()
+        if identity is None or self._account_read:
+            return self.account(), self._table().batch_get(keys) if keys else []
+        profile = profile_key(identity.account_id)
+        items = self._table().batch_get([profile, *keys])
+        mine = next((i for i in items if (i["PK"], i["SK"]) == profile), None)
+        self._accept(account_from_item(mine) if mine else None)
+        return self._account, [i for i in items if i is not mine]
+
+    def _accept(self, account: Account | None) -> None:
+        self._account_read = True
+        identity = self._identity
+        self._account = account
+        if identity and account and not account.accepts_session(identity.session_started):
+            self.end(revoke=False)
+            self._account = None
 
     def viewer(self) -> Account | Identity | None:
         """Who the page header shows, from what this request already read (no call): the

@@ -64,7 +64,7 @@ def _account_item(account: Account) -> Item:
     }
 
 
-def _account_from_item(item: Item) -> Account:
+def account_from_item(item: Item) -> Account:
     return Account(
         id=item["id"],
         email=item["email"],
@@ -76,14 +76,18 @@ def _account_from_item(item: Item) -> Account:
     )
 
 
+def profile_key(account_id: str) -> tuple[str, str]:
+    return f"ACCOUNT#{account_id}", "PROFILE"
+
+
 def get_account(table: Table, account_id: str) -> Account | None:
     item = table.get(f"ACCOUNT#{account_id}", "PROFILE")
-    return _account_from_item(item) if item else None
+    return account_from_item(item) if item else None
 
 
 def find_account_by_email(table: Table, email: str) -> Account | None:
     items = table.query("GSI1PK", f"EMAIL#{normalize_email(email)}", index="GSI1", limit=1)
-    return _account_from_item(items[0]) if items else None
+    return account_from_item(items[0]) if items else None
 
 
 def end_sessions(cognito: Any, table: Table, user_pool_id: str, email: str, *, now_ms: int) -> None:
@@ -169,6 +173,10 @@ def register_account(
             services=tuple(s.strip() for s in services if s.strip()),
         )
         table.put(_account_item(account))
+        if agent:
+            from supportdesk.agents import record_agent
+
+            record_agent(table, account)
     except Exception as error:
         cognito.admin_delete_user(UserPoolId=user_pool_id, Username=email)
         if isinstance(error, cognito.exceptions.InvalidPasswordException):

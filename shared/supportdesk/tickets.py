@@ -763,10 +763,10 @@ def waited_minutes(ticket: Ticket, now: datetime | None = None) -> int:
     return max(0, int((moment - parse_time(ticket.waiting_since)).total_seconds() // 60))
 
 
-def tickets_of_requester(table: Table, ticket: Ticket, *, size: int = 10) -> list[Ticket]:
-    """The requester's latest tickets (an account's, or a guest's by address), this one aside."""
-    owner = (f"OWNER#{ticket.requester.account_id}" if ticket.requester.account_id
-             else f"GUEST#{ticket.requester.email.lower()}")
+def requester_tickets(table: Table, *, account_id: str | None, email: str, besides: str = "",
+                      size: int = 10) -> list[Ticket]:
+    """A customer's latest tickets (an account's, or a guest's by address), `besides` aside."""
+    owner = f"OWNER#{account_id}" if account_id else f"GUEST#{email.strip().lower()}"
     page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", size=size + 1, newest_first=True)
     return [t for t in (ticket_from_item(i) for i in page.items if i.get("type") == "Ticket")
-            if t.id != ticket.id][:size]
+            if t.id != besides][:size]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from supportdesk.accounts import AccountExists, register_account
+from supportdesk.accounts import AccountExists, find_account_by_email, register_account
+from supportdesk.agents import record_agent
 from supportdesk.departments import seed_departments
 from supportdesk.store import Table
 
@@ -31,4 +32,6 @@ def seed_demo(cognito: Any, table: Table, user_pool_id: str, mail_domain: str) -
         try:
             register_account(cognito, table, user_pool_id, agent=agent, **data)
         except AccountExists:
-            pass
+            existing = find_account_by_email(table, str(data["email"]))
+            if agent and existing is not None:  # made before agents had a directory entry
+                record_agent(table, existing)

@@ -220,6 +220,28 @@ def deliver_sent_mail(outbox: Path) -> None:
     SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
 
 
+_WRITES = threading.RLock()
+
+
+def serialize_table_writes() -> None:
+    """DynamoDB applies each write and transaction atomically, in some order. moto's server
+    runs requests on threads, and a cancelled transaction restores the tables as they were
+    when it began, undoing what another request wrote meanwhile: writes take turns here."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None or getattr(original, "takes_turns", False):
+            continue
+
+        def taking_turns(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _WRITES:
+                return _original(self, *args, **kwargs)
+
+        taking_turns.takes_turns = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, taking_turns)
+
+
 # --- the stack ---------------------------------------------------------------------------
 
 @dataclass
@@ -277,6 +299,7 @@ def start_local_stack(
     secret's value; empty: the template generates one, kept with the state file.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serialize_table_writes()
     keeper = StateKeeper(state_file) if state_file else None
     if keeper:
         keeper.load()

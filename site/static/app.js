@@ -99,6 +99,20 @@
     hint.hidden = !short;
   }
 
+  // A saved reply chosen in the list goes into the message where the cursor is.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.hasAttribute || !select.hasAttribute("data-insert-into")) return;
+    var option = select.options[select.selectedIndex];
+    var textarea = document.querySelector(select.getAttribute("data-insert-into"));
+    if (!option || !option.value || !textarea) return;
+    var body = option.getAttribute("data-body") || "";
+    textarea.setRangeText(body, textarea.selectionStart, textarea.selectionEnd, "end");
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    select.value = "";
+    textarea.focus();
+  });
+
   // --- drafts: a reload or a failed submit loses nothing ----------------------------------
   function draftKey(form) { return "supportdesk-draft:" + form.getAttribute("data-draft"); }
 

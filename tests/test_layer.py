@@ -63,14 +63,14 @@ def build(target: str, artifacts: Path, **variables: str) -> None:
     assert done.returncode == 0, f"make {target} failed:\n{done.stdout}\n{done.stderr}"
 
 
-# Run in the bare interpreter: imports both handlers and says where each module came from.
+# Run in the bare interpreter: imports every handler and says where each module came from.
 PROBE = """
 import importlib.util, json, sys
-import portal.app, inbound.handler
-assert callable(portal.app.handler) and callable(inbound.handler.handler)
+import portal.app, inbound.handler, notifier.handler
+assert callable(portal.app.handler) and callable(inbound.handler.handler) and callable(notifier.handler.handler)
 print(json.dumps({
     "files": {name: getattr(sys.modules[name], "__file__", None) or ""
-              for name in ("portal.app", "inbound.handler", "supportdesk", "starlette", "mangum",
+              for name in ("portal.app", "inbound.handler", "notifier.handler", "supportdesk", "starlette", "mangum",
                            "jinja2", "boto3")},
     "dev": importlib.util.find_spec("supportdesk_dev") is not None,
     "modules": sorted(sys.modules),
@@ -82,10 +82,12 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("sam-build")
-    built = {"layer": root / "SharedLayer", "web": root / "WebFunction", "inbound": root / "InboundFunction"}
+    built = {"layer": root / "SharedLayer", "web": root / "WebFunction", "inbound": root / "InboundFunction",
+             "notifier": root / "NotifierFunction"}
     build("build-SharedLayer", built["layer"], PYTHON=sys.executable, LAYER_PLATFORM=host_platform())
     build("build-WebFunction", built["web"])
     build("build-InboundFunction", built["inbound"])
+    build("build-NotifierFunction", built["notifier"])
     built["runtime"] = runtime_stand_in(root / "runtime")
     return built
 
@@ -100,9 +102,9 @@ def test_the_layer_holds_the_domain_and_not_the_dev_code(artifacts: dict[str, Pa
     assert not list(artifacts["layer"].rglob("__pycache__"))
 
 
-def test_both_handlers_import_from_the_layer_and_their_own_code_alone(artifacts: dict[str, Path]) -> None:
+def test_every_handler_imports_from_the_layer_and_its_own_code_alone(artifacts: dict[str, Path]) -> None:
     path = os.pathsep.join(str(p) for p in (artifacts["layer"] / "python", artifacts["web"],
-                                            artifacts["inbound"], artifacts["runtime"]))
+                                            artifacts["inbound"], artifacts["notifier"], artifacts["runtime"]))
     # No setting is needed to import a handler (Settings are read on a request's first use),
     # so none is given: an import that starts reading one fails here.
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -116,6 +118,7 @@ def test_both_handlers_import_from_the_layer_and_their_own_code_alone(artifacts:
     files = seen["files"]
     assert files["portal.app"].startswith(str(artifacts["web"]))
     assert files["inbound.handler"].startswith(str(artifacts["inbound"]))
+    assert files["notifier.handler"].startswith(str(artifacts["notifier"]))
     for name in ("supportdesk", "starlette", "mangum", "jinja2"):
         assert files[name].startswith(str(artifacts["layer"] / "python")), (name, files[name])
     assert files["boto3"].startswith(str(artifacts["runtime"]))

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from supportdesk.channels import Outlet, deliver_stored_event
 from supportdesk.config import Settings
 from supportdesk.departments import list_departments
-from supportdesk.events import is_event
+from supportdesk.events import is_event_key
 from supportdesk.secrets import read_secrets
 from supportdesk.store import Table, from_dynamodb
 
@@ -25,6 +25,15 @@ logger = Logger()
 
 @cache
 def outlet() -> Outlet:
+    return _outlet()
+
+
+def _refreshed() -> Outlet:
+    outlet.cache_clear()
+    return outlet()
+
+
+def _outlet() -> Outlet:
     import boto3
 
     settings = Settings.from_environ()
@@ -36,22 +45,17 @@ def outlet() -> Outlet:
     secret = read_secrets(client("secretsmanager"), [settings.signing_secret_arn])[settings.signing_secret_arn]
     return Outlet(ses=client("ses"), table=table, public_url=settings.public_url, reply_secret=secret,
                   departments={d.slug: d for d in list_departments(table)},
-                  notify_assignee=settings.notify_assignee)
+                  notify_assignee=settings.notify_assignee, refresh=_refreshed)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
     for record in event.get("Records", []):
-        image = record.get("dynamodb", {}).get("NewImage")
-        if record.get("eventName") != "INSERT" or not image:
+        keys = from_dynamodb(record.get("dynamodb", {}).get("Keys", {}))
+        if record.get("eventName") != "INSERT" or not is_event_key(keys):
             continue
-        item = from_dynamodb(image)
-        if not is_event(item):
-            continue
-        if item.get("ticket", {}).get("department") not in outlet().departments:
-            outlet.cache_clear()  # a department added since this container started
-        if not deliver_stored_event(item, outlet()):
+        if not deliver_stored_event(keys, outlet()):
             failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
     if failures:
         logger.warning("events not delivered; Lambda gives them again", extra={"failed": len(failures)})

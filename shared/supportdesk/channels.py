@@ -31,6 +31,8 @@ class Outlet:
     departments: Mapping[str, Department]
     # Whether the assigned agent hears of a customer's answer by mail (template: NotifyAssignee).
     notify_assignee: bool = False
+    # A fresh outlet (the departments read again), for an event of a department not known yet.
+    refresh: Callable[[], Outlet] | None = None
 
     @property
     def guest_keys(self) -> GuestKeys:
@@ -70,14 +72,20 @@ def worth_retrying(error: Exception) -> bool:
     return type(error).__name__ in PASSING_ERRORS
 
 
-def deliver_stored_event(item: Item, outlet: Outlet, channels: tuple[Channel, ...] = CHANNELS) -> bool:
-    """Hand a stored event (its outbox item, as the stream carries it) to every channel that
-    has not had it yet; False when one failed in a way worth another try. Each channel that
-    is done with it is marked on the item, so a retry does not send its mail twice."""
-    pk, sk = event_key(item)
-    current = outlet.table.get(pk, sk, consistent=True) or item
+def deliver_stored_event(keys: Item, outlet: Outlet, channels: tuple[Channel, ...] = CHANNELS) -> bool:
+    """Hand a stored event (found by the keys of its outbox item, as the stream carries them)
+    to every channel that has not had it yet; False when one failed in a way worth another
+    try. Each channel that is done with it is marked on the item, so a retry does not send
+    its mail twice."""
+    pk, sk = event_key(keys)
+    current = outlet.table.get(pk, sk, consistent=True)
+    if current is None:  # expired (two weeks) before it could be delivered
+        logger.error("event %s %s is gone; nothing to deliver", pk, sk)
+        return True
     done = set(current.get("delivered", ()))
     event = event_from_item(current)
+    if event.ticket.department not in outlet.departments and outlet.refresh is not None:
+        outlet = outlet.refresh()  # a department added since the outlet was made
     complete = True
     for channel in channels:
         name = channel_name(channel)

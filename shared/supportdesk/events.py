@@ -90,5 +90,6 @@ def event_key(item: Item) -> tuple[str, str]:
     return str(item["PK"]), str(item["SK"])
 
 
-def is_event(item: dict[str, Any]) -> bool:
-    return item.get("type") == "Event"
+def is_event_key(keys: dict[str, Any]) -> bool:
+    """Whether a stream record's keys are an event item's (the stream carries keys only)."""
+    return str(keys.get("PK", "")).startswith("OUTBOX#") and "SK" in keys

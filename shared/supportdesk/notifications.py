@@ -90,7 +90,7 @@ def on_ticket_event(event: TicketEvent, outlet: Outlet) -> None:
 def _mail(department: Department, *, to: str, subject: str, lines: list[str], language: str,
           kind: str, auto_submitted: str | None = "auto-generated", in_reply_to: str | None = None,
           reply_to: str | None = None, ticket_id: str | None = None, html: str | None = None,
-          message_id: str | None = None, references: tuple[str, ...] = ()) -> EmailMessage:
+          message_id: str | None = None, references: tuple[str, ...] = (), signed: bool = True) -> EmailMessage:
     """The headers every mail of ours carries, around `lines` (and `html`, its HTML part).
 
     `auto_submitted`: None for a mail a person wrote (an agent's reply); our automatic mail
@@ -117,12 +117,12 @@ def _mail(department: Department, *, to: str, subject: str, lines: list[str], la
     if auto_submitted:
         message["Auto-Submitted"] = auto_submitted
         message["X-Auto-Response-Suppress"] = "All"
-    message["Content-Language"] = language
     if ticket_id:
         message["X-Supportdesk-Ticket"] = ticket_id
-    message.set_content("\n".join([*lines, "", f"— {department_name}"]))
-    if html is not None:
+    message.set_content("\n".join([*lines, *(("", f"— {department_name}") if signed else ())]))
+    if html is not None:  # (this moves the Content-* headers into the text part)
         message.add_alternative(html, subtype="html")
+    message["Content-Language"] = language
     return message
 
 
@@ -184,7 +184,7 @@ def agent_reply(ticket: Ticket, department: Department, reply: Message, *, link:
     return _mail(
         department, to=formataddr((ticket.requester.name, ticket.requester.email)),
         subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
-        kind=f"{ticket.id}.reply", auto_submitted=None, reply_to=reply_to, ticket_id=ticket.id, html=html,
+        kind=f"{ticket.id}.reply", auto_submitted=None, reply_to=reply_to, ticket_id=ticket.id, html=html, signed=False,
         message_id=f"{ticket.id}.reply.{_digits(reply.created_at)}@{domain}",
         references=(thread_id(ticket.id, domain),))
 

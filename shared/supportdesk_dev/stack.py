@@ -242,6 +242,32 @@ def serialize_table_writes() -> None:
         setattr(DynamoDBBackend, name, taking_turns)
 
 
+def forget_read_records(table_name: str) -> Callable[[str], None]:
+    """A stream keeps its records for a day; moto keeps them forever, inside the table, and
+    copies the table whole for every transaction. Once the notifier has read a record it is
+    dropped here (sequence numbers stay as they were), with the spent shard iterators."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    def forget(sequence: str) -> None:
+        with _WRITES:
+            for regions in dynamodb_backends.values():
+                for backend in regions.values():
+                    table = backend.tables.get(table_name)
+                    shard = getattr(table, "stream_shard", None)
+                    if shard is None:
+                        continue
+                    read = int(sequence) - shard.starting_sequence_number + 1
+                    if read > 0:
+                        del shard.items[:read]
+                        shard.starting_sequence_number += read
+            for stream_regions in dynamodbstreams_backends.values():
+                for streams in stream_regions.values():
+                    streams.shard_iterators.clear()
+
+    return forget
+
+
 # --- the stack ---------------------------------------------------------------------------
 
 @dataclass
@@ -328,7 +354,8 @@ def start_local_stack(
     if keeper:
         keeper.save()
         keeper.start()
-    pump = StreamPump(client_factory(endpoint), environment["TABLE_NAME"], notifier_handler)
+    pump = StreamPump(client_factory(endpoint), environment["TABLE_NAME"], notifier_handler,
+                      forget=forget_read_records(environment["TABLE_NAME"]))
     pump.start()
     return LocalStack(server, endpoint, environment, keeper, outbox, pump)
 

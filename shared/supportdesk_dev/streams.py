@@ -20,18 +20,23 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def keeps(record: dict[str, Any]) -> bool:
-    """The NotifierFunction's FilterCriteria in template.yaml: new items of type Event."""
-    image = record.get("dynamodb", {}).get("NewImage", {})
-    return record.get("eventName") == "INSERT" and image.get("type") == {"S": "Event"}
+    """The NotifierFunction's FilterCriteria in template.yaml: new items whose PK starts
+    with OUTBOX# (event items)."""
+    key = record.get("dynamodb", {}).get("Keys", {}).get("PK", {}).get("S", "")
+    return record.get("eventName") == "INSERT" and key.startswith("OUTBOX#")
 
 
 class StreamPump:
     def __init__(self, client: Callable[[str], Any], table_name: str, handler: Callable[[], Handler],
-                 *, batch_size: int = 10, retry_pause: float = 1.0, max_retries: int = 10) -> None:
+                 *, batch_size: int = 10, retry_pause: float = 1.0, max_retries: int = 10,
+                 forget: Callable[[str], None] = lambda sequence: None) -> None:
         self._streams = client("dynamodbstreams")
         arn = client("dynamodb").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self._arn = arn
         self._handler = handler
+        # Told the last sequence number read, after each read (the local stack drops what
+        # was read: moto would keep it forever).
+        self._forget = forget
         self._batch_size = batch_size
         self._retry_pause = retry_pause
         self._max_retries = max_retries
@@ -99,10 +104,12 @@ class StreamPump:
                 return
             if keep:
                 self._pending[shard].extend(r for r in records if keeps(r))
-            self._read_up_to[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+            last = records[-1]["dynamodb"]["SequenceNumber"]
+            self._read_up_to[shard] = last
+            self._forget(last)
             iterator = self._streams.get_shard_iterator(
                 StreamArn=self._arn, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=self._read_up_to[shard])["ShardIterator"]
+                SequenceNumber=last)["ShardIterator"]
 
     def start(self, interval: float = 0.3) -> None:
         def run() -> None:

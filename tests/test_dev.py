@@ -166,6 +166,12 @@ def test_a_mail_to_make_devs_smtp_port_opens_a_ticket_seen_in_the_portal(dev: De
         listed = http.get("/api/tickets", headers={"Cookie": cookies}).text
     assert "Correo entrante: la copia de seguridad falló" in listed
     ticket_id = re.search(r'class="ticket-id">([A-Z]{3}-\d{6})<', listed).group(1)  # type: ignore[union-attr]
-    acks = [p.read_text(errors="replace") for p in (dev.state / "outbox").glob("*.eml")]
-    assert any(f"[#{ticket_id}]" in text and "cliente@example.com" in text for text in acks)
+    # The notifier sends it from the table's stream, a moment after the ticket is stored.
+    deadline = time.monotonic() + 10
+    while True:
+        acks = [p.read_text(errors="replace") for p in (dev.state / "outbox").glob("*.eml")]
+        if any(f"[#{ticket_id}]" in text and "cliente@example.com" in text for text in acks):
+            break
+        assert time.monotonic() < deadline, "no acknowledgement in the outbox"
+        time.sleep(0.1)
     assert dev.stop() == 0

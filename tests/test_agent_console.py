@@ -192,6 +192,10 @@ def test_reply_and_note_reach_whom_they_should(signed_in: Any, agent: Person, cu
     assert "CLAVE-SECRETA" not in page and "Nota interna" not in page
     listed = mine.get("/api/tickets", params={"q": "CLAVE-SECRETA"}).text
     assert ticket_id not in listed
+    assert "CLAVE-SECRETA" not in mine.get("/api/tickets").text
+    advice = mine.get("/api/tickets/similar", params={"subject": "tres facturas CLAVE-SECRETA"}, headers=HTMX).text
+    assert ticket_id not in advice and "CLAVE-SECRETA" not in advice
+    assert "Nota interna" not in mine.get(f"/api/tickets/{ticket_id}", headers=HTMX).text
     mails = mails_to(stack, customer.email)
     for mail in mails:
         assert "CLAVE-SECRETA" not in every_text(mail)

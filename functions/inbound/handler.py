@@ -47,7 +47,6 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
             extensions=frozenset(settings.attachment_extensions) or DEFAULT_EXTENSIONS,
         ),
         departments={d.slug: d for d in list_departments(table)},
-        public_url=settings.public_url,
         reply_secret=read_secrets(client("secretsmanager"), [settings.signing_secret_arn])[
             settings.signing_secret_arn],
     )

@@ -82,7 +82,6 @@ class Mailroom:
     attachments_bucket: str
     policy: AttachmentPolicy
     departments: Mapping[str, Department]
-    public_url: str
     reply_secret: str = ""
 
     @property

@@ -25,6 +25,7 @@ from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from supportdesk_dev import REPO_ROOT
+from supportdesk_dev.background import Every
 from supportdesk_dev.provision import provision
 from supportdesk_dev.streams import StreamPump
 
@@ -126,8 +127,7 @@ class StateKeeper:
         self.path = path
         self.interval = interval
         self._last: bytes | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds: Every | None = None
 
     def load(self) -> bool:
         if not self.path.exists():
@@ -154,17 +154,11 @@ class StateKeeper:
             self._last = data
 
     def start(self) -> None:
-        def run() -> None:
-            while not self._stop.wait(self.interval):
-                self.save()
-
-        self._thread = threading.Thread(target=run, name="state-keeper", daemon=True)
-        self._thread.start()
+        self._rounds = Every(self.interval, self.save, "state-keeper")
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join()
+        if self._rounds:
+            self._rounds.stop()
         self.save()
 
 

@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any, Callable
 
+from supportdesk_dev.background import Every
+
 log = logging.getLogger("supportdesk_dev")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -41,8 +43,7 @@ class StreamPump:
         self._retry_pause = retry_pause
         self._max_retries = max_retries
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds: Every | None = None
         # Per shard: the records read and not yet handed over, and the last one read. A fresh
         # iterator is asked for each round, after that one: moto replaces a table's objects
         # (its stream included) when it rolls back a cancelled transaction, and an old
@@ -112,17 +113,8 @@ class StreamPump:
                 SequenceNumber=last)["ShardIterator"]
 
     def start(self, interval: float = 0.3) -> None:
-        def run() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    self.drain()
-                except Exception:  # the local stack keeps running; the next round tries again
-                    log.exception("notifier: delivery round failed")
-
-        self._thread = threading.Thread(target=run, name="stream-pump", daemon=True)
-        self._thread.start()
+        self._rounds = Every(interval, self.drain, "stream-pump")
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join()
+        if self._rounds:
+            self._rounds.stop()

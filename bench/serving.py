@@ -1,5 +1,5 @@
-"""What both benchmarks share: a local stack with a customer, and a child process that
-serves the measured requests (so its peak RSS is the function's own)."""
+"""What both benchmarks share: a local stack with a customer and an agent, and a child
+process that serves the measured requests (so its peak RSS is the function's own)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EMAIL, PASSWORD = "bench@example.org", "bench-password"
+AGENT_EMAIL, AGENT_PASSWORD = "bench-agent@example.com", "bench-agent-password"
 
 
 def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple[str, ...] = (),
@@ -31,7 +32,10 @@ def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple
             seed_departments(table, "example.com")
             register_account(stack.client("cognito-idp"), table, local["USER_POOL_ID"],
                              email=EMAIL, name="Ana Bench", password=PASSWORD, services=services)
+            register_account(stack.client("cognito-idp"), table, local["USER_POOL_ID"], email=AGENT_EMAIL,
+                             name="Bench Agent", password=AGENT_PASSWORD, agent=True)
             child_env = {**os.environ, **local, "BENCH_EMAIL": EMAIL, "BENCH_PASSWORD": PASSWORD,
+                         "BENCH_AGENT_EMAIL": AGENT_EMAIL, "BENCH_AGENT_PASSWORD": AGENT_PASSWORD,
                          "POWERTOOLS_LOG_LEVEL": "WARNING", **(env or {}),
                          "PYTHONPATH": f"{REPO / 'functions'}{os.pathsep}{REPO / 'shared'}"}
             served = subprocess.run([sys.executable, script, "--serve", str(rounds)], env=child_env,

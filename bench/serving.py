@@ -22,12 +22,14 @@ def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple
     from supportdesk.accounts import register_account
     from supportdesk.departments import seed_departments
     from supportdesk.store import Table
-    from supportdesk_dev.stack import start_local_stack
+    from supportdesk_dev.stack import apply_environment, start_local_stack
 
     with tempfile.TemporaryDirectory() as state:
         stack = start_local_stack(outbox=Path(state) / "outbox", stack_name=stack_name)
         try:
             local = stack.environment
+            # The notifier runs here, on the stream, as make dev runs it: it reads the same settings.
+            apply_environment(local)
             table = Table(stack.client("dynamodb"), local["TABLE_NAME"])
             seed_departments(table, "example.com")
             register_account(stack.client("cognito-idp"), table, local["USER_POOL_ID"],

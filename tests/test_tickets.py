@@ -14,6 +14,7 @@ from supportdesk.markup import render_markdown
 from supportdesk.ratelimit import allow
 from supportdesk.store import Table
 from supportdesk.tickets import (
+    Agent,
     GuestKeys,
     Priority,
     Requester,
@@ -246,3 +247,18 @@ def test_a_ticket_opens_to_its_owner_its_guest_and_agents_only(table: Table) -> 
     assert access_to(guest, mail_from="bea@example.org") is None  # not confirmed yet
     assert access_to(replace(guest, confirmed=True), mail_from="BEA@example.org") is Access.GUEST
     assert access_to(replace(guest, confirmed=True), mail_from="eve@example.org") is None
+
+
+def test_presence_marks_last_a_while_and_change_no_version(table: Table) -> None:
+    ticket = create_ticket(table, department="support", subject="s", body="b",
+                           requester=Requester("Ana", "ana@example.org", "acc-presence"))
+    # A head stored before presence markers existed has no map to hold them.
+    table.update(f"TICKET#{ticket.id}", "TICKET", "REMOVE viewers", {})
+    first, second = Agent("a-1", "Ana Agente"), Agent("a-2", "Beto Agente")
+    seen = tickets.mark_presence(table, ticket.id, first, writing=True, now=1000.0)
+    assert seen is not None and seen.version == ticket.version
+    seen = tickets.mark_presence(table, ticket.id, second, writing=False, now=1010.0)
+    assert seen is not None
+    assert [(v.name, v.writing) for v in seen.viewers_besides("a-2", now=1010.0)] == [("Ana Agente", True)]
+    assert seen.viewers_besides("a-2", now=1000.0 + tickets.PRESENCE_SECONDS + 1) == ()
+    assert tickets.mark_presence(table, "AAA-000000", first, writing=False) is None

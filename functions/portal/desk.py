@@ -20,7 +20,6 @@ from portal.rendering import render
 from supportdesk.agents import agent_of
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.limits import message_problem
-from supportdesk.store import BadCursor
 from supportdesk.tickets import (
     AlsoRefused,
     Changes,
@@ -169,11 +168,7 @@ async def related(request: Request) -> Response:
     email = request.query_params.get("email", "")
     if not owner and "@" not in email:
         raise HTTPException(400)
-    try:
-        tickets = requester_tickets(resources.table(), account_id=owner, email=email,
-                                    besides=request.path_params["id"])
-    except BadCursor:
-        raise HTTPException(400) from None
+    tickets = requester_tickets(resources.table(), account_id=owner, email=email, besides=request.path_params["id"])
     return render(request, "agent_related.html", {"viewer": account, "tickets": tickets})
 
 

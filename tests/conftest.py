@@ -218,6 +218,12 @@ def mails_to(stack: LocalStack, address: str) -> list[Any]:
     return found
 
 
+def every_text(mail: Any) -> str:
+    """Every part of a mail, decoded, with its headers."""
+    parts = [part.get_content() for part in mail.walk() if part.get_content_maintype() == "text"]
+    return "\n".join([str(mail.items()), *parts])
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import Person, browser_client, csrf_token, mails_to
+from conftest import Person, browser_client, csrf_token, every_text, mails_to
 
 from supportdesk.departments import Department, _department_item
 from supportdesk.store import Table
@@ -71,12 +71,6 @@ def post(client: Any, path: str, *, htmx: bool = False, **data: str) -> Any:
     token = csrf_token(client, "/api/agent/queue")
     return client.post(path, data={**data, "csrf_token": token}, follow_redirects=True,
                        headers=HTMX if htmx else {})
-
-
-def every_text(mail: Any) -> str:
-    """Every part of a mail, decoded, with its headers."""
-    parts = [part.get_content() for part in mail.walk() if part.get_content_maintype() == "text"]
-    return "\n".join([str(mail.items()), *parts])
 
 
 def version_of(client: Any, ticket_id: str) -> str:

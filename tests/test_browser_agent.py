@@ -16,7 +16,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import pytest
-from conftest import Person, free_port, mails_to
+from conftest import Person, every_text, free_port, mails_to
 from playwright.sync_api import expect
 
 from supportdesk.departments import Department, _department_item
@@ -110,11 +110,6 @@ def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
 
 def queue_order(page: Any) -> list[str]:
     return list(page.locator("#queue tr[data-ticket]").evaluate_all("rows => rows.map(r => r.dataset.ticket)"))
-
-
-def every_text(mail: Any) -> str:
-    parts = [part.get_content() for part in mail.walk() if part.get_content_maintype() == "text"]
-    return "\n".join([str(mail.items()), *parts])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

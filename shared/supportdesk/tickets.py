@@ -270,10 +270,16 @@ class Ticket:
         return tuple(v for v in self.viewers if v.agent_id != agent_id and v.until > moment)
 
 
+def owner_key(account_id: str | None, email: str) -> str:
+    """Whose tickets these are, as the indexes key them: an account's, or a guest's address's."""
+    return f"OWNER#{account_id}" if account_id else f"GUEST#{email.strip().lower()}"
+
+
 def head_snapshot(ticket: Ticket) -> Item:
     """The ticket's head as an event carries it: no keys, no search text, no presence."""
     item = _ticket_item(ticket)
     for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK",
+                 "GSI5PK", "GSI5SK",
                  "search_text", "viewers", "guest_key_hash"):
         item.pop(name, None)
     return {k: v for k, v in item.items() if v is not None}
@@ -308,11 +314,13 @@ def _ticket_item(ticket: Ticket) -> Item:
         # Presence markers are set in place (mark_presence); a change starts them afresh.
         "viewers": {},
     }
-    # A customer's tickets by last activity: an account's, or a guest's by address.
-    owner = (f"OWNER#{ticket.requester.account_id}" if ticket.requester.account_id
-             else f"GUEST#{ticket.requester.email.lower()}")
+    # A customer's tickets by last activity: an account's, or a guest's by address (GSI1);
+    # the same, open or closed apart (GSI5), so neither list is filtered after reading.
+    owner = owner_key(ticket.requester.account_id, ticket.requester.email)
     item["GSI1PK"] = owner
     item["GSI1SK"] = f"{ticket.updated_at}#{ticket.id}"
+    item["GSI5PK"] = f"{owner}#{'closed' if ticket.is_closed else 'open'}"
+    item["GSI5SK"] = f"{ticket.updated_at}#{ticket.id}"
     if ticket.in_queue:
         # The queue: the department's (GSI2) and everyone's (GSI3), by time waited.
         item["GSI2PK"] = f"QUEUE#{ticket.department}"
@@ -557,10 +565,30 @@ def get_message(table: Table, ticket_id: str, key: str) -> Message | None:
     return message_from_item(item) if item else None
 
 
-def list_tickets_of(table: Table, account_id: str) -> list[Ticket]:
-    """An account's tickets, newest activity first (headers only, no messages)."""
-    items = table.query("GSI1PK", f"OWNER#{account_id}", index="GSI1", newest_first=True)
-    return [ticket_from_item(i) for i in items if i.get("type") == "Ticket"]
+LIST_PAGE = 25
+# Subject advice compares a new subject with this many of the customer's latest tickets.
+ADVICE_RECENT = 50
+
+
+def tickets_page(table: Table, owner: str, *, state: str = "all", cursor: str | None = None,
+                 words: Sequence[str] = (), size: int = LIST_PAGE) -> tuple[list[Ticket], str | None]:
+    """One page of a customer's tickets (`owner`: owner_key), newest activity first: all of
+    them (GSI1), or the open or closed ones (GSI5). `words`: only those whose search text
+    holds every one, filtered by DynamoDB over a bounded read (a page may then hold fewer
+    and still go on). BadCursor for a cursor of another list."""
+    containing = ("search_text", tuple(words)) if words else None
+    if state in ("open", "closed"):
+        page = table.page("GSI5PK", f"{owner}#{state}", index="GSI5", sort_key="GSI5SK", cursor=cursor,
+                          size=size, newest_first=True, containing=containing, evaluate=300)
+    else:
+        page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", cursor=cursor, size=size,
+                          newest_first=True, containing=containing, evaluate=300)
+    return [ticket_from_item(i) for i in page.items if i.get("type") == "Ticket"], page.cursor
+
+
+def recent_tickets_of(table: Table, account_id: str) -> list[Ticket]:
+    """An account's latest tickets (headers only), for advice while a subject is typed."""
+    return tickets_page(table, owner_key(account_id, ""), size=ADVICE_RECENT)[0]
 
 
 def reply_problem(ticket: Ticket, body: str) -> str | None:
@@ -766,7 +794,5 @@ def waited_minutes(ticket: Ticket, now: datetime | None = None) -> int:
 def requester_tickets(table: Table, *, account_id: str | None, email: str, besides: str = "",
                       size: int = 10) -> list[Ticket]:
     """A customer's latest tickets (an account's, or a guest's by address), `besides` aside."""
-    owner = f"OWNER#{account_id}" if account_id else f"GUEST#{email.strip().lower()}"
-    page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", size=size + 1, newest_first=True)
-    return [t for t in (ticket_from_item(i) for i in page.items if i.get("type") == "Ticket")
-            if t.id != besides][:size]
+    tickets, _ = tickets_page(table, owner_key(account_id, email), size=size + 1)
+    return [t for t in tickets if t.id != besides][:size]

@@ -108,3 +108,41 @@ def test_every_list_and_search_reads_one_page_of_a_long_archive(
     assert re.findall(r'class="ticket-id">([A-Z]{3}-\d{6})<', second.text) == list(reversed(ids))[PAGE:2 * PAGE]
     # A cursor made up, or of another customer's list, is refused.
     assert client.get("/api/tickets", params={"cursor": "bm9wZQ"}).status_code == 400
+
+
+def test_a_long_thread_shows_its_latest_page_and_the_earlier_ones_on_demand(
+        signed_in: Any, customer: Person, make_customer: Any, table: Table) -> None:
+    from portal import resources
+    from supportdesk.tickets import create_ticket
+
+    ticket = create_ticket(table, department="support", subject="Hilo largo", body="Mensaje 0",
+                           requester=Requester.of(customer.account))
+    items = []
+    for n in range(1, 45):
+        moment = f"{ticket.created_at[:10]}T23:59:59.{n:06d}Z"  # after the first message, in order
+        internal = n % 11 == 0
+        body = f"{'NOTA' if internal else 'Mensaje'} {n}"
+        items.append(_message_item(Message(ticket.id, moment, "Ana", body, sequence=n + 1, html=f"<p>{body}</p>",
+                                           internal=internal, from_agent=internal)))
+    for item in items:
+        table.put(item)
+    mine = signed_in(customer)
+    page = mine.get(f"/api/tickets/{ticket.id}").text
+    shown = re.findall(r"<p>Mensaje (\d+)</p>", page)
+    assert shown == [str(n) for n in range(15, 45) if n % 11], shown  # the latest 30, notes not shown
+    link = re.search(r'hx-get="(/api/tickets/[^"]+/earlier\?cursor=[\w-]+)"', page)
+    assert link
+    with reads() as seen:
+        older = mine.get(link.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert older.status_code == 200 and len(seen) <= 2
+    assert re.findall(r"<p>Mensaje (\d+)</p>", older.text) == [str(n) for n in range(0, 15) if n == 0 or n % 11]
+    assert "NOTA" not in older.text and "earlier" not in older.text  # the first page: no link further
+    stranger = signed_in(make_customer(name="Eve Otra"))
+    assert stranger.get(link.group(1).replace("&amp;", "&")).status_code == 404
+    agent = make_customer(name="Ada Agente", services=(), agent=True)
+    resources._kept.clear()
+    desk = signed_in(agent)
+    agent_page = desk.get(f"/api/agent/tickets/{ticket.id}").text
+    agent_link = re.search(r'hx-get="(/api/agent/tickets/[^"]+/earlier\?cursor=[\w-]+)"', agent_page)
+    assert agent_link and "NOTA 33" in agent_page
+    assert "NOTA 11" in desk.get(agent_link.group(1), headers={"HX-Request": "true"}).text

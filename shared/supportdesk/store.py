@@ -144,7 +144,7 @@ class Table:
         key: str,
         value: str,
         *,
-        index: str,
+        index: str | None,
         sort_key: str,
         cursor: str | None = None,
         size: int = 25,
@@ -164,9 +164,10 @@ class Table:
         names = {"#pk": key}
         values: dict[str, Any] = {":pk": value}
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "IndexName": index, "KeyConditionExpression": "#pk = :pk",
-            "ScanIndexForward": not newest_first,
+            "TableName": self.name, "KeyConditionExpression": "#pk = :pk", "ScanIndexForward": not newest_first,
         }
+        if index:
+            kwargs["IndexName"] = index
         conditions = []
         for n, (attribute, wanted) in enumerate(sorted((filters or {}).items())):
             names[f"#f{n}"] = attribute

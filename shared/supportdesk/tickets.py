@@ -252,6 +252,8 @@ class Ticket:
     version: int = 0
     assignee: Agent | None = None
     viewers: tuple[Viewer, ...] = ()
+    # Where the older messages go on, when `messages` holds only the latest page of them.
+    earlier: str | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -540,16 +542,36 @@ def create_ticket(
     raise TicketIdExhausted(f"no free ticket ID after {MAX_ID_ATTEMPTS} draws")
 
 
-def get_ticket(table: Table, ticket_id: str) -> Ticket | None:
-    """The ticket with its whole thread, oldest message first, in one Query."""
+# A ticket page shows this many of the latest messages; older ones come a page at a time.
+THREAD_PAGE = 30
+
+
+def get_ticket(table: Table, ticket_id: str, *, whole: bool = False) -> Ticket | None:
+    """The ticket with its latest THREAD_PAGE messages, oldest first, in one Query (its head
+    sorts after its messages: read backwards, it comes first). `earlier` is where the older
+    messages go on. `whole`: every message (a download looks for its message in all)."""
     if not is_ticket_id(ticket_id):
         return None
-    items = table.query("PK", f"TICKET#{ticket_id}")
+    if whole:
+        items = table.query("PK", f"TICKET#{ticket_id}")
+        cursor = None
+    else:
+        page = table.page("PK", f"TICKET#{ticket_id}", index=None, sort_key="SK", size=THREAD_PAGE + 1,
+                          newest_first=True)
+        items, cursor = list(reversed(page.items)), page.cursor
     head = next((i for i in items if i["SK"] == "TICKET"), None)
     if head is None:
         return None
     messages = tuple(message_from_item(i) for i in items if i["SK"].startswith("MESSAGE#"))
-    return ticket_from_item(head, messages)
+    return replace(ticket_from_item(head, messages), earlier=cursor)
+
+
+def earlier_messages(table: Table, ticket_id: str, cursor: str) -> tuple[tuple[Message, ...], str | None]:
+    """The page of messages before `cursor` (oldest first), and where the ones before go on
+    (BadCursor for a cursor of another list)."""
+    page = table.page("PK", f"TICKET#{ticket_id}", index=None, sort_key="SK", cursor=cursor, size=THREAD_PAGE,
+                      newest_first=True)
+    return tuple(reversed([message_from_item(i) for i in page.items if str(i["SK"]).startswith("MESSAGE#")])), page.cursor
 
 
 def get_ticket_head(table: Table, ticket_id: str) -> Ticket | None:

@@ -197,6 +197,14 @@ class Table:
         start = {name: last[name] for name in key_names} if last else response["LastEvaluatedKey"]
         return Page([from_dynamodb(r) for r in raw], _encode_cursor(start))
 
+    def batch_put(self, items: list[Item]) -> None:
+        """Write items 25 to a BatchWriteItem (what it takes), what is left unprocessed again."""
+        for start in range(0, len(items), 25):
+            request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": to_dynamodb(item)}}
+                                                   for item in items[start:start + 25]]}
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
     def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
         """Several items by key in one BatchGetItem (up to 100); missing ones are left out."""
         wanted = [to_dynamodb({"PK": pk, "SK": sk}) for pk, sk in dict.fromkeys(keys)]

@@ -280,7 +280,7 @@ def owner_key(account_id: str | None, email: str) -> str:
 def head_snapshot(ticket: Ticket) -> Item:
     """The ticket's head as an event carries it: no keys, no search text, no presence."""
     item = _ticket_item(ticket)
-    for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK",
+    for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
                  "GSI5PK", "GSI5SK",
                  "search_text", "viewers", "guest_key_hash"):
         item.pop(name, None)
@@ -329,9 +329,6 @@ def _ticket_item(ticket: Ticket) -> Item:
         item["GSI2SK"] = f"{ticket.waiting_since}#{ticket.id}"
         item["GSI3PK"] = "QUEUE"
         item["GSI3SK"] = f"{ticket.waiting_since}#{ticket.id}"
-    # Every ticket by last activity: the agents' search by words reads it a page at a time.
-    item["GSI4PK"] = "TICKETS"
-    item["GSI4SK"] = f"{ticket.updated_at}#{ticket.id}"
     return item
 
 

@@ -281,7 +281,7 @@ def queued(stack: LocalStack, department: str) -> list[str]:
     from supportdesk.store import Table
 
     table = Table(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
-    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="GSI2")]
+    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="Queue")]
 
 
 def test_a_guest_confirms_the_address_then_follows_the_ticket_by_its_secret_link(

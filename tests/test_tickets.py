@@ -115,7 +115,7 @@ def test_unknown_or_malformed_ids_find_nothing(table: Table) -> None:
 
 
 def queue(table: Table, department: str) -> list[str]:
-    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="GSI2")]
+    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="Queue")]
 
 
 def two_waiting(table: Table, owner: str) -> tuple[str, Ticket, Ticket]:

@@ -117,7 +117,7 @@ def search_tickets(table: Table, query: str, *, cursor: str | None = None) -> Se
 def _by_email(table: Table, email: str, cursor: str | None) -> SearchResult:
     account = find_account_by_email(table, email)
     owner = f"OWNER#{account.id}" if account else f"GUEST#{email}"
-    page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", cursor=cursor, size=SEARCH_PAGE,
+    page = table.page("GSI1PK", owner, index="Owner", sort_key="GSI1SK", cursor=cursor, size=SEARCH_PAGE,
                       newest_first=True)
     return SearchResult([ticket_from_item(i) for i in page.items if i.get("type") == "Ticket"], page.cursor,
                         "email")

@@ -45,7 +45,7 @@ def index_words(text: str, limit: int = MAX_WORDS_PER_MESSAGE) -> list[str]:
     like info@ana.es also by its parts (info, ana.es, ana, es)."""
     found: dict[str, None] = {}
     for word in words(text):
-        for part in (word, *_PARTS.split(word)):
+        for part in (word, *word.split("@"), *_PARTS.split(word)):
             if part and part not in STOPWORDS and (len(part) > 1 or part.isdigit()):
                 found.setdefault(part)
         if len(found) >= limit:

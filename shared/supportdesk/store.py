@@ -14,7 +14,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -150,15 +150,13 @@ class Table:
         size: int = 25,
         newest_first: bool = False,
         filters: dict[str, str] | None = None,
-        containing: tuple[str, Sequence[str]] | None = None,
         evaluate: int | None = None,
     ) -> Page:
         """One page of at most `size` items of a partition, in sort-key order, in one Query.
 
         `filters`: attribute -> required value, applied by DynamoDB to at most `evaluate`
         items read (so a page costs the same however long the list is); a page may then hold
-        fewer than `size` items and still have a cursor. `containing`: (attribute, words) that
-        attribute must contain every word. The cursor is the key of the page's
+        fewer than `size` items and still have a cursor. The cursor is the key of the page's
         last item, refused (BadCursor) unless it belongs to this very partition.
         """
         names = {"#pk": key}
@@ -173,11 +171,6 @@ class Table:
             names[f"#f{n}"] = attribute
             values[f":f{n}"] = wanted
             conditions.append(f"#f{n} = :f{n}")
-        if containing:
-            names["#text"] = containing[0]
-            for n, word in enumerate(containing[1]):
-                values[f":w{n}"] = word
-                conditions.append(f"contains(#text, :w{n})")
         if conditions:
             kwargs["FilterExpression"] = " AND ".join(conditions)
         kwargs["Limit"] = max(size, evaluate or size) if conditions else size + 1

@@ -590,18 +590,16 @@ ADVICE_RECENT = 50
 
 
 def tickets_page(table: Table, owner: str, *, state: str = "all", cursor: str | None = None,
-                 words: Sequence[str] = (), size: int = LIST_PAGE) -> tuple[list[Ticket], str | None]:
+                 size: int = LIST_PAGE) -> tuple[list[Ticket], str | None]:
     """One page of a customer's tickets (`owner`: owner_key), newest activity first: all of
-    them (GSI1), or the open or closed ones (GSI5). `words`: only those whose search text
-    holds every one, filtered by DynamoDB over a bounded read (a page may then hold fewer
-    and still go on). BadCursor for a cursor of another list."""
-    containing = ("search_text", tuple(words)) if words else None
+    them (index Owner), or the open or closed ones (OwnerState). BadCursor for a cursor of
+    another list."""
     if state in ("open", "closed"):
-        page = table.page("GSI5PK", f"{owner}#{state}", index="GSI5", sort_key="GSI5SK", cursor=cursor,
-                          size=size, newest_first=True, containing=containing, evaluate=300)
+        page = table.page("GSI5PK", f"{owner}#{state}", index="OwnerState", sort_key="GSI5SK", cursor=cursor,
+                          size=size, newest_first=True)
     else:
-        page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", cursor=cursor, size=size,
-                          newest_first=True, containing=containing, evaluate=300)
+        page = table.page("GSI1PK", owner, index="Owner", sort_key="GSI1SK", cursor=cursor, size=size,
+                          newest_first=True)
     return [ticket_from_item(i) for i in page.items if i.get("type") == "Ticket"], page.cursor
 
 
@@ -785,10 +783,10 @@ def queue_page(table: Table, wanted: QueueFilter, *, cursor: str | None = None,
     )
     filters = {name: value for name, value in given if value}
     if wanted.department:
-        page: Page = table.page("GSI2PK", f"QUEUE#{wanted.department}", index="GSI2", sort_key="GSI2SK",
+        page: Page = table.page("GSI2PK", f"QUEUE#{wanted.department}", index="Queue", sort_key="GSI2SK",
                                 cursor=cursor, size=size, filters=filters, evaluate=200)
     else:
-        page = table.page("GSI3PK", "QUEUE", index="GSI3", sort_key="GSI3SK",
+        page = table.page("GSI3PK", "QUEUE", index="QueueAll", sort_key="GSI3SK",
                           cursor=cursor, size=size, filters=filters, evaluate=200)
     return [ticket_from_item(i) for i in page.items], page.cursor
 

@@ -47,3 +47,16 @@ def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple
         finally:
             stack.stop()
     return dict(json.loads(served.stdout.strip().splitlines()[-1]))
+
+
+def own_peak_mb() -> float:
+    """This process's own peak memory (VmHWM). ru_maxrss is not it: a child started from a
+    bigger parent (the local AWS) inherits the parent's figure across exec."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -20,7 +20,6 @@ import gzip
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -74,6 +73,8 @@ def serve_actions(rounds: int) -> dict[str, Any]:
     """Drive the Lambda handler through every customer and agent action; runs in a child
     process. Each round the customer opens a ticket and the agent works on it (before the
     customer closes it, so it is in the queue)."""
+    from serving import own_peak_mb
+
     from portal import resources
     from portal.app import handler
     from supportdesk_dev.events import LambdaContext, http_api_event
@@ -162,7 +163,7 @@ def serve_actions(rounds: int) -> dict[str, Any]:
         "calls": {name: dearest[name] for by_name in costs.values() for name, values in by_name.items()
                   if max(values) > BAR},
         "requests": served["requests"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": own_peak_mb(),
         "form_fragment": form_fragment,
     }
 
@@ -239,7 +240,7 @@ def main() -> None:
         ratio = start["handler_ms"] / start["bare_ms"]
         print(f"| {label} | {start['bare_ms']:.0f} ms | {start['handler_ms']:.0f} ms | {ratio:.2f} |")
     print("\n## Memory\n")
-    print(f"- peak RSS of the process that served {results['requests']} requests: "
+    print(f"- peak memory (VmHWM) of the function's own process after {results['requests']} requests: "
           f"{results['peak_rss_mb']:.0f} MB (MemorySize in template.yaml: {memory_size()} MB)")
     print("\n## Page weight of the ticket form (gzip -9)\n")
     print("| part | bytes |")

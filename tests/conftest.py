@@ -144,6 +144,19 @@ def signed_in(app: Any) -> Iterator[Any]:
         client.__exit__(None, None, None)
 
 
+def tickets_of(table: Table, account_id: str) -> list[Any]:
+    """Every ticket of an account, newest activity first (for checks: pages of the index)."""
+    from supportdesk.tickets import owner_key, tickets_page
+
+    found: list[Any] = []
+    cursor = None
+    while True:
+        page, cursor = tickets_page(table, owner_key(account_id, ""), cursor=cursor, size=100)
+        found += page
+        if cursor is None:
+            return found
+
+
 def csrf_token(client: Any, path: str = "/api/login") -> str:
     """Load a page as a browser would and return the form's CSRF token."""
     response = client.get(path)

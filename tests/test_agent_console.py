@@ -287,12 +287,13 @@ def test_saved_replies_per_department(signed_in: Any, agent: Person, table: Tabl
 
 
 def test_search_finds_any_ticket_by_id_email_or_words_closed_too(signed_in: Any, agent: Person, customer: Person,
-                                                                 table: Table) -> None:
+                                                                 table: Table, stack: LocalStack) -> None:
     from supportdesk.tickets import close_ticket, get_ticket_head
 
     word = f"zorro{uuid.uuid4().hex[:6]}"
     ticket_id = open_ticket(table, "support", customer, subject=f"El {word} no arranca")
     close_ticket(table, get_ticket_head(table, ticket_id))  # type: ignore[arg-type]
+    stack.deliver_events()  # the notifier writes the search index
     desk = signed_in(agent)
 
     def found(q: str) -> list[str]:

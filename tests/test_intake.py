@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Person, browser_client, mails_to
+from conftest import Person, browser_client, mails_to, tickets_of
 
 from inbound.ses_event import ReceivedMail, received_mails, verdicts_from_receipt
 from supportdesk.mail.parsing import parse_mail
 from supportdesk.sender import Verdicts
 from supportdesk.store import Table
-from supportdesk.tickets import Ticket, get_ticket, list_tickets_of
+from supportdesk.tickets import Ticket, get_ticket
 from supportdesk_dev.events import ses_receipt_event
 from supportdesk_dev.stack import LocalStack
 
@@ -74,7 +74,7 @@ def test_a_customer_opens_a_support_ticket_by_mail(deliver: Any, customer: Perso
     assert stored.messages[0].raw_mail_key == f"inbound/{ses_message_id}"
     kept = stack.client("s3").get_object(Bucket=stack.environment["INBOUND_BUCKET"], Key=f"inbound/{ses_message_id}")
     assert kept["Body"].read() == raw
-    assert stored.id in [t.id for t in list_tickets_of(table, customer.account.id)]
+    assert stored.id in [t.id for t in tickets_of(table, customer.account.id)]
     (ack,) = mails_to(stack, customer.email)
     assert ack["Auto-Submitted"] == "auto-generated" and f"[#{stored.id}]" in ack["Subject"]
     original_id = email.message_from_bytes(raw)["Message-ID"]
@@ -135,7 +135,7 @@ def test_the_same_ses_message_delivered_twice_makes_one_ticket(deliver: Any, cus
     first = deliver(raw, message_id="ses-dup-1")
     second = deliver(raw, message_id="ses-dup-1")
     assert first["outcome"] == "created" and second["outcome"] == "duplicate"
-    assert [t.subject for t in list_tickets_of(table, customer.account.id)].count("Duplicado") == 1
+    assert [t.subject for t in tickets_of(table, customer.account.id)].count("Duplicado") == 1
 
 
 def test_a_reply_by_subject_token_from_the_owner_joins_the_ticket(deliver: Any, customer: Person,

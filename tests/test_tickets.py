@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 
 import pytest
+from conftest import tickets_of
 
 from supportdesk import tickets
 from supportdesk.access import Access, access_to
@@ -27,7 +28,6 @@ from supportdesk.tickets import (
     create_ticket,
     get_ticket,
     is_ticket_id,
-    list_tickets_of,
     new_ticket_id,
 )
 
@@ -105,7 +105,7 @@ def test_an_accounts_tickets_list_newest_first_and_only_its_own(table: Table) ->
                           requester=Requester("Ana", "ana@example.org", "acc-5")) for i in range(3)]
     create_ticket(table, department="support", subject="not mine", body="b",
                   requester=Requester("Eve", "eve@example.org", "acc-6"))
-    listed = list_tickets_of(table, "acc-5")
+    listed = tickets_of(table, "acc-5")
     assert [t.id for t in listed] == [t.id for t in reversed(mine)]
 
 
@@ -115,7 +115,7 @@ def test_unknown_or_malformed_ids_find_nothing(table: Table) -> None:
 
 
 def queue(table: Table, department: str) -> list[str]:
-    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="GSI2")]
+    return [i["id"] for i in table.query("GSI2PK", f"QUEUE#{department}", index="Queue")]
 
 
 def two_waiting(table: Table, owner: str) -> tuple[str, Ticket, Ticket]:
@@ -148,7 +148,7 @@ def test_closing_leaves_the_queue_and_a_reply_reopens_at_the_back(table: Table) 
     reopened = add_customer_reply(table, closed, author_name="Ana", body="Vuelve a fallar")
     assert reopened.status is Status.CUSTOMER_REPLY
     assert queue(table, department) == [second.id, first.id]
-    assert list_tickets_of(table, "acc-9")[0].status is Status.CUSTOMER_REPLY
+    assert tickets_of(table, "acc-9")[0].status is Status.CUSTOMER_REPLY
 
 
 def test_a_reply_written_on_a_stale_ticket_lands_after_the_other(table: Table) -> None:

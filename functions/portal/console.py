@@ -15,16 +15,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal import resources
-from portal.pages import editor_context, form_text, go_to, require_agent, url
+from portal.pages import editor_context, form_text, go_to, require_agent, session, url
 from portal.rendering import render
 from supportdesk.agents import (
     InvalidSavedReply,
+    SearchResult,
     agent_of,
     remove_saved_reply,
     save_reply,
     saved_replies,
     search_tickets,
 )
+from supportdesk.search_index import Lookup
 from supportdesk.store import BadCursor, ConditionFailed
 from supportdesk.tickets import (
     AWAITING_AGENT,
@@ -87,13 +89,18 @@ async def queue(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    account, _ = require_agent(request)
+    identity = session(request).token_identity()
+    if identity is None or not identity.is_agent:
+        raise HTTPException(404)
     query = request.query_params.get("q", "")[:200]
     cursor = request.query_params.get("cursor") or None
     try:
-        result = search_tickets(resources.table(), query, cursor=cursor) if query.strip() else None
+        found = search_tickets(resources.table(), query, cursor=cursor) if query.strip() else None
     except BadCursor:
         raise HTTPException(400, "bad-cursor") from None
+    # Words: the candidates' heads and other words are read with the agent's profile.
+    account, items = require_agent(request, found.keys() if isinstance(found, Lookup) else [])
+    result = SearchResult(found.results(items), found.cursor, "words") if isinstance(found, Lookup) else found
     template = "agent_search_rows.html" if request.headers.get("hx-target") == "search-rows" else "agent_search.html"
     return render(request, template, {"viewer": account, "query": query, "result": result, "cursor": cursor,
                                       "departments": resources.departments()})

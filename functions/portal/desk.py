@@ -20,6 +20,7 @@ from portal.rendering import render
 from supportdesk.agents import agent_of
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.limits import message_problem
+from supportdesk.store import BadCursor
 from supportdesk.tickets import (
     AlsoRefused,
     Changes,
@@ -31,16 +32,18 @@ from supportdesk.tickets import (
     add_agent_reply,
     add_note,
     change_ticket,
+    earlier_messages,
     get_ticket,
     get_ticket_head,
+    is_ticket_id,
     mark_presence,
     reply_problem,
     requester_tickets,
 )
 
 
-def _ticket(ticket_id: str) -> Ticket:
-    ticket = get_ticket(resources.table(), ticket_id)
+def _ticket(ticket_id: str, *, whole: bool = False) -> Ticket:
+    ticket = get_ticket(resources.table(), ticket_id, whole=whole)
     if ticket is None:
         raise HTTPException(404)
     return ticket
@@ -174,9 +177,24 @@ async def related(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     require_agent(request)
-    return uploads.send_download(_ticket(request.path_params["id"]), request.path_params["attachment_id"])
+    return uploads.send_download(_ticket(request.path_params["id"], whole=True), request.path_params["attachment_id"])
 
 
 async def original_mail(request: Request) -> Response:
     require_agent(request)
-    return uploads.send_original_mail(_ticket(request.path_params["id"]), request.path_params["sequence"])
+    return uploads.send_original_mail(_ticket(request.path_params["id"], whole=True), request.path_params["sequence"])
+
+
+async def earlier(request: Request) -> Response:
+    """The page of older messages (notes included) of a long thread."""
+    account, _ = require_agent(request)
+    ticket_id = request.path_params["id"]
+    if not is_ticket_id(ticket_id):
+        raise HTTPException(404)
+    try:
+        messages, cursor = earlier_messages(resources.table(), ticket_id, request.query_params.get("cursor", ""))
+    except BadCursor:
+        raise HTTPException(400, "bad-cursor") from None
+    return render(request, "thread_earlier.html", {
+        "viewer": account, "ticket": {"id": ticket_id, "messages": messages, "earlier": cursor}, "key": None,
+        "routes": {"attachment": "agent_attachment", "original": "agent_original_mail", "earlier": "agent_earlier"}})

@@ -35,7 +35,7 @@ from supportdesk.limits import is_too_large
 from supportdesk.opening import InvalidTicket, TicketRequest, open_ticket
 from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.search import similar_tickets
-from supportdesk.tickets import is_ticket_id, list_tickets_of
+from supportdesk.tickets import is_ticket_id, recent_tickets_of
 
 # Rendering is linear and capped at limits.MESSAGE_BYTES, but anyone may ask: per client.
 PREVIEWS_PER_CLIENT = 120
@@ -141,7 +141,8 @@ async def subject_advice(request: Request) -> Response:
     """While the subject is typed: is it generic, a repeat, like earlier tickets?"""
     subject = request.query_params.get("subject", "")
     identity = optional_identity(request)
-    tickets = list_tickets_of(resources.table(), identity.account_id) if identity and subject.strip() else []
+    # The customer's latest tickets, not the whole archive: advice is about what is recent.
+    tickets = recent_tickets_of(resources.table(), identity.account_id) if identity and subject.strip() else []
     repeated = same_subject(tickets, subject)
     similar = [t for t in similar_tickets(tickets, subject) if t is not repeated]
     return render(request, "subject_advice.html", {

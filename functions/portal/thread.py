@@ -7,6 +7,7 @@ two data-store calls: the ticket it acts on, and the write.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -26,6 +27,7 @@ from portal.pages import (
 from portal.rendering import is_htmx, render
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
+from supportdesk.store import BadCursor
 from supportdesk.tickets import (
     AlsoRefused,
     Ticket,
@@ -33,20 +35,24 @@ from supportdesk.tickets import (
     add_customer_reply,
     close_ticket,
     confirm_ticket,
+    earlier_messages,
     get_ticket,
+    is_ticket_id,
     reply_problem,
+    ticket_from_item,
 )
 
 
 def _ticket_for(request: Request, ticket_id: str, key: str | None, *,
-                for_write: bool = False) -> tuple[Ticket, Access]:
+                for_write: bool = False, whole: bool = False) -> tuple[Ticket, Access]:
     """The ticket if this caller may see it as its customer (supportdesk.access). Else 404.
 
     `for_write`: the session is checked by the write itself (Session.write_check), not by a
-    profile read, so the action stays at two data-store calls.
+    profile read, so the action stays at two data-store calls. `whole`: every message, not
+    only the latest page (a download looks for its file in all of them).
     """
     identity = session(request).token_identity() if for_write else optional_identity(request)
-    ticket = get_ticket(resources.table(), ticket_id)
+    ticket = get_ticket(resources.table(), ticket_id, whole=whole)
     access = access_to(ticket, account_id=identity.account_id if identity else None, guest_key=key) if ticket else None
     if ticket is None or access is None or access not in CUSTOMER:
         # Someone else's ticket looks exactly like one that does not exist.
@@ -147,10 +153,31 @@ async def confirm(request: Request) -> Response:
 
 
 async def download(request: Request) -> Response:
-    ticket, _ = _ticket_for(request, request.path_params["id"], request.query_params.get("key"))
+    ticket, _ = _ticket_for(request, request.path_params["id"], request.query_params.get("key"), whole=True)
     return uploads.send_download(ticket, request.path_params["attachment_id"])
 
 
 async def original_mail(request: Request) -> Response:
-    ticket, _ = _ticket_for(request, request.path_params["id"], request.query_params.get("key"))
+    ticket, _ = _ticket_for(request, request.path_params["id"], request.query_params.get("key"), whole=True)
     return uploads.send_original_mail(ticket, request.path_params["sequence"])
+
+
+async def earlier(request: Request) -> Response:
+    """The page of older messages of a long thread: the caller's profile and the ticket's
+    head in one BatchGetItem (the access rule), then one Query of the page."""
+    ticket_id, key = request.path_params["id"], request.query_params.get("key")
+    if not is_ticket_id(ticket_id):
+        raise HTTPException(404)
+    account, items = session(request).account_with([(f"TICKET#{ticket_id}", "TICKET")])
+    head = next((ticket_from_item(i) for i in items if i.get("SK") == "TICKET"), None)
+    access = access_to(head, account_id=account.id if account else None, guest_key=key) if head else None
+    if head is None or access not in CUSTOMER:
+        raise HTTPException(404)
+    try:
+        messages, cursor = earlier_messages(resources.table(), ticket_id, request.query_params.get("cursor", ""))
+    except BadCursor:
+        raise HTTPException(400, "bad-cursor") from None
+    shown = replace(head, messages=messages, earlier=cursor).customer_view()
+    return render(request, "thread_earlier.html", {
+        "ticket": shown, "key": key if access is Access.GUEST else None,
+        "routes": {"attachment": "attachment", "original": "original_mail", "earlier": "earlier"}})

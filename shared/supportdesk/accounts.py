@@ -86,7 +86,7 @@ def get_account(table: Table, account_id: str) -> Account | None:
 
 
 def find_account_by_email(table: Table, email: str) -> Account | None:
-    items = table.query("GSI1PK", f"EMAIL#{normalize_email(email)}", index="GSI1", limit=1)
+    items = table.query("GSI1PK", f"EMAIL#{normalize_email(email)}", index="Owner", limit=1)
     return account_from_item(items[0]) if items else None
 
 

@@ -4,8 +4,8 @@ Agents are Cognito users in the `agents` group with a profile like any account; 
 directory item each (PK=AGENT) lists them for the assignee menu in one Query. Saved replies
 belong to a department (PK=SAVED#<department>), so the editor of a ticket offers that
 department's. Search finds any ticket, closed ones included: by ID (one GetItem), by the
-customer's e-mail (the customer's tickets, or a guest's by address), or by words (every
-ticket, latest activity first, one bounded page of the index at a time).
+customer's e-mail (the customer's tickets, or a guest's by address), or by words (the
+search index, supportdesk.search_index).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 from supportdesk.accounts import Account, find_account_by_email, normalize_email
 from supportdesk.limits import message_problem
-from supportdesk.search import fold, words
+from supportdesk.search import fold
+from supportdesk.search_index import EVERYONE, Lookup, lookup
 from supportdesk.store import Item, Table
 from supportdesk.tickets import Agent, Ticket, get_ticket_head, is_ticket_id, ticket_from_item, utc_now
 
 SEARCH_PAGE = 25
-# Tickets read per page of a search by words (DynamoDB filters them): what one page costs.
-SEARCH_EVALUATED = 300
 SAVED_TITLE_CHARS = 80
 
 
@@ -102,26 +101,23 @@ class SearchResult:
     kind: str  # "id", "email", "words" or "empty"
 
 
-def search_tickets(table: Table, query: str, *, cursor: str | None = None) -> SearchResult:
-    """Any ticket, by ID, by the customer's e-mail, or by words of its subject and messages."""
+def search_tickets(table: Table, query: str, *, cursor: str | None = None) -> SearchResult | Lookup:
+    """Any ticket, by ID or by the customer's e-mail; or, for words, the first step of a
+    search of the index (search_index.Lookup: its keys are read with the agent's profile)."""
     text = query.strip()
     if is_ticket_id(text.upper()):
         found = get_ticket_head(table, text.upper())
         return SearchResult([found] if found else [], None, "id")
     if "@" in text and " " not in text:
         return _by_email(table, normalize_email(text), cursor)
-    wanted = words(text)
-    if not wanted:
-        return SearchResult([], None, "empty")
-    page = table.page("GSI4PK", "TICKETS", index="GSI4", sort_key="GSI4SK", cursor=cursor, size=SEARCH_PAGE,
-                      newest_first=True, containing=("search_text", wanted), evaluate=SEARCH_EVALUATED)
-    return SearchResult([ticket_from_item(i) for i in page.items], page.cursor, "words")
+    found_words = lookup(table, EVERYONE, text, cursor=cursor)
+    return found_words if found_words is not None else SearchResult([], None, "empty")
 
 
 def _by_email(table: Table, email: str, cursor: str | None) -> SearchResult:
     account = find_account_by_email(table, email)
     owner = f"OWNER#{account.id}" if account else f"GUEST#{email}"
-    page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", cursor=cursor, size=SEARCH_PAGE,
+    page = table.page("GSI1PK", owner, index="Owner", sort_key="GSI1SK", cursor=cursor, size=SEARCH_PAGE,
                       newest_first=True)
     return SearchResult([ticket_from_item(i) for i in page.items if i.get("type") == "Ticket"], page.cursor,
                         "email")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from supportdesk import notifications
+from supportdesk import notifications, search_index
 from supportdesk.departments import Department
 from supportdesk.events import TicketEvent, event_from_item, event_key
 from supportdesk.store import Item, Table
@@ -43,6 +43,7 @@ Channel = Callable[[TicketEvent, Outlet], None]
 
 CHANNELS: tuple[Channel, ...] = (
     notifications.on_ticket_event,
+    search_index.on_ticket_event,
 )
 
 logger = logging.getLogger(__name__)

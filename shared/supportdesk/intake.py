@@ -51,7 +51,7 @@ from supportdesk.tickets import (
     Ticket,
     add_customer_reply,
     create_ticket,
-    get_ticket,
+    get_ticket_head,
     utc_now,
 )
 
@@ -231,7 +231,7 @@ def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, raw_key: str, s
     attachments, not_imported = _store_parts(room, mail.attachments, ses_message_id)
     filed = _Filed(_message_body(mail, not_imported), attachments, raw_key, ses_message_id)
     reference = _referenced_ticket(mail, recipients, room.reply_secret)
-    ticket = get_ticket(room.table, reference) if reference else None
+    ticket = get_ticket_head(room.table, reference) if reference else None
     account_id = accepted.account.id if accepted.account else None
     if ticket is not None and access_to(ticket, account_id=account_id, mail_from=accepted.sender) in CUSTOMER:
         return _join(room, ticket, filed)

@@ -1,9 +1,9 @@
-"""Finding tickets by their words: the customer's search, and similar earlier tickets.
+"""Words: how text is folded and split for search (supportdesk.search_index), and earlier
+tickets like a subject being typed (the advice, over the customer's latest tickets).
 
-A customer has tens of tickets, rarely thousands: their ticket headers come back in one
-Query, each with a `search_text` (ID, subject and the start of every message, folded to
-lower case without accents), and matching happens here. Text search at AWS scale would
-be a search service; for one account's archive this is exact and costs no extra call.
+A ticket keeps a `search_text` (ID, subject and the start of every message, folded to lower
+case without accents) on its head; the lists' indexes do not hold it, so the advice reads
+a list's excerpt instead.
 """
 
 from __future__ import annotations
@@ -52,16 +52,11 @@ class Searchable(Protocol):
     def subject(self) -> str: ...
     @property
     def search_text(self) -> str: ...
+    @property
+    def excerpt(self) -> str: ...
 
 
 T = TypeVar("T", bound=Searchable)
-
-
-def matches(ticket: Searchable, query: str) -> bool:
-    """Every word of the query appears in the ticket's ID, subject or messages."""
-    wanted = words(query)
-    haystack = ticket.search_text or fold(f"{ticket.id} {ticket.subject}")
-    return all(word in haystack for word in wanted)
 
 
 def significant_words(text: str) -> set[str]:
@@ -76,7 +71,8 @@ def similar_tickets(tickets: Sequence[T], subject: str, limit: int = 5) -> list[
     scored = []
     for position, ticket in enumerate(tickets):
         subject_words = significant_words(ticket.subject)
-        body_words = set(words(ticket.search_text))
+        # A list's index holds no search text: the excerpt (how the ticket began) stands in.
+        body_words = set(words(ticket.search_text or ticket.excerpt))
         score = 2 * len(wanted & subject_words) + len(wanted & body_words)
         if score:
             scored.append((-score, position, ticket))

@@ -14,7 +14,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -144,39 +144,33 @@ class Table:
         key: str,
         value: str,
         *,
-        index: str,
+        index: str | None,
         sort_key: str,
         cursor: str | None = None,
         size: int = 25,
         newest_first: bool = False,
         filters: dict[str, str] | None = None,
-        containing: tuple[str, Sequence[str]] | None = None,
         evaluate: int | None = None,
     ) -> Page:
         """One page of at most `size` items of a partition, in sort-key order, in one Query.
 
         `filters`: attribute -> required value, applied by DynamoDB to at most `evaluate`
         items read (so a page costs the same however long the list is); a page may then hold
-        fewer than `size` items and still have a cursor. `containing`: (attribute, words) that
-        attribute must contain every word. The cursor is the key of the page's
+        fewer than `size` items and still have a cursor. The cursor is the key of the page's
         last item, refused (BadCursor) unless it belongs to this very partition.
         """
         names = {"#pk": key}
         values: dict[str, Any] = {":pk": value}
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "IndexName": index, "KeyConditionExpression": "#pk = :pk",
-            "ScanIndexForward": not newest_first,
+            "TableName": self.name, "KeyConditionExpression": "#pk = :pk", "ScanIndexForward": not newest_first,
         }
+        if index:
+            kwargs["IndexName"] = index
         conditions = []
         for n, (attribute, wanted) in enumerate(sorted((filters or {}).items())):
             names[f"#f{n}"] = attribute
             values[f":f{n}"] = wanted
             conditions.append(f"#f{n} = :f{n}")
-        if containing:
-            names["#text"] = containing[0]
-            for n, word in enumerate(containing[1]):
-                values[f":w{n}"] = word
-                conditions.append(f"contains(#text, :w{n})")
         if conditions:
             kwargs["FilterExpression"] = " AND ".join(conditions)
         kwargs["Limit"] = max(size, evaluate or size) if conditions else size + 1
@@ -195,6 +189,14 @@ class Table:
         last = raw[-1] if raw else None
         start = {name: last[name] for name in key_names} if last else response["LastEvaluatedKey"]
         return Page([from_dynamodb(r) for r in raw], _encode_cursor(start))
+
+    def batch_put(self, items: list[Item]) -> None:
+        """Write items 25 to a BatchWriteItem (what it takes), what is left unprocessed again."""
+        for start in range(0, len(items), 25):
+            request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": to_dynamodb(item)}}
+                                                   for item in items[start:start + 25]]}
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
     def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
         """Several items by key in one BatchGetItem (up to 100); missing ones are left out."""

@@ -252,6 +252,8 @@ class Ticket:
     version: int = 0
     assignee: Agent | None = None
     viewers: tuple[Viewer, ...] = ()
+    # Where the older messages go on, when `messages` holds only the latest page of them.
+    earlier: str | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -270,10 +272,16 @@ class Ticket:
         return tuple(v for v in self.viewers if v.agent_id != agent_id and v.until > moment)
 
 
+def owner_key(account_id: str | None, email: str) -> str:
+    """Whose tickets these are, as the indexes key them: an account's, or a guest's address's."""
+    return f"OWNER#{account_id}" if account_id else f"GUEST#{email.strip().lower()}"
+
+
 def head_snapshot(ticket: Ticket) -> Item:
     """The ticket's head as an event carries it: no keys, no search text, no presence."""
     item = _ticket_item(ticket)
-    for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK",
+    for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
+                 "GSI5PK", "GSI5SK",
                  "search_text", "viewers", "guest_key_hash"):
         item.pop(name, None)
     return {k: v for k, v in item.items() if v is not None}
@@ -308,20 +316,19 @@ def _ticket_item(ticket: Ticket) -> Item:
         # Presence markers are set in place (mark_presence); a change starts them afresh.
         "viewers": {},
     }
-    # A customer's tickets by last activity: an account's, or a guest's by address.
-    owner = (f"OWNER#{ticket.requester.account_id}" if ticket.requester.account_id
-             else f"GUEST#{ticket.requester.email.lower()}")
+    # A customer's tickets by last activity: an account's, or a guest's by address (GSI1);
+    # the same, open or closed apart (GSI5), so neither list is filtered after reading.
+    owner = owner_key(ticket.requester.account_id, ticket.requester.email)
     item["GSI1PK"] = owner
     item["GSI1SK"] = f"{ticket.updated_at}#{ticket.id}"
+    item["GSI5PK"] = f"{owner}#{'closed' if ticket.is_closed else 'open'}"
+    item["GSI5SK"] = f"{ticket.updated_at}#{ticket.id}"
     if ticket.in_queue:
         # The queue: the department's (GSI2) and everyone's (GSI3), by time waited.
         item["GSI2PK"] = f"QUEUE#{ticket.department}"
         item["GSI2SK"] = f"{ticket.waiting_since}#{ticket.id}"
         item["GSI3PK"] = "QUEUE"
         item["GSI3SK"] = f"{ticket.waiting_since}#{ticket.id}"
-    # Every ticket by last activity: the agents' search by words reads it a page at a time.
-    item["GSI4PK"] = "TICKETS"
-    item["GSI4SK"] = f"{ticket.updated_at}#{ticket.id}"
     return item
 
 
@@ -532,16 +539,36 @@ def create_ticket(
     raise TicketIdExhausted(f"no free ticket ID after {MAX_ID_ATTEMPTS} draws")
 
 
-def get_ticket(table: Table, ticket_id: str) -> Ticket | None:
-    """The ticket with its whole thread, oldest message first, in one Query."""
+# A ticket page shows this many of the latest messages; older ones come a page at a time.
+THREAD_PAGE = 30
+
+
+def get_ticket(table: Table, ticket_id: str, *, whole: bool = False) -> Ticket | None:
+    """The ticket with its latest THREAD_PAGE messages, oldest first, in one Query (its head
+    sorts after its messages: read backwards, it comes first). `earlier` is where the older
+    messages go on. `whole`: every message (a download looks for its message in all)."""
     if not is_ticket_id(ticket_id):
         return None
-    items = table.query("PK", f"TICKET#{ticket_id}")
+    if whole:
+        items = table.query("PK", f"TICKET#{ticket_id}")
+        cursor = None
+    else:
+        page = table.page("PK", f"TICKET#{ticket_id}", index=None, sort_key="SK", size=THREAD_PAGE + 1,
+                          newest_first=True)
+        items, cursor = list(reversed(page.items)), page.cursor
     head = next((i for i in items if i["SK"] == "TICKET"), None)
     if head is None:
         return None
     messages = tuple(message_from_item(i) for i in items if i["SK"].startswith("MESSAGE#"))
-    return ticket_from_item(head, messages)
+    return replace(ticket_from_item(head, messages), earlier=cursor)
+
+
+def earlier_messages(table: Table, ticket_id: str, cursor: str) -> tuple[tuple[Message, ...], str | None]:
+    """The page of messages before `cursor` (oldest first), and where the ones before go on
+    (BadCursor for a cursor of another list)."""
+    page = table.page("PK", f"TICKET#{ticket_id}", index=None, sort_key="SK", cursor=cursor, size=THREAD_PAGE,
+                      newest_first=True)
+    return tuple(reversed([message_from_item(i) for i in page.items if str(i["SK"]).startswith("MESSAGE#")])), page.cursor
 
 
 def get_ticket_head(table: Table, ticket_id: str) -> Ticket | None:
@@ -557,10 +584,28 @@ def get_message(table: Table, ticket_id: str, key: str) -> Message | None:
     return message_from_item(item) if item else None
 
 
-def list_tickets_of(table: Table, account_id: str) -> list[Ticket]:
-    """An account's tickets, newest activity first (headers only, no messages)."""
-    items = table.query("GSI1PK", f"OWNER#{account_id}", index="GSI1", newest_first=True)
-    return [ticket_from_item(i) for i in items if i.get("type") == "Ticket"]
+LIST_PAGE = 25
+# Subject advice compares a new subject with this many of the customer's latest tickets.
+ADVICE_RECENT = 50
+
+
+def tickets_page(table: Table, owner: str, *, state: str = "all", cursor: str | None = None,
+                 size: int = LIST_PAGE) -> tuple[list[Ticket], str | None]:
+    """One page of a customer's tickets (`owner`: owner_key), newest activity first: all of
+    them (index Owner), or the open or closed ones (OwnerState). BadCursor for a cursor of
+    another list."""
+    if state in ("open", "closed"):
+        page = table.page("GSI5PK", f"{owner}#{state}", index="OwnerState", sort_key="GSI5SK", cursor=cursor,
+                          size=size, newest_first=True)
+    else:
+        page = table.page("GSI1PK", owner, index="Owner", sort_key="GSI1SK", cursor=cursor, size=size,
+                          newest_first=True)
+    return [ticket_from_item(i) for i in page.items if i.get("type") == "Ticket"], page.cursor
+
+
+def recent_tickets_of(table: Table, account_id: str) -> list[Ticket]:
+    """An account's latest tickets (headers only), for advice while a subject is typed."""
+    return tickets_page(table, owner_key(account_id, ""), size=ADVICE_RECENT)[0]
 
 
 def reply_problem(ticket: Ticket, body: str) -> str | None:
@@ -738,10 +783,10 @@ def queue_page(table: Table, wanted: QueueFilter, *, cursor: str | None = None,
     )
     filters = {name: value for name, value in given if value}
     if wanted.department:
-        page: Page = table.page("GSI2PK", f"QUEUE#{wanted.department}", index="GSI2", sort_key="GSI2SK",
+        page: Page = table.page("GSI2PK", f"QUEUE#{wanted.department}", index="Queue", sort_key="GSI2SK",
                                 cursor=cursor, size=size, filters=filters, evaluate=200)
     else:
-        page = table.page("GSI3PK", "QUEUE", index="GSI3", sort_key="GSI3SK",
+        page = table.page("GSI3PK", "QUEUE", index="QueueAll", sort_key="GSI3SK",
                           cursor=cursor, size=size, filters=filters, evaluate=200)
     return [ticket_from_item(i) for i in page.items], page.cursor
 
@@ -766,7 +811,5 @@ def waited_minutes(ticket: Ticket, now: datetime | None = None) -> int:
 def requester_tickets(table: Table, *, account_id: str | None, email: str, besides: str = "",
                       size: int = 10) -> list[Ticket]:
     """A customer's latest tickets (an account's, or a guest's by address), `besides` aside."""
-    owner = f"OWNER#{account_id}" if account_id else f"GUEST#{email.strip().lower()}"
-    page = table.page("GSI1PK", owner, index="GSI1", sort_key="GSI1SK", size=size + 1, newest_first=True)
-    return [t for t in (ticket_from_item(i) for i in page.items if i.get("type") == "Ticket")
-            if t.id != besides][:size]
+    tickets, _ = tickets_page(table, owner_key(account_id, email), size=size + 1)
+    return [t for t in tickets if t.id != besides][:size]

@@ -236,6 +236,75 @@ def serialize_table_writes() -> None:
         setattr(DynamoDBBackend, name, taking_turns)
 
 
+class _TablesUncopied:
+    """moto's `copy` module for its DynamoDB backend, except that a table is not copied: a
+    transaction's undo is kept item by item instead (rollback_touched_items)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import copy
+
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        import copy
+
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def rollback_touched_items() -> None:
+    """moto undoes a cancelled transaction by copying every table it names, whole, before it
+    starts: the time of every transaction grows with the table. Here only the items the
+    transaction names are kept, and put back (with the stream records it added dropped)
+    when it is cancelled, which is what DynamoDB's atomicity amounts to."""
+    import copy
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "keeps_touched_items", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op.get("Key") or op.get("Item") or {}
+            if table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            bucket = table.items.get(hash_value, {}) if range_value is not None else table.items
+            before = bucket.get(range_value if range_value is not None else hash_value)
+            shard = getattr(table, "stream_shard", None)
+            saved.append((table, hash_value, range_value, copy.deepcopy(before),
+                          len(shard.items) if shard is not None else None))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, before, records in reversed(saved):
+                if range_value is None:
+                    table.items.pop(hash_value, None) if before is None else table.items.__setitem__(hash_value, before)
+                elif before is None:
+                    table.items.get(hash_value, {}).pop(range_value, None)
+                else:
+                    table.items[hash_value][range_value] = before
+                if records is not None:
+                    del table.stream_shard.items[records:]
+            raise
+
+    transact_write_items.keeps_touched_items = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models.copy = _TablesUncopied()  # type: ignore[assignment]
+
+
 def forget_read_records(table_name: str) -> Callable[[str], None]:
     """A stream keeps its records for a day; moto keeps them forever, inside the table, and
     copies the table whole for every transaction. Once the notifier has read a record it is
@@ -319,6 +388,7 @@ def start_local_stack(
     secret's value; empty: the template generates one, kept with the state file.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    rollback_touched_items()
     serialize_table_writes()
     keeper = StateKeeper(state_file) if state_file else None
     if keeper:

@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import Person, mails_to
+from conftest import Person, mails_to, tickets_of
 
 from supportdesk.store import Table
-from supportdesk.tickets import get_ticket, list_tickets_of
+from supportdesk.tickets import get_ticket
 from supportdesk_dev.stack import LocalStack
 
 
@@ -38,7 +38,7 @@ def victim(make_customer: Any, deliver: Any, table: Table) -> tuple[Person, str]
 def untouched(table: Table, person: Person, ticket_id: str, stack: LocalStack) -> bool:
     ticket = get_ticket(table, ticket_id)
     return (ticket is not None and ticket.message_count == 1
-            and [t.id for t in list_tickets_of(table, person.account.id)] == [ticket_id]
+            and [t.id for t in tickets_of(table, person.account.id)] == [ticket_id]
             and len(mails_to(stack, person.email)) == 1)  # the acknowledgement of the real ticket
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from conftest import Person, browser_client, csrf_token, log_in, mails_to
+from conftest import Person, browser_client, csrf_token, log_in, mails_to, tickets_of
 
 from supportdesk.store import Table
-from supportdesk.tickets import get_ticket, list_tickets_of
+from supportdesk.tickets import get_ticket
 from supportdesk_dev.events import LambdaContext, http_api_event
 from supportdesk_dev.stack import LocalStack
 
@@ -206,7 +206,7 @@ def test_a_planted_csrf_cookie_with_its_known_token_is_useless_against_a_signed_
     planted = attacker.cookies["__Host-sd_csrf"]
     victim = browser_client(app)
     log_in(victim, customer.email, customer.password)
-    before = len(list_tickets_of(table, customer.account.id))
+    before = len(tickets_of(table, customer.account.id))
     cookies = {**dict(victim.cookies.items()), "__Host-sd_csrf": planted}
     victim.cookies.clear()
     forged = victim.post("/api/tickets", follow_redirects=False,
@@ -214,7 +214,7 @@ def test_a_planted_csrf_cookie_with_its_known_token_is_useless_against_a_signed_
                          data={"department": "support", "subject": "Borren mi cuenta", "priority": "normal",
                                "message": "Escrito por otro.", "csrf_token": known_token})
     assert forged.status_code == 403
-    assert len(list_tickets_of(table, customer.account.id)) == before
+    assert len(tickets_of(table, customer.account.id)) == before
 
 
 def test_after_a_password_reset_every_other_browser_is_out_at_once(

@@ -69,6 +69,25 @@ def cold_start(bytecode: bool) -> dict[str, float]:
     return {"bare_ms": statistics.median(bare) * 1000, "handler_ms": statistics.median(handler) * 1000}
 
 
+# What a customer attaches: a log, a screenshot, a PDF.
+FILES = {"error.log": b"550 5.1.1 <info@ana.es>: Recipient address rejected\n" * 40,
+         "captura.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 60,
+         "factura.pdf": b"%PDF-1.4\n" + b"0" * 20_000}
+
+
+def attach(session: Session, name: str, data: bytes, measure: Callable[..., dict[str, Any]]) -> str:
+    """As the browser attaches a file: a presigned POST (measured), the upload straight to S3
+    (not the function's), the file's check (measured); the token the form sends."""
+    import httpx2 as httpx
+
+    slot = json.loads(measure("attach: presigned POST", session, "POST", "/api/uploads",
+                              {"filename": name, "size": str(len(data)), "content_type": "text/plain"})["body"])
+    sent = httpx.post(slot["url"], data=slot["fields"], files={"file": (name, data, "text/plain")})
+    assert sent.status_code < 300, sent.text
+    checked = measure("attach: check", session, "POST", "/api/uploads/checked", {"key": slot["key"]})
+    return str(json.loads(checked["body"])["token"])
+
+
 def serve_actions(rounds: int) -> dict[str, Any]:
     """Drive the Lambda handler through every customer and agent action; runs in a child
     process. Each round the customer opens a ticket and the agent works on it (before the
@@ -91,13 +110,13 @@ def serve_actions(rounds: int) -> dict[str, Any]:
     origin = resources.origin_secret()
     served = {"requests": 0}
 
-    def call(session: Session, method: str, url: str, form: dict[str, str] | None = None,
+    def call(session: Session, method: str, url: str, form: dict[str, Any] | None = None,
              htmx: bool = True) -> dict[str, Any]:
         headers = {"hx-request": "true"} if htmx else {}
         body = ""
         if form is not None:
             headers["content-type"] = "application/x-www-form-urlencoded"
-            body = urlencode({**form, "csrf_token": session.token})
+            body = urlencode({**form, "csrf_token": session.token}, doseq=True)
         event = http_api_event(method, url, headers=headers, body=body, origin_secret=origin,
                                cookies=[f"{k}={v}" for k, v in session.jar.items()])
         response = handler(event, context)
@@ -115,7 +134,7 @@ def serve_actions(rounds: int) -> dict[str, Any]:
     dearest: dict[str, list[str]] = {}  # each action's calls, in its costliest round
 
     def measure(name: str, session: Session, method: str, url: str,
-                form: dict[str, str] | None = None) -> dict[str, Any]:
+                form: dict[str, Any] | None = None) -> dict[str, Any]:
         calls.clear()
         start = time.perf_counter()
         response = call(session, method, url, form)
@@ -145,9 +164,10 @@ def serve_actions(rounds: int) -> dict[str, Any]:
         measure("form", customer, "GET", "/api/tickets/new?department=support")
         measure("subject advice", customer, "GET", "/api/tickets/similar?subject=correo+rebota")
         measure("preview", customer, "POST", "/api/preview", {"message": "**negrita** y `code`"})
-        created = measure("submit", customer, "POST", "/api/tickets", {
+        tokens = [attach(customer, name, data, measure) for name, data in FILES.items()]
+        created = measure(f"submit with {len(tokens)} files", customer, "POST", "/api/tickets", {
             "department": "support", "subject": f"El correo rebota {round_number}",
-            "priority": "normal", "service": "Hosting Pro — ana.es",
+            "priority": "normal", "service": "Hosting Pro — ana.es", "attachment": tokens,
             "message": "Desde las 10:00 los mensajes a info@ana.es rebotan con 550.\n\n```\n550 5.1.1\n```"})
         ticket_id = re.search(r'id="created-ticket-id">([A-Z]{3}-\d{6})<', created["body"]).group(1)  # type: ignore[union-attr]
         measure("list + search", customer, "GET", "/api/tickets?q=rebota")
@@ -187,6 +207,11 @@ def work_on(agent: Session, ticket_id: str, round_number: int, call: Callable[..
     status = "in-progress" if round_number % 2 == 0 else "on-hold"
     measure("status change", agent, "POST", f"{ticket}/changes", {"status": status, "version": version})
     measure("presence", agent, "POST", f"{ticket}/presence", {"writing": "1"})
+    # Words are indexed by the notifier, off the request path: wait (unmeasured) until it has.
+    waited = time.monotonic() + 10
+    while ticket_id not in call(agent, "GET", "/api/agent/search?q=rebota")["body"]:
+        assert time.monotonic() < waited, "the notifier did not index the ticket's words"
+        time.sleep(0.05)
     for name, url in (("search by ID", f"/api/agent/search?q={ticket_id}"),
                       ("search by words", "/api/agent/search?q=rebota")):
         assert ticket_id in measure(name, agent, "GET", url)["body"], name

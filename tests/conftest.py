@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,23 @@ def page_in(browser: Any) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
+
+
+@contextmanager
+def datastore_calls() -> Iterator[list[str]]:
+    """Every DynamoDB and S3 call the web function's clients make inside the block."""
+    from portal import resources
+
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.split(".", 2)[-1])
+
+    clients = [resources._client("dynamodb"), resources._client("s3")]
+    for client in clients:
+        client.meta.events.register("before-call.*", count)
+    try:
+        yield calls
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call.*", count)

@@ -146,8 +146,11 @@ def test_the_local_stream_keeps_what_the_templates_filter_keeps() -> None:
 
     stream = load_template(REPO / "template.yaml")["Resources"]["NotifierFunction"]["Properties"]["Events"][
         "TicketEvents"]["Properties"]
-    (pattern,) = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
-    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "OUTBOX#"}]}}}}
+    events, expired = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    assert events == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "OUTBOX#"}]}}}}
+    assert expired == {"eventName": ["REMOVE"], "userIdentity": {"type": ["Service"],
+                                                               "principalId": ["dynamodb.amazonaws.com"]},
+                       "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "UPLOAD#uploads/"}]}}}}
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
     def record(name: str, pk: str) -> dict[str, Any]:
@@ -155,3 +158,7 @@ def test_the_local_stream_keeps_what_the_templates_filter_keeps() -> None:
 
     assert keeps(record("INSERT", "OUTBOX#ABC-123456"))
     assert not keeps(record("MODIFY", "OUTBOX#ABC-123456")) and not keeps(record("INSERT", "TICKET#ABC-123456"))
+    ttl = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert keeps({**record("REMOVE", "UPLOAD#uploads/acct-1/f/a.txt"), "userIdentity": ttl})
+    assert not keeps(record("REMOVE", "UPLOAD#uploads/acct-1/f/a.txt"))  # a message's claim
+    assert not keeps({**record("REMOVE", "TICKET#ABC-123456"), "userIdentity": ttl})

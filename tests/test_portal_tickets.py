@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Person, browser_client, csrf_token, mails_to
+from conftest import Person, browser_client, csrf_token, datastore_calls, mails_to
 from starlette.testclient import TestClient
 
 from supportdesk_dev.stack import LocalStack
@@ -349,26 +347,6 @@ def test_the_honeypot_and_the_rate_limit_stop_robots_and_floods(signed_in: Any) 
 
 
 # --- cost of each action --------------------------------------------------------------------------
-
-@contextmanager
-def datastore_calls() -> Iterator[list[str]]:
-    """Every DynamoDB and S3 call the web function's clients make inside the block."""
-    from portal import resources
-
-    calls: list[str] = []
-
-    def count(event_name: str, **_: Any) -> None:
-        calls.append(event_name.split(".", 2)[-1])
-
-    clients = [resources._client("dynamodb"), resources._client("s3")]
-    for client in clients:
-        client.meta.events.register("before-call.*", count)
-    try:
-        yield calls
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.*", count)
-
 
 def test_each_customer_action_costs_at_most_two_datastore_calls(
         signed_in: Any, customer: Person, app: Any) -> None:

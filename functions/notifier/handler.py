@@ -1,7 +1,8 @@
-"""The table's stream (new event items only) -> supportdesk.channels: every mail we send.
+"""The table's stream -> supportdesk.channels (every mail we send), and abandoned uploads' files away.
 
-Thin on purpose: each record of the batch is an event stored with its change; it goes to
-the channels that have not had it yet. A record whose delivery failed is reported back
+Thin on purpose. A new event item, stored with its change, goes to the channels that have
+not had it yet. An upload item that DynamoDB's TTL removed was never claimed by a message:
+its file is deleted (supportdesk.attachments). A record whose delivery failed is reported back
 (ReportBatchItemFailures), so Lambda gives it, and the ones after it, again: a slow or
 failing SES delays a mail, loses none, and never slowed or failed a web request.
 """
@@ -13,7 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from supportdesk.channels import Outlet, deliver_stored_event
+from supportdesk.attachments import abandoned_upload_key
+from supportdesk.channels import Outlet, deliver_stored_event, worth_retrying
 from supportdesk.config import Settings
 from supportdesk.departments import list_departments
 from supportdesk.events import is_event_key
@@ -48,14 +50,41 @@ def _outlet() -> Outlet:
                   notify_assignee=settings.notify_assignee, refresh=_refreshed)
 
 
+@cache
+def files() -> tuple[Any, str]:
+    """The S3 client and the attachments bucket."""
+    import boto3
+
+    settings = Settings.from_environ()
+    return (boto3.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url),
+            settings.attachments_bucket)
+
+
+def forget_upload(key: str) -> bool:
+    """Delete an abandoned upload's file; False when that failed in a way worth another try."""
+    s3, bucket = files()
+    try:
+        s3.delete_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        if worth_retrying(error):
+            return False
+        logger.exception("abandoned upload %s not deleted", key)
+    return True
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
     for record in event.get("Records", []):
-        keys = from_dynamodb(record.get("dynamodb", {}).get("Keys", {}))
-        if record.get("eventName") != "INSERT" or not is_event_key(keys):
-            continue
-        if not deliver_stored_event(keys, outlet()):
+        abandoned = abandoned_upload_key(record)
+        if abandoned is not None:
+            done = forget_upload(abandoned)
+        else:
+            keys = from_dynamodb(record.get("dynamodb", {}).get("Keys", {}))
+            if record.get("eventName") != "INSERT" or not is_event_key(keys):
+                continue
+            done = deliver_stored_event(keys, outlet())
+        if not done:
             failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
     if failures:
         logger.warning("events not delivered; Lambda gives them again", extra={"failed": len(failures)})

@@ -49,6 +49,7 @@ routes = [
     *path("/api/tickets/{id}/attachments/{attachment_id}", "attachment", GET=thread.download),
     *path("/api/tickets/{id}/messages/{sequence:int}/original", "original_mail", GET=thread.original_mail),
     *path("/api/uploads", "uploads", POST=uploads.new_upload),
+    *path("/api/uploads/checked", "uploaded", POST=uploads.uploaded),
     # The agents' side: 404 for anyone who is not an agent (pages.require_agent).
     *path("/api/agent/queue", "agent_queue", GET=console.queue),
     *path("/api/agent/search", "agent_search", GET=console.search),

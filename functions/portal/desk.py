@@ -95,17 +95,24 @@ async def write(request: Request) -> Response:
     if problem:
         return ticket_view(request, _ticket(ticket_id), reply=message, errors={"message": problem},
                            status_code=409 if problem == "unconfirmed" else 400, pending=pending)
-    try:
-        attachments = uploads.link(request, form, session(request).token_identity())
-    except AttachmentRefused as refused:
+
+    def files_refused(refused: AttachmentRefused) -> Response:
         return ticket_view(request, _ticket(ticket_id), reply=message, status_code=400,
                            errors={"attachments": refused.reason}, attachment_error=refused,
                            pending=[p for p in pending if p["filename"] != refused.filename])
+
+    try:
+        taken = uploads.claim(request, form, session(request).token_identity())
+    except AttachmentRefused as refused:
+        return files_refused(refused)
     add = add_agent_reply if kind == "reply" else add_note
     try:
-        add(resources.table(), head, agent=agent, body=message, attachments=attachments,
-            also=[session(request).write_check()])
-    except AlsoRefused:
+        add(resources.table(), head, agent=agent, body=message, attachments=taken.attachments,
+            also=[*taken.actions, session(request).write_check()])
+    except AlsoRefused as refused:
+        files = taken.refusal(refused.failed)
+        if files is not None:
+            return files_refused(files)
         session(request).end(revoke=False)
         raise LoginRequired() from None
     except TicketUnconfirmed:

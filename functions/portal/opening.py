@@ -90,7 +90,7 @@ async def submit_ticket(request: Request) -> Response:
         ticket = open_ticket(resources.table(), values, departments=resources.departments(), account=account,
                              language=request.state.language, client=client_key(request),
                              guest_keys=resources.guest_keys(),
-                             attach=lambda: uploads.link(request, form, optional_identity(request)))
+                             attach=lambda: uploads.claim(request, form, optional_identity(request)))
     except InvalidTicket as invalid:
         status = 429 if invalid.errors.get("form") == "rate-limited" else 400
         return _form_page(request, values=values, account=account, errors=invalid.errors,

@@ -107,19 +107,25 @@ async def reply_to_ticket(request: Request) -> Response:
     if error:
         return thread_page(request, ticket, access, key, reply=message, errors={"message": error},
                            status_code=409 if error == "unconfirmed" else 400, pending=pending)
-    try:
-        attachments = uploads.link(request, form, session(request).token_identity())
-    except AttachmentRefused as refused:
+
+    def files_refused(refused: AttachmentRefused) -> Response:
         return thread_page(request, ticket, access, key, reply=message, status_code=400,
                            errors={"attachments": refused.reason}, attachment_error=refused,
                            pending=[p for p in pending if p["filename"] != refused.filename])
+
+    try:
+        taken = uploads.claim(request, form, session(request).token_identity())
+    except AttachmentRefused as refused:
+        return files_refused(refused)
     try:
         # The author is the ticket's requester, named as our profile named them. Another
         # message landing first (an agent's answer) is no reason to refuse this one.
-        ticket = add_customer_reply(resources.table(), ticket, author_name=ticket.requester.name,
-                                    body=message, attachments=attachments, also=_writer_checks(request, access))
-    except AlsoRefused:
-        return _session_ended(request)
+        ticket = add_customer_reply(resources.table(), ticket, author_name=ticket.requester.name, body=message,
+                                    attachments=taken.attachments,
+                                    also=[*taken.actions, *_writer_checks(request, access)])
+    except AlsoRefused as refused:
+        files = taken.refusal(refused.failed)
+        return _session_ended(request) if files is None else files_refused(files)
     return _after_change(request, ticket.customer_view(), access, key)
 
 

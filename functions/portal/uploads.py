@@ -1,8 +1,9 @@
-"""Attachments in the portal: presigned uploads for the browser, checked links, downloads."""
+"""Attachments in the portal: presigned uploads for the browser, their check, claims, downloads."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -11,9 +12,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from portal import resources
-from portal.pages import client_key, optional_identity
+from portal.pages import client_key, optional_identity, session
 from portal.rendering import environment
-from supportdesk.attachments import Attachment, AttachmentRefused, download_url, link_uploads, presign_upload
+from supportdesk.attachments import (
+    Attachment,
+    AttachmentRefused,
+    Claims,
+    Upload,
+    check_upload,
+    claims,
+    download_url,
+    presign_upload,
+    upload_item,
+)
 from supportdesk.auth import Identity
 from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.tickets import Ticket, find_attachment
@@ -79,24 +90,46 @@ async def new_upload(request: Request) -> Response:
     return JSONResponse(upload, headers={"Cache-Control": "no-store"})
 
 
-def uploaded_keys(form: FormData) -> list[str]:
+async def uploaded(request: Request) -> Response:
+    """POST {key} after the browser's upload -> the checked file's token for the form (JSON),
+    or 400 with the reason in the user's words, shown next to that file."""
+    form = await request.form()
+    # The tokens' identity (no profile read): a session ended elsewhere can record no more
+    # than its own file, and the message that claims it carries the session's check.
+    owner = upload_owner(request, session(request).token_identity())
+    try:
+        upload = check_upload(resources.s3(), resources.settings().attachments_bucket,
+                              resources.attachment_policy(), owner=owner, key=str(form.get("key", "")))
+    except AttachmentRefused as error:
+        return JSONResponse({"error": refusal_text(request, error)}, status_code=400)
+    resources.table().put(upload_item(upload, owner, time.time()))
+    return JSONResponse({"token": upload.token, "filename": upload.filename},
+                        headers={"Cache-Control": "no-store"})
+
+
+def upload_tokens(form: FormData) -> list[str]:
     return [str(k) for k in form.getlist("attachment") if isinstance(k, str) and k]
 
 
-def link(request: Request, form: FormData, identity: Identity | None) -> tuple[Attachment, ...]:
-    """Check and link the files the form lists; AttachmentRefused if one breaks a rule."""
-    keys = uploaded_keys(form)
-    if not keys:
-        return ()
-    return tuple(link_uploads(
-        resources.s3(), resources.settings().attachments_bucket, resources.attachment_policy(),
-        owner=upload_owner(request, identity), keys=keys,
-    ))
+def claim(request: Request, form: FormData, identity: Identity | None) -> Claims:
+    """What the message takes of the files its form lists (no call: its transaction checks
+    the claims); AttachmentRefused if one cannot be the sender's."""
+    tokens = upload_tokens(form)
+    if not tokens:
+        return Claims()
+    return claims(resources.table(), resources.attachment_policy(), owner=upload_owner(request, identity),
+                  tokens=tokens)
 
 
 def pending_uploads(form: FormData) -> list[dict[str, Any]]:
     """The uploads a refused form listed, to show them again (nothing the user did is lost)."""
-    return [{"key": key, "filename": key.rsplit("/", 1)[-1]} for key in uploaded_keys(form)]
+    pending = []
+    for token in upload_tokens(form):
+        try:
+            pending.append({"token": token, "filename": Upload.from_token(token).filename})
+        except AttachmentRefused:
+            continue
+    return pending
 
 
 def send_download(ticket: Ticket, attachment_id: str) -> Response:

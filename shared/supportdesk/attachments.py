@@ -1,28 +1,39 @@
-"""Attachments: uploaded by the browser straight to S3, checked, then linked to a message.
+"""Attachments: uploaded by the browser straight to S3, checked once, claimed by a message.
 
 1. The browser asks for a presigned POST per file. Its policy names one exact key under a
    prefix that belongs to the uploader (uploads/<owner>/<upload id>/<file name>), a size
    range up to the limit, the Content-Type, and a short expiry.
-2. S3 enforces that policy in AWS; the local S3 does not, so the API checks again before
-   linking: the object must be under the uploader's own prefix, its real size (HeadObject)
-   within the limit, its extension allowed, and no more files than the limit.
-3. Linking copies the object (only if it is still the one checked: CopySourceIfMatch) to
-   attachments/<attachment id>/<file name>, and the message that lists it is written in one
-   transaction with the ticket. Whatever stays under uploads/ was never linked, and the
-   bucket's lifecycle rule removes it after a day.
-4. Downloads are short presigned GETs with Content-Disposition: attachment, after the
+2. Right after the upload, the browser asks the API to check the file (`check_upload`):
+   S3 enforces the policy in AWS, the local S3 does not, so the API reads the object's real
+   size (HeadObject) against the limit, its extension and its owner's prefix, and records it
+   as an upload item (`PK=UPLOAD#<key>`) that expires in a day. A refusal reaches the user
+   next to that file, before they send anything.
+3. Sending the message costs no S3 call per file: the form names the checked uploads, and
+   the transaction that stores the message deletes their upload items on the condition that
+   they exist, belong to the sender and say the same size and type. So a file is in one
+   message at most, and only a checked one of the sender's own. The file stays where it
+   was uploaded; the message holds its key.
+4. An upload item that no message claimed expires (DynamoDB's TTL) and the notifier, told
+   by the table's stream, deletes its file (`abandoned_upload_key`). If that ever fails, a
+   file is kept too long; a linked file is never deleted.
+5. Downloads are short presigned GETs with Content-Disposition: attachment, after the
    caller's right to the ticket was checked: the browser never renders an upload inline.
+   Files of mails and of messages stored before step 3 live under attachments/.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from supportdesk.store import Table
 
 UPLOAD_PREFIX = "uploads/"
 ATTACHMENT_PREFIX = "attachments/"
@@ -138,38 +149,132 @@ def presign_upload(s3: Any, bucket: str, policy: AttachmentPolicy, *, owner: str
     return {"url": post["url"], "fields": post["fields"], "key": key, "filename": name}
 
 
-def link_uploads(s3: Any, bucket: str, policy: AttachmentPolicy, *, owner: str,
-                 keys: Iterable[str]) -> list[Attachment]:
-    """Check each uploaded object as S3 would have, and copy it where attachments live.
+UPLOAD_ITEM_PREFIX = "UPLOAD#"
+UPLOAD_ITEM_SECONDS = 24 * 3600  # a checked file waits this long for its message
 
-    Raises AttachmentRefused for the first file that breaks a rule; nothing is linked then.
-    """
-    wanted = list(dict.fromkeys(k for k in keys if k))
-    if len(wanted) > policy.max_files:
-        raise AttachmentRefused("too-many")
-    prefix = owner_prefix(owner)
-    checked = []
-    for key in wanted:
-        # Cleaned again: only presign_upload's keys carry clean names, and in AWS only S3's
-        # policy check holds a browser to those keys.
-        name = safe_filename(key.rsplit("/", 1)[-1])
-        if not key.startswith(prefix) or ".." in key.split("/") or key.count("/") != prefix.count("/") + 1:
-            raise AttachmentRefused("not-yours", name)
+
+@dataclass(frozen=True)
+class Upload:
+    """A file under its owner's prefix that passed `check_upload`; `token` is what the browser
+    keeps in the form for it (the key, size and type the message will claim)."""
+
+    key: str
+    size: int
+    content_type: str
+
+    @property
+    def filename(self) -> str:
+        return safe_filename(self.key.rsplit("/", 1)[-1])
+
+    @property
+    def token(self) -> str:
+        return json.dumps({"key": self.key, "size": self.size, "type": self.content_type},
+                          ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_token(cls, token: str) -> Upload:
+        """The upload a form names; AttachmentRefused("missing") for anything else."""
         try:
-            head = s3.head_object(Bucket=bucket, Key=key)
-        except s3.exceptions.ClientError as error:
-            raise AttachmentRefused("missing", name) from error
-        check_file(policy, name, int(head["ContentLength"]))
-        checked.append((key, name, head))
-    linked = []
-    for key, name, head in checked:
-        attachment_id = uuid.uuid4().hex
-        target = f"{ATTACHMENT_PREFIX}{attachment_id}/{name}"
-        content_type = str(head.get("ContentType") or "application/octet-stream")
-        s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key},
-                       CopySourceIfMatch=head["ETag"], MetadataDirective="COPY")
-        linked.append(Attachment(attachment_id, target, name, int(head["ContentLength"]), content_type))
-    return linked
+            value = json.loads(token)
+            upload = cls(key=str(value["key"]), size=int(value["size"]), content_type=str(value["type"]))
+        except (ValueError, TypeError, KeyError):
+            raise AttachmentRefused("missing", safe_filename(str(token).rsplit("/", 1)[-1][:MAX_FILENAME_CHARS]))
+        return upload
+
+
+def _owned_key(owner: str, key: str) -> str:
+    """`key` if it is a key presign_upload could have made for `owner`, else AttachmentRefused.
+
+    In AWS only S3's policy check holds a browser to those keys; locally nothing does.
+    """
+    prefix = owner_prefix(owner)
+    name = key.rsplit("/", 1)[-1]
+    upload_id = key[len(prefix):].split("/", 1)[0]
+    if not (key.startswith(prefix) and re.fullmatch(r"[0-9a-f]{32}", upload_id)
+            and key == f"{prefix}{upload_id}/{name}" and name == safe_filename(name)):
+        raise AttachmentRefused("not-yours", safe_filename(name))
+    return key
+
+
+def check_upload(s3: Any, bucket: str, policy: AttachmentPolicy, *, owner: str, key: str) -> Upload:
+    """Check an uploaded object as S3 would have (one HeadObject); AttachmentRefused if it breaks a rule."""
+    _owned_key(owner, key)
+    name = safe_filename(key.rsplit("/", 1)[-1])
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        raise AttachmentRefused("missing", name) from error
+    check_file(policy, name, int(head["ContentLength"]))
+    return Upload(key, int(head["ContentLength"]), str(head.get("ContentType") or "application/octet-stream"))
+
+
+def upload_item(upload: Upload, owner: str, now: float) -> dict[str, Any]:
+    """The record of a checked upload, waiting for the message that claims it."""
+    return {"PK": UPLOAD_ITEM_PREFIX + upload.key, "SK": "UPLOAD", "type": "Upload", "owner": owner,
+            "size": upload.size, "content_type": upload.content_type,
+            "expires_at": int(now) + UPLOAD_ITEM_SECONDS}
+
+
+def uploads_named(policy: AttachmentPolicy, *, owner: str, tokens: Iterable[str]) -> list[Upload]:
+    """The checked uploads a form names, refused (AttachmentRefused) if they cannot be the
+    sender's or are too many. That each was checked is the claim's condition (`claim`)."""
+    uploads = list({u.key: u for u in map(Upload.from_token, (t for t in tokens if t))}.values())
+    if len(uploads) > policy.max_files:
+        raise AttachmentRefused("too-many")
+    for upload in uploads:
+        _owned_key(owner, upload.key)
+        check_file(policy, upload.filename, upload.size)
+    return uploads
+
+
+def claim(table: Table, upload: Upload, owner: str) -> dict[str, Any]:
+    """The transaction action that takes `upload` for the message stored with it: only a
+    checked upload of `owner`'s, as checked, and only once."""
+    return table.delete_action(
+        UPLOAD_ITEM_PREFIX + upload.key, "UPLOAD",
+        "#owner = :owner AND #size = :size AND content_type = :type",
+        {":owner": owner, ":size": upload.size, ":type": upload.content_type},
+        names={"#owner": "owner", "#size": "size"})
+
+
+def attachment_of(upload: Upload) -> Attachment:
+    return Attachment(uuid.uuid4().hex, upload.key, upload.filename, upload.size, upload.content_type)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a message takes of the uploads its form names: its attachments, and the actions
+    (first in its transaction's `also`) that claim them."""
+
+    uploads: tuple[Upload, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    actions: tuple[dict[str, Any], ...] = ()
+
+    def refusal(self, failed: Iterable[int]) -> AttachmentRefused | None:
+        """Why the transaction was refused, if a claim (by its position in `also`) was."""
+        for position in sorted(failed):
+            if position < len(self.uploads):
+                return AttachmentRefused("missing", self.uploads[position].filename)
+        return None
+
+
+def claims(table: Table, policy: AttachmentPolicy, *, owner: str, tokens: Iterable[str]) -> Claims:
+    """The claims of the uploads a form names (no call: the transaction checks them)."""
+    uploads = tuple(uploads_named(policy, owner=owner, tokens=tokens))
+    return Claims(uploads, tuple(map(attachment_of, uploads)), tuple(claim(table, u, owner) for u in uploads))
+
+
+def abandoned_upload_key(record: dict[str, Any]) -> str | None:
+    """The S3 key of an upload whose item DynamoDB's TTL removed (no message claimed it), from
+    a stream record; None for any other record (a claim removes the item as a user)."""
+    identity = record.get("userIdentity") or {}
+    if record.get("eventName") != "REMOVE" or identity.get("type") != "Service" or (
+            identity.get("principalId") != "dynamodb.amazonaws.com"):
+        return None
+    pk = record.get("dynamodb", {}).get("Keys", {}).get("PK", {}).get("S", "")
+    if not pk.startswith(UPLOAD_ITEM_PREFIX + UPLOAD_PREFIX):
+        return None
+    return str(pk[len(UPLOAD_ITEM_PREFIX):])
 
 
 def download_url(s3: Any, bucket: str, attachment: Attachment) -> str:

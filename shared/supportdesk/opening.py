@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from supportdesk.accounts import Account
-from supportdesk.attachments import Attachment
+from supportdesk.attachments import Claims
 from supportdesk.departments import Department
 from supportdesk.limits import EMAIL_CHARS, NAME_CHARS, SUBJECT_CHARS, message_problem
 from supportdesk.ratelimit import Limit, first_reached
 from supportdesk.search import fold
 from supportdesk.store import Table
-from supportdesk.tickets import DEFAULT_PRIORITY, GuestKeys, Priority, Requester, Ticket, create_ticket
+from supportdesk.tickets import DEFAULT_PRIORITY, AlsoRefused, GuestKeys, Priority, Requester, Ticket, create_ticket
 
 GUEST_TICKETS_PER_HOUR = 5  # per address
 GUEST_TICKETS_PER_CLIENT_PER_HOUR = 10  # per client (its network address), whatever the addresses
@@ -127,10 +127,11 @@ def open_ticket(
     language: str,
     client: str,
     guest_keys: GuestKeys,
-    attach: Callable[[], tuple[Attachment, ...]] = tuple,
+    attach: Callable[[], Claims] = Claims,
 ) -> Ticket:
     """Check the form (InvalidTicket says why not), then take its files (`attach`, called
-    only for a request that is taken) and store the ticket.
+    only for a request that is taken) and store the ticket: AttachmentRefused if a file's
+    claim fails (not checked, or in a message already).
 
     A guest's ticket opens with a private key (`guest_keys`; the mail that asks the guest's
     address to confirm it carries it), and waits outside the queue until then
@@ -140,20 +141,24 @@ def open_ticket(
     refusal = None if errors or account is not None else _guest_refusal(table, request, client)
     if errors or refusal:
         raise InvalidTicket(errors or {"form": str(refusal)})
-    attachments = attach()
+    taken = attach()
     if account is not None:
         requester = Requester.of(account)
     else:
         requester = Requester(one_line(request.name), request.email.strip().lower(), None, language)
-    return create_ticket(
-        table,
-        department=request.department,
-        subject=one_line(request.subject),
-        body=request.message,
-        requester=requester,
-        priority=Priority(request.priority),
-        service=request.service or None,
-        guest_keys=None if account is not None else guest_keys,
-        attachments=attachments,
-        confirmed=account is not None,
-    )
+    try:
+        return create_ticket(
+            table,
+            department=request.department,
+            subject=one_line(request.subject),
+            body=request.message,
+            requester=requester,
+            priority=Priority(request.priority),
+            service=request.service or None,
+            guest_keys=None if account is not None else guest_keys,
+            attachments=taken.attachments,
+            confirmed=account is not None,
+            also=taken.actions,
+        )
+    except AlsoRefused as refused:
+        raise taken.refusal(refused.failed) or refused

@@ -268,6 +268,18 @@ class Table:
         except self.client.exceptions.ConditionalCheckFailedException as error:
             raise ConditionFailed(["ConditionalCheckFailed"]) from error
 
+    def delete_action(self, pk: str, sk: str, condition: str, values: Item, *,
+                      names: dict[str, str] | None = None) -> dict[str, Any]:
+        """A transaction action that deletes an item, on `condition` (which fails if it is gone)."""
+        delete: dict[str, Any] = {
+            "TableName": self.name, "Key": to_dynamodb({"PK": pk, "SK": sk}),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {k: _serializer.serialize(v) for k, v in values.items()},
+        }
+        if names:
+            delete["ExpressionAttributeNames"] = names
+        return {"Delete": delete}
+
     def condition_check_action(self, pk: str, sk: str, condition: str, values: Item) -> dict[str, Any]:
         """A transaction action that writes nothing: the transaction needs `condition` to hold."""
         return {"ConditionCheck": {

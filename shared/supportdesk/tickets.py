@@ -128,8 +128,18 @@ class TicketUnconfirmed(Exception):
 
 class AlsoRefused(Exception):
     """A write that came with the change (`also`) had its condition fail, so nothing was
-    written: the record of an inbound mail (this very mail was stored before), or the check
-    of the writer's session (it was ended meanwhile)."""
+    written: the record of an inbound mail (this very mail was stored before), the check
+    of the writer's session (it was ended meanwhile), or the claim of an upload (not checked,
+    not the writer's, or already in a message). `failed`: their positions in `also`."""
+
+    def __init__(self, ticket_id: str, failed: tuple[int, ...] = ()) -> None:
+        super().__init__(ticket_id)
+        self.failed = failed
+
+
+def _also_failed(reasons: list[str], actions: int) -> tuple[int, ...]:
+    return tuple(n - actions for n, reason in enumerate(reasons)
+                 if n >= actions and reason == "ConditionalCheckFailed")
 
 
 def new_ticket_id() -> str:
@@ -446,7 +456,7 @@ def _commit(table: Table, before: Ticket, after: Ticket, *, event: TicketEvent |
         table.transact([*actions, *also])
     except ConditionFailed as failure:
         if "ConditionalCheckFailed" in failure.reasons[len(actions):]:
-            raise AlsoRefused(after.id) from failure
+            raise AlsoRefused(after.id, _also_failed(failure.reasons, len(actions))) from failure
         if "ConditionalCheckFailed" in failure.reasons[:len(actions)]:
             raise TicketChanged(after.id) from failure
         raise
@@ -531,7 +541,7 @@ def create_ticket(
             table.transact([*actions, *also])
         except ConditionFailed as failure:
             if "ConditionalCheckFailed" in failure.reasons[len(actions):]:
-                raise AlsoRefused(ticket_id) from failure
+                raise AlsoRefused(ticket_id, _also_failed(failure.reasons, len(actions))) from failure
             if failure.reasons and failure.reasons[0] == "ConditionalCheckFailed":
                 continue  # the ID is taken: draw another
             raise

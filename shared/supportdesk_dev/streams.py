@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from supportdesk.attachments import abandoned_upload_key
 from supportdesk_dev.background import Every
 
 log = logging.getLogger("supportdesk_dev")
@@ -23,9 +24,11 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def keeps(record: dict[str, Any]) -> bool:
     """The NotifierFunction's FilterCriteria in template.yaml: new items whose PK starts
-    with OUTBOX# (event items)."""
+    with OUTBOX# (event items), and upload items DynamoDB's TTL removed (moto has no TTL:
+    locally, abandoned uploads stay)."""
     key = record.get("dynamodb", {}).get("Keys", {}).get("PK", {}).get("S", "")
-    return record.get("eventName") == "INSERT" and key.startswith("OUTBOX#")
+    return (record.get("eventName") == "INSERT" and key.startswith("OUTBOX#")) or (
+        abandoned_upload_key(record) is not None)
 
 
 class StreamPump:

@@ -164,6 +164,15 @@
     try { return JSON.parse(holder.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (e) { return ""; }
   }
 
+  // A POST to our API answered with JSON: {ok, data}.
+  function post(address, body) {
+    return fetch(address, { method: "POST", body: body, credentials: "same-origin",
+                            headers: { "X-CSRF-Token": csrfToken() } })
+      .then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      });
+  }
+
   function uploadFiles(field, files) {
     Array.prototype.forEach.call(files, function (file) { uploadOne(field, file); });
   }
@@ -199,11 +208,7 @@
     ask.append("filename", file.name);
     ask.append("size", String(file.size));
     ask.append("content_type", file.type || "application/octet-stream");
-    fetch("/api/uploads", { method: "POST", body: ask, credentials: "same-origin",
-                            headers: { "X-CSRF-Token": csrfToken() } })
-      .then(function (response) {
-        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
-      })
+    post("/api/uploads", ask)
       .then(function (answer) {
         if (!answer.ok) { fail(answer.data.error); return; }
         var upload = answer.data;
@@ -218,13 +223,19 @@
         xhr.addEventListener("load", function () {
           if (xhr.status >= 300) { fail(); return; }
           bar.value = 100;
-          var hidden = document.createElement("input");
-          hidden.type = "hidden";
-          hidden.name = "attachment";
-          hidden.value = upload.key;
-          item.appendChild(hidden);
-          item.classList.add("done");
-          state.textContent = list.getAttribute("data-text-done");
+          // The API checks the file now, so a refusal shows here, before anything is sent.
+          var check = new FormData();
+          check.append("key", upload.key);
+          post("/api/uploads/checked", check).then(function (checked) {
+            if (!checked.ok) { fail(checked.data.error); return; }
+            var hidden = document.createElement("input");
+            hidden.type = "hidden";
+            hidden.name = "attachment";
+            hidden.value = checked.data.token;
+            item.appendChild(hidden);
+            item.classList.add("done");
+            state.textContent = list.getAttribute("data-text-done");
+          }).catch(function () { fail(); });
         });
         xhr.addEventListener("error", function () { fail(); });
         xhr.send(body);

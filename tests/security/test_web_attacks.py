@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 import uuid
 from typing import Any
@@ -283,25 +284,25 @@ def test_names_shown_come_from_our_profile_not_from_the_token(app: Any, make_cus
     assert page.text.count("Ana Pérez") >= 3  # header, and the author of both messages
 
 
-def test_a_file_name_planted_in_an_upload_key_is_cleaned_when_linked(app: Any, customer: Person,
-                                                                     stack: LocalStack) -> None:
+def test_a_file_name_planted_in_an_upload_key_is_refused(app: Any, customer: Person, stack: LocalStack) -> None:
+    """Only keys as presign_upload makes them (a clean name) are checked, let alone linked."""
     client = browser_client(app)
     log_in(client, customer.email, customer.password)
     token = csrf_token(client, "/api/departments")
     slot = client.post("/api/uploads", headers={"X-CSRF-Token": token},
                        data={"filename": "ok.txt", "size": "5", "content_type": "text/plain"}).json()
-    planted = slot["key"].rsplit("/", 1)[0] + "/\u202etxt.exe\u0007.txt"
-    stack.client("s3").put_object(Bucket=stack.environment["ATTACHMENTS_BUCKET"], Key=planted, Body=b"hola!")
-    opened = client.post("/api/tickets", follow_redirects=False, data={
-        "department": "support", "subject": "Nombre plantado", "priority": "normal", "message": "Adjunto.",
-        "attachment": planted, "csrf_token": token})
-    assert opened.status_code == 303, opened.text
-    ticket_id = TICKET_ID.search(opened.headers["location"]).group(0)  # type: ignore[union-attr]
-    stored = get_ticket(Table(stack.client("dynamodb"), stack.environment["TABLE_NAME"]), ticket_id)
-    assert stored is not None
-    (attachment,) = stored.messages[0].attachments
-    assert attachment.filename == "txt.exe.txt"
-    assert "\u202e" not in attachment.key and "\u0007" not in attachment.key
+    for planted in (slot["key"].rsplit("/", 1)[0] + "/\u202etxt.exe\u0007.txt",
+                    slot["key"].rsplit("/", 2)[0] + "/not-an-upload-id/ok.txt",
+                    slot["key"].rsplit("/", 1)[0] + "/more/ok.txt"):
+        stack.client("s3").put_object(Bucket=stack.environment["ATTACHMENTS_BUCKET"], Key=planted, Body=b"hola!")
+        checked = client.post("/api/uploads/checked", headers={"X-CSRF-Token": token}, data={"key": planted})
+        assert checked.status_code == 400, planted
+        assert "\u202e" not in checked.text and "\u0007" not in checked.text
+        named = json.dumps({"key": planted, "size": 5, "type": "text/plain"})
+        opened = client.post("/api/tickets", follow_redirects=False, data={
+            "department": "support", "subject": "Nombre plantado", "priority": "normal", "message": "Adjunto.",
+            "attachment": named, "csrf_token": token})
+        assert opened.status_code == 400, planted
 
 
 @pytest.mark.browser

@@ -147,3 +147,40 @@ def test_a_long_thread_shows_its_latest_page_and_the_earlier_ones_on_demand(
     agent_link = re.search(r'hx-get="(/api/agent/tickets/[^"]+/earlier\?cursor=[\w-]+)"', agent_page)
     assert agent_link and "NOTA 33" in agent_page
     assert "NOTA 11" in desk.get(agent_link.group(1), headers={"HX-Request": "true"}).text
+
+
+def test_tickets_stored_before_the_index_are_found_once_reindexed(stack: Any, table: Table, make_customer: Any) -> None:
+    """`supportdesk search reindex` writes what the notifier would have: the ID, the subject
+    and every message a customer sees, never a note."""
+    import argparse
+
+    from supportdesk.agents import Agent
+    from supportdesk.search_index import EVERYONE, lookup
+    from supportdesk.tickets import add_customer_reply, add_note, create_ticket, get_ticket, owner_key
+    from supportdesk_dev.cli import Target, reindex
+
+    customer = make_customer()
+    ticket = create_ticket(table, department="support", subject="Certificado caducado", body="El SSL de tienda.es",
+                           requester=Requester.of(customer.account))
+    ticket = add_customer_reply(table, ticket, author_name="Ana", body="También falla webmail")
+    add_note(table, ticket, agent=Agent("agent-1", "Agente"), body="secretonota en la nota")
+    stack.deliver_events()  # what the notifier wrote: taken away, as if stored before the index
+    terms = [(i["PK"], i["SK"]) for i in table.client.scan(TableName=table.name)["Items"]
+             if i["PK"]["S"].startswith("TERMS#") and i["SK"]["S"].endswith(ticket.id)]
+    assert terms
+    for pk, sk in terms:
+        table.client.delete_item(TableName=table.name, Key={"PK": pk, "SK": sk})
+    mine = owner_key(customer.account.id, customer.email)
+
+    def found(scope: str, words: str) -> bool:
+        search = lookup(table, scope, words)
+        if search is None or not search.candidates:
+            return False
+        return ticket.id in [t.id for t in search.results(table.batch_get(search.keys()))]
+
+    assert not found(mine, "webmail")
+    reindex(Target(stack.client, table.name, stack.environment["USER_POOL_ID"]), argparse.Namespace())
+    assert get_ticket(table, ticket.id) is not None
+    for words in ("certificado", "tienda.es", "webmail", ticket.id.lower()):
+        assert found(mine, words) and found(EVERYONE, words), words
+    assert not found(EVERYONE, "secretonota")

@@ -64,6 +64,15 @@ def term_items(ticket: Ticket, text: str) -> list[Item]:
             for word in index_words(text) for scope in scopes]
 
 
+def whole_ticket_items(ticket: Ticket) -> list[Item]:
+    """Every index item the channel writes over a ticket's life (its ID, subject and first
+    message, then each reply a customer can see), from the whole ticket: for tickets stored
+    before the index existed (`supportdesk search reindex`)."""
+    shown = [m for m in ticket.messages if not m.internal]
+    texts = [f"{ticket.id} {ticket.subject}\n{shown[0].body if shown else ''}", *(m.body for m in shown[1:])]
+    return list({(i["PK"], i["SK"]): i for text in texts for i in term_items(ticket, text)}.values())
+
+
 def on_ticket_event(event: TicketEvent, outlet: Outlet) -> None:
     """The search channel: a new ticket by its ID, subject and first message; a reply (the
     customer's or an agent's) by its words."""

@@ -103,6 +103,26 @@ def show_departments(target: Target, args: argparse.Namespace) -> int:
     return 0
 
 
+def reindex(target: Target, args: argparse.Namespace) -> int:
+    """Write the search index of every ticket (the notifier keeps it from then on): once,
+    for tickets stored before word search read an index. Safe to run again."""
+    from supportdesk.search_index import whole_ticket_items
+    from supportdesk.tickets import get_ticket
+
+    heads = target.client("dynamodb").get_paginator("scan").paginate(
+        TableName=target.table.name, FilterExpression="SK = :head",
+        ExpressionAttributeValues={":head": {"S": "TICKET"}}, ProjectionExpression="PK")
+    count = 0
+    for page in heads:
+        for item in page.get("Items", []):
+            ticket = get_ticket(target.table, item["PK"]["S"].removeprefix("TICKET#"), whole=True)
+            if ticket is not None:
+                target.table.batch_put(whole_ticket_items(ticket))
+                count += 1
+    print(f"{count} tickets indexed for search.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="supportdesk", description=__doc__.splitlines()[0])
     top.add_argument("--stack", help="CloudFormation stack in AWS (default: the running `make dev`)")
@@ -124,6 +144,9 @@ def parser() -> argparse.ArgumentParser:
     departments = nouns.add_parser("department", help="departments").add_subparsers(
         dest="verb", required=True)
     departments.add_parser("list", help="list the departments").set_defaults(run=show_departments)
+    search = nouns.add_parser("search", help="search by words").add_subparsers(dest="verb", required=True)
+    search.add_parser("reindex", help="index every ticket's words (tickets stored before the index)").set_defaults(
+        run=reindex)
     return top
 
 

@@ -74,3 +74,8 @@ def test_a_benchmark_without_markers_is_an_error() -> None:
     with pytest.raises(bench_all.MarkerError, match="bench/scale.py: begin"):
         bench_all.replace_block(PAGE, "bench/scale.py", "new")
 
+
+def test_every_benchmark_has_its_markers_in_results() -> None:
+    text = (REPO / "bench" / "RESULTS.md").read_text(encoding="utf-8")
+    for bench in bench_all.BENCHES:
+        bench_all.block_span(text, bench.key)

@@ -16,13 +16,13 @@ its command (options included, so one script run two ways has two blocks):
 Everything outside the markers is written by hand and kept as it is.
 
 Every marker pair asked for, and what the benchmarks asked for need, are checked before
-any of them runs. The blocks are rewritten one
-benchmark at a time, as each ends, each time into a temporary file renamed over
-RESULTS.md: the file is never half-written, a failure late in a long run (scale takes about
-11 minutes) keeps the figures of the benchmarks that ended before it, and the file is read
-again before each rewrite, so what was edited by hand meanwhile stays. The first benchmark
-that fails stops the run (exit status 1); its block and those after it are left as they
-were. Its stderr, like every benchmark's, goes to the terminal as it runs.
+any of them runs. Then each block is rewritten as soon as its benchmark has ended, into a
+temporary file renamed over RESULTS.md: the file is never half-written, it is read again
+before each rewrite (what was edited by hand meanwhile stays), and the figures of a
+benchmark that ended are kept whatever happens later in a long run (scale alone takes
+about 11 minutes). A benchmark that fails leaves its block as it was and the others still
+run; the run then ends with exit status 1 and names the ones that failed. Every
+benchmark's stderr goes to the terminal as it runs.
 
 peer needs .bench-peer/, made (or checked, when it is there) by bench/peer_setup.sh before
 it runs; journey needs Debian's Chromium (`make chromium`).
@@ -190,25 +190,36 @@ def main() -> int:
     benches = chosen(options.names)
     if not (REPO / PYTHON).exists():
         raise SystemExit(f"bench/all.py: no {PYTHON}: `make bench` makes it")
-    rewritten: list[str] = []
     try:
         text = RESULTS.read_text(encoding="utf-8")
         for bench in benches:  # every marker first, so minutes of benchmarks never go to waste
             block_span(text, bench.key)
         make_ready(benches)
-        for bench in benches:
+    except (MarkerError, BenchFailed) as error:
+        print(f"bench/all.py: FAILED before running anything: {error}", file=sys.stderr)
+        return 1
+    failed: list[str] = []
+    for bench in benches:
+        try:
             report, seconds = run(bench)
-            body = f"{stamp(bench, seconds, datetime.now(timezone.utc))}\n\n{report.strip()}"
+        except BenchFailed as error:
+            print(f"bench/all.py: FAILED: {error}; its block in {RESULTS.name} is left as it was",
+                  file=sys.stderr, flush=True)
+            failed.append(bench.key)
+            continue
+        body = f"{stamp(bench, seconds, datetime.now(timezone.utc))}\n\n{report.strip()}"
+        try:
             # Read again: what was edited by hand outside the blocks meanwhile stays.
             write_atomically(RESULTS, replace_block(RESULTS.read_text(encoding="utf-8"), bench.key, body))
-            rewritten.append(bench.key)
-            print(f"bench/all.py: {bench.key} took {seconds:.0f} s; its block in {RESULTS.name} is rewritten",
-                  file=sys.stderr, flush=True)
-    except (MarkerError, BenchFailed) as error:
-        print(f"bench/all.py: FAILED: {error}", file=sys.stderr)
-        if rewritten:
-            print(f"bench/all.py: rewritten before that: {', '.join(rewritten)}", file=sys.stderr)
-        print(f"bench/all.py: the other blocks of {RESULTS.name} are as they were", file=sys.stderr)
+        except MarkerError as error:
+            print(f"bench/all.py: FAILED: {error}", file=sys.stderr, flush=True)
+            failed.append(bench.key)
+            continue
+        print(f"bench/all.py: {bench.key} took {seconds:.0f} s; its block in {RESULTS.name} is rewritten",
+              file=sys.stderr, flush=True)
+    if failed:
+        print(f"bench/all.py: FAILED: {', '.join(failed)} (their stderr is above); the other blocks of "
+              f"{RESULTS.name} are rewritten", file=sys.stderr)
         return 1
     return 0
 

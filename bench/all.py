@@ -1,6 +1,6 @@
 """Every benchmark, its report written into bench/RESULTS.md.
 
-    make bench                                # all of them, cheapest first (about 20 minutes)
+    make bench                                # all of them, cheapest first (about 6 minutes)
     .venv/bin/python bench/all.py web mail    # some of them; --list names them
 
 Each benchmark runs as a child of the project's Python (.venv/bin/python), and what it
@@ -19,10 +19,9 @@ Every marker pair asked for, and what the benchmarks asked for need, are checked
 any of them runs. Then each block is rewritten as soon as its benchmark has ended, into a
 temporary file renamed over RESULTS.md: the file is never half-written, it is read again
 before each rewrite (what was edited by hand meanwhile stays), and the figures of a
-benchmark that ended are kept whatever happens later in a long run (scale alone takes
-about 11 minutes). A benchmark that fails leaves its block as it was and the others still
-run; the run then ends with exit status 1 and names the ones that failed. Every
-benchmark's stderr goes to the terminal as it runs.
+benchmark that ended are kept whatever happens later in the run. A benchmark that fails
+leaves its block as it was and the others still run; the run then ends with exit status 1
+and names the ones that failed. Every benchmark's stderr goes to the terminal as it runs.
 
 peer needs .bench-peer/, made (or checked, when it is there) by bench/peer_setup.sh before
 it runs; journey needs Debian's Chromium (`make chromium`).
@@ -60,14 +59,14 @@ class Bench:
 
 
 # The cheapest first, so a failure shows early. Seconds on 2 cores, roughly: markdown 10,
-# mail 50, web 70, journey 100 each, peer 80, scale 660.
+# mail 20, web 30, peer 30, journey 60 each, scale 110.
 BENCHES = (
     Bench("markdown", ("bench/markdown.py",)),
     Bench("mail", ("bench/mail.py",)),  # its last table is the parser's, what --parsing prints alone
     Bench("web", ("bench/web.py",)),
+    Bench("peer", ("bench/peer.py",), needs="peer"),
     Bench("journey", ("bench/journey.py",), needs="chromium"),
     Bench("journey-as-deployed", ("bench/journey.py", "--as-deployed"), needs="chromium"),
-    Bench("peer", ("bench/peer.py",), needs="peer"),
     Bench("scale", ("bench/scale.py",)),
 )
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCALE := shared/supportdesk/locale
 CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
 
-.PHONY: dev test lint site catalogs messages chromium deploy-site clean
+.PHONY: dev test lint bench site catalogs messages chromium deploy-site clean
 
 dev: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m supportdesk_dev.devserver
@@ -17,6 +17,11 @@ lint: $(VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/ruff check shared functions tests bench scripts
 	$(BIN)/mypy shared/supportdesk shared/supportdesk_dev functions
+
+# Every benchmark, each report written into its block of bench/RESULTS.md (about 6 minutes);
+# `make bench BENCHES="web mail"` runs some (`bench/all.py --list`). Not part of `make test`.
+bench: $(VENV)/.installed $(CATALOGS) chromium
+	$(BIN)/python bench/all.py $(BENCHES)
 
 # The static pages are one shell each; edit scripts/build_site.py or templates/_head.html.
 site: $(VENV)/.installed

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from conftest import Person
 
-from supportdesk.search import search_text_of
 from supportdesk.search_index import term_items
 from supportdesk.store import Table, to_dynamodb
 from supportdesk.tickets import Message, Priority, Requester, Status, Ticket, _message_item, _ticket_item
@@ -38,7 +37,7 @@ def veteran(stack: Any, table: Table) -> Iterator[tuple[Person, list[str]]]:
         ticket = Ticket(id=ticket_id, department="support", subject=subject, priority=Priority.NORMAL,
                         status=Status.CLOSED if n % 3 else Status.ANSWERED, requester=requester,
                         created_at=moment, updated_at=moment, messages=(message,),
-                        search_text=search_text_of(ticket_id, subject, [body]), excerpt=body, version=1)
+                        excerpt=body, version=1)
         pending += [_ticket_item(ticket), _message_item(message), *term_items(ticket, f"{subject}\n{body}")]
         ids.append(ticket_id)
     for start in range(0, len(pending), 25):

@@ -37,7 +37,6 @@ from supportdesk.events import EVENT_DAYS, EventKind, TicketEvent, event_item
 from supportdesk.i18n import N_
 from supportdesk.limits import message_problem
 from supportdesk.markup import excerpt_of_html, render_markdown
-from supportdesk.search import search_text_of, with_message
 from supportdesk.signing import derive_key
 from supportdesk.store import ConditionFailed, Item, Page, Table
 
@@ -249,7 +248,6 @@ class Ticket:
     messages: tuple[Message, ...] = field(default_factory=tuple)
     # Messages the customer sees (agents' notes are not counted).
     message_count: int = 1
-    search_text: str = ""
     guest_key_hash: str | None = None
     # When the ticket started waiting for an agent (its place in the queue).
     waiting_since: str | None = None
@@ -288,11 +286,11 @@ def owner_key(account_id: str | None, email: str) -> str:
 
 
 def head_snapshot(ticket: Ticket) -> Item:
-    """The ticket's head as an event carries it: no keys, no search text, no presence."""
+    """The ticket's head as an event carries it: no keys, no presence."""
     item = _ticket_item(ticket)
     for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
                  "GSI5PK", "GSI5SK",
-                 "search_text", "viewers", "guest_key_hash"):
+                 "viewers", "guest_key_hash"):
         item.pop(name, None)
     return {k: v for k, v in item.items() if v is not None}
 
@@ -315,7 +313,6 @@ def _ticket_item(ticket: Ticket) -> Item:
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "message_count": ticket.message_count,
-        "search_text": ticket.search_text,
         "guest_key_hash": ticket.guest_key_hash,
         "waiting_since": ticket.waiting_since,
         "excerpt": ticket.excerpt,
@@ -409,7 +406,6 @@ def ticket_from_item(head: Item, messages: tuple[Message, ...] = ()) -> Ticket:
         service=head.get("service"),
         messages=messages,
         message_count=int(head.get("message_count", len(messages) or 1)),
-        search_text=head.get("search_text", ""),
         guest_key_hash=head.get("guest_key_hash"),
         waiting_since=head.get("waiting_since"),
         excerpt=head.get("excerpt", ""),
@@ -526,7 +522,6 @@ def create_ticket(
             id=ticket_id, department=department, subject=subject, priority=priority,
             status=Status.OPEN, requester=requester, created_at=now, updated_at=now,
             service=service, messages=(message,), message_count=1,
-            search_text=search_text_of(ticket_id, subject, [body]),
             guest_key_hash=hash_guest_key(guest_keys.of(ticket_id)) if guest_keys else None,
             waiting_since=now if confirmed else None, excerpt=excerpt, confirmed=confirmed, version=1,
         )
@@ -640,7 +635,6 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
         message = Message(head.id, now, author_name, body, sequence=sequence, attachments=attachments,
                           raw_mail_key=raw_mail_key, html=render_markdown(body))
         after = replace(head, status=Status.CUSTOMER_REPLY, updated_at=now, message_count=sequence,
-                        search_text=with_message(head.search_text, body),
                         waiting_since=head.waiting_since if head.in_queue else now)
         return after, message, TicketEvent(EventKind.REPLIED, after, message_key=message.key)
 
@@ -689,7 +683,7 @@ def add_agent_reply(table: Table, ticket: Ticket, *, agent: Agent, body: str,
         message = Message(head.id, now, agent.name, body, from_agent=True, sequence=sequence,
                           attachments=attachments, html=render_markdown(body))
         after = replace(head, status=Status.ANSWERED, updated_at=now, message_count=sequence,
-                        search_text=with_message(head.search_text, body), waiting_since=None)
+                        waiting_since=None)
         event = TicketEvent(EventKind.ANSWERED, after, message_key=message.key, agent=agent.name)
         return after, message, event
 

@@ -1,0 +1,122 @@
+"""The artifacts `sam build` makes, built here by the same Makefile targets.
+
+`sam build` runs one Makefile target per resource (build-SharedLayer, build-WebFunction,
+build-InboundFunction, build-NotifierFunction), each into its own ARTIFACTS_DIR. The same
+targets build them here into a folder of our choosing, the layer with the wheels of this
+machine's Python so that it can import them, for tests/test_layer.py (do the handlers
+import from the layer alone?) and bench/coldstart.py (how long does that take?).
+
+Each handler is then imported as Lambda imports it: `python -S -P` (no site-packages, no
+working folder), nothing on the path but the layer, the function code and a stand-in for
+what the Lambda runtime brings (boto3), and no bytecode written (Lambda's code folders are
+read-only).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib.metadata import distribution
+from pathlib import Path
+
+from supportdesk_dev import REPO_ROOT
+
+# What the Python runtimes of Lambda bring besides the standard library.
+RUNTIME_DISTRIBUTIONS = ("boto3",)
+# The Makefile target of each artifact, and the folder it is built into.
+TARGETS = {"layer": "build-SharedLayer", "web": "build-WebFunction", "inbound": "build-InboundFunction",
+           "notifier": "build-NotifierFunction"}
+FOLDERS = {"layer": "SharedLayer", "web": "WebFunction", "inbound": "InboundFunction",
+           "notifier": "NotifierFunction"}
+BUILD_TIMEOUT = 300  # seconds, per target
+
+
+class BuildError(RuntimeError):
+    """A Makefile target failed (or did not finish): what `sam build` would stop on."""
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """Where each built artifact is, and the stand-in for what the runtime brings."""
+
+    layer: Path
+    web: Path
+    inbound: Path
+    notifier: Path
+    runtime: Path
+
+    @property
+    def functions(self) -> tuple[Path, Path, Path]:
+        return self.web, self.inbound, self.notifier
+
+    def python_path(self) -> str:
+        """PYTHONPATH as Lambda composes it: the layer's python/, the function code, the runtime's."""
+        return os.pathsep.join(str(p) for p in (self.layer / "python", *self.functions, self.runtime))
+
+    def environment(self) -> dict[str, str]:
+        """The whole environment of an interpreter that imports these artifacts. No function
+        setting is in it: importing a handler must not need one (they are read on first use)."""
+        return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": self.python_path(), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def bare_python(*arguments: str) -> list[str]:
+    """The command of a Python that sees only its PYTHONPATH and the standard library:
+    -S, no site-packages (nothing of this development environment); -P, no working folder."""
+    return [sys.executable, "-S", "-P", *arguments]
+
+
+def host_platform() -> str:
+    """LAYER_PLATFORM for the wheels this interpreter can load (the default is Lambda's)."""
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine())
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return f"--platform manylinux2014_{machine} --implementation cp --python-version {version} --only-binary=:all:"
+
+
+def runtime_stand_in(folder: Path) -> Path:
+    """A folder with what the Lambda runtime brings (boto3 and what it needs), linked from
+    this environment: the layer leaves boto3 out on purpose."""
+    folder.mkdir()
+    wanted, seen = list(RUNTIME_DISTRIBUTIONS), set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = distribution(name)
+        for requirement in found.requires or []:
+            if "extra ==" not in requirement:
+                wanted.append(re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0])
+        tops = {Path(str(f)).parts[0] for f in found.files or []}
+        for top in tops - {"..", "__pycache__"}:
+            source = Path(str(found.locate_file(top)))
+            if not top.endswith(".dist-info") and source.exists() and not (folder / top).exists():
+                (folder / top).symlink_to(source)
+    return folder
+
+
+def build(target: str, artifacts: Path, **variables: str) -> None:
+    """Run one Makefile target into the new folder `artifacts`, as `sam build` runs it.
+    Raises BuildError, with make's output, when the target fails."""
+    artifacts.mkdir()
+    settings = [f"{name}={value}" for name, value in {"ARTIFACTS_DIR": str(artifacts), **variables}.items()]
+    command = ["make", "--no-print-directory", "-C", str(REPO_ROOT), target, *settings]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired as timeout:
+        raise BuildError(f"make {target} did not finish in {BUILD_TIMEOUT} s") from timeout
+    if done.returncode != 0:
+        raise BuildError(f"make {target} failed (exit status {done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def build_all(root: Path) -> Artifacts:
+    """Build the layer (for this machine's Python) and the three functions into `root`,
+    one folder each, beside a stand-in for the runtime; return where they are."""
+    built = {name: root / folder for name, folder in FOLDERS.items()}
+    build(TARGETS["layer"], built["layer"], PYTHON=sys.executable, LAYER_PLATFORM=host_platform())
+    for name in ("web", "inbound", "notifier"):
+        build(TARGETS[name], built[name])
+    return Artifacts(**built, runtime=runtime_stand_in(root / "runtime"))

@@ -18,7 +18,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check shared functions tests bench scripts
 	$(BIN)/mypy shared/supportdesk shared/supportdesk_dev functions
 
-# Every benchmark, each report written into its block of bench/RESULTS.md (about 6 minutes);
+# Every benchmark, each report written into its block of bench/RESULTS.md (about 10 minutes);
 # `make bench BENCHES="web mail"` runs some (`bench/all.py --list`). Not part of `make test`.
 bench: $(VENV)/.installed $(CATALOGS) chromium
 	$(BIN)/python bench/all.py $(BENCHES)

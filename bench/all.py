@@ -1,6 +1,6 @@
 """Every benchmark, its report written into bench/RESULTS.md.
 
-    make bench                                # all of them, cheapest first (about 6 minutes)
+    make bench                                # all of them, cheapest first (about 10 minutes)
     .venv/bin/python bench/all.py web mail    # some of them; --list names them
 
 Each benchmark runs as a child of the project's Python (.venv/bin/python), and what it
@@ -59,11 +59,12 @@ class Bench:
 
 
 # The cheapest first, so a failure shows early. Seconds on 2 cores, roughly: markdown 10,
-# mail 20, web 30, peer 30, journey 60 each, scale 110.
+# mail 20, web 35, coldstart 55, peer 30, journey 60 each, scale 250.
 BENCHES = (
     Bench("markdown", ("bench/markdown.py",)),
     Bench("mail", ("bench/mail.py",)),  # its last table is the parser's, what --parsing prints alone
     Bench("web", ("bench/web.py",)),
+    Bench("coldstart", ("bench/coldstart.py",)),
     Bench("peer", ("bench/peer.py",), needs="peer"),
     Bench("journey", ("bench/journey.py",), needs="chromium"),
     Bench("journey-as-deployed", ("bench/journey.py", "--as-deployed"), needs="chromium"),

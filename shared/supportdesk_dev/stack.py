@@ -214,22 +214,25 @@ def deliver_sent_mail(outbox: Path) -> None:
     SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
 
 
-_WRITES = threading.RLock()
+_TURNS = threading.RLock()
 
 
-def serialize_table_writes() -> None:
+def serialize_table_access() -> None:
     """DynamoDB applies each write and transaction atomically, in some order. moto's server
-    runs requests on threads, and a cancelled transaction restores the tables as they were
-    when it began, undoing what another request wrote meanwhile: writes take turns here."""
+    runs requests on threads: a cancelled transaction restores the tables as they were when
+    it began, undoing what another request wrote meanwhile, and a query that walks a table
+    while another request adds to it fails ("dictionary changed size during iteration").
+    Reads and writes take turns here."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item",
+                 "get_item", "batch_get_item", "query", "scan", "transact_get_items"):
         original = getattr(DynamoDBBackend, name, None)
         if original is None or getattr(original, "takes_turns", False):
             continue
 
         def taking_turns(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with _WRITES:
+            with _TURNS:
                 return _original(self, *args, **kwargs)
 
         taking_turns.takes_turns = True  # type: ignore[attr-defined]
@@ -313,7 +316,7 @@ def forget_read_records(table_name: str) -> Callable[[str], None]:
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     def forget(sequence: str) -> None:
-        with _WRITES:
+        with _TURNS:
             for regions in dynamodb_backends.values():
                 for backend in regions.values():
                     table = backend.tables.get(table_name)
@@ -389,7 +392,7 @@ def start_local_stack(
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     rollback_touched_items()
-    serialize_table_writes()
+    serialize_table_access()
     keeper = StateKeeper(state_file) if state_file else None
     if keeper:
         keeper.load()

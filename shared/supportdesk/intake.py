@@ -220,6 +220,7 @@ class _Filed:
     attachments: tuple[Attachment, ...]
     raw_key: str
     ses_message_id: str
+    trimmed: str = ""  # what the history step cut from the body, shown folded under it
 
     def record(self, table: Table, outcome: Outcome) -> list[dict[str, Any]]:
         return [_record_action(table, self.ses_message_id, outcome, self.raw_key)]
@@ -229,7 +230,8 @@ def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, raw_key: str, s
           recipients: list[str]) -> Outcome:
     """An accepted mail joins the ticket it refers to (if its sender's), or opens one."""
     attachments, not_imported = _store_parts(room, mail.attachments, ses_message_id)
-    filed = _Filed(_message_body(mail, not_imported), attachments, raw_key, ses_message_id)
+    filed = _Filed(_message_body(mail, not_imported), attachments, raw_key, ses_message_id,
+                   trimmed=mail.trimmed if mail.text.strip() else "")
     reference = _referenced_ticket(mail, recipients, room.reply_secret)
     ticket = get_ticket_head(room.table, reference) if reference else None
     account_id = accepted.account.id if accepted.account else None
@@ -242,7 +244,7 @@ def _join(room: Mailroom, ticket: Ticket, filed: _Filed) -> Outcome:
     outcome = Outcome("replied", ticket_id=ticket.id)
     try:
         add_customer_reply(room.table, ticket, author_name=ticket.requester.name, body=filed.body,
-                           attachments=filed.attachments, raw_mail_key=filed.raw_key,
+                           attachments=filed.attachments, raw_mail_key=filed.raw_key, trimmed=filed.trimmed,
                            also=filed.record(room.table, outcome))
     except AlsoRefused:
         return Outcome("duplicate")
@@ -260,7 +262,8 @@ def _open(room: Mailroom, mail: ParsedMail, accepted: _Accepted, filed: _Filed) 
         ticket = create_ticket(
             room.table, department=accepted.department.slug, body=filed.body, requester=requester,
             subject=one_line(mail.subject)[:SUBJECT_CHARS] or _fallback_subject(filed.body),
-            attachments=filed.attachments, raw_mail_key=filed.raw_key, in_reply_to=mail.message_id,
+            attachments=filed.attachments, raw_mail_key=filed.raw_key, trimmed=filed.trimmed,
+            in_reply_to=mail.message_id,
             # A guest's mail proved its address as far as mail can (DMARC alignment): its ticket
             # needs no confirmation, and the acknowledgement carries its private link.
             guest_keys=None if account else room.guest_keys,

@@ -61,6 +61,9 @@ class ParsedMail:
     automatic_reason: str | None
     language_hint: str | None
     sender_problem: str | None  # see MailHeaders
+    # What the history step cut from `full_text` (quoted history, signature): `text` and
+    # `trimmed` together hold every line of it.
+    trimmed: str = ""
 
 
 def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_000) -> ParsedMail:

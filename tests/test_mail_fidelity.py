@@ -14,12 +14,14 @@ import quopri
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from supportdesk.mail.parsing import ORIGINAL_NAME, ParsedMail, parse_mail
+from supportdesk.store import Table
 from supportdesk_dev.fidelity import compare, words
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -171,3 +173,27 @@ def test_every_word_and_file_of_any_mail_is_kept(raw: bytes) -> None:
     lost, dropped = kept_of(raw, parse_mail(raw))
     assert not lost, sorted(lost)
     assert dropped == 0
+
+
+# --- what a heuristic trimmed stays reachable on the ticket page -----------------------------
+
+def test_the_trimmed_text_is_shown_folded_to_the_customer_and_to_agents(
+        signed_in: Any, make_customer: Any, table: Table) -> None:
+    from supportdesk.tickets import MAX_TRIMMED_BYTES, Requester, create_ticket, get_ticket
+
+    customer = make_customer()
+    agent = make_customer(name="Carla Agente", services=(), agent=True)
+    trimmed = "El lun, 3 nov 2025, Soporte escribió:\n> Su <b>copia</b> quedó pendiente.\n\n-- \nAna"
+    ticket = create_ticket(table, department="support", subject="Copia", body="Sigue sin hacerse.",
+                           requester=Requester.of(customer.account), trimmed=trimmed)
+    for page in (signed_in(customer).get(f"/api/tickets/{ticket.id}"),
+                 signed_in(agent).get(f"/api/agent/tickets/{ticket.id}")):
+        assert page.status_code == 200
+        folded = page.text.split('<details class="trimmed">', 1)[1].split("</details>", 1)[0]
+        assert "Su &lt;b&gt;copia&lt;/b&gt; quedó pendiente." in folded  # as text, never as markup
+        assert "Soporte escribió:" in folded and "-- \nAna" in folded
+    huge = create_ticket(table, department="support", subject="Largo", body="Texto.",
+                         requester=Requester.of(customer.account), trimmed="> línea citada\n" * 10_000)
+    stored = get_ticket(table, huge.id)
+    assert stored is not None and len(stored.messages[0].trimmed.encode()) <= MAX_TRIMMED_BYTES + 8
+    assert stored.messages[0].trimmed.endswith("[…]")

@@ -79,7 +79,7 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
 def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     mail = decode(raw, max_parts)
     body = select_body(mail.root, max_parts=max_parts, max_text_bytes=max_text_bytes)
-    text = strip_history(body.text)
+    text = strip_history(body.text, subject=mail.headers.subject)
     files = collect_attachments(body.files)
     # What was not imported in full is in the raw mail, kept whole.
     whole = mail.complete and body.complete and files.complete

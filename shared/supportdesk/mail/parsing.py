@@ -35,7 +35,7 @@ from supportdesk.mail.attachments import ORIGINAL_NAME, MailPart, collect_attach
 from supportdesk.mail.body import select_body
 from supportdesk.mail.decode import decode
 from supportdesk.mail.headers import MailHeaders, parse_headers
-from supportdesk.mail.history import strip_history
+from supportdesk.mail.history import split_history
 from supportdesk.mail.safe import attempt
 from supportdesk.mail.text import MAX_HTML, MAX_HTML_TAGS
 
@@ -79,15 +79,16 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
 def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     mail = decode(raw, max_parts)
     body = select_body(mail.root, max_parts=max_parts, max_text_bytes=max_text_bytes)
-    text = strip_history(body.text, subject=mail.headers.subject)
+    text, trimmed = split_history(body.text, subject=mail.headers.subject)
     files = collect_attachments(body.files)
     # What was not imported in full is in the raw mail, kept whole.
     whole = mail.complete and body.complete and files.complete
     attachments = files.parts if whole else (*files.parts, original(raw))
-    return _parsed(mail.headers, text=text, full_text=body.text, attachments=attachments)
+    return _parsed(mail.headers, text=text, full_text=body.text, attachments=attachments, trimmed=trimmed)
 
 
-def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tuple[MailPart, ...]) -> ParsedMail:
+def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tuple[MailPart, ...],
+            trimmed: str = "") -> ParsedMail:
     return ParsedMail(
         message_id=headers.message_id,
         in_reply_to=headers.in_reply_to,
@@ -102,4 +103,5 @@ def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tup
         automatic_reason=headers.automatic_reason,
         language_hint=headers.language_hint,
         sender_problem=headers.sender_problem,
+        trimmed=trimmed,
     )

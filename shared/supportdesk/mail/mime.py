@@ -308,7 +308,9 @@ class _Delimiters:
 
     def __init__(self, separator: str, text: str, end: int, lone_cr: bool) -> None:
         self.text, self.end = text, end
-        self.line, self.after_lf, self.after_cr, self.run = _delimiter_patterns(separator, lone_cr)
+        self.line, after_lf, after_cr, self.run = _delimiter_patterns(separator, lone_cr)
+        self.after_lf = _Search(after_lf, text, end)
+        self.after_cr = _Search(after_cr, text, end) if after_cr else None
         # The stdlib matches one line at a time: a boundary with a line end in it never matches.
         self.none = "\r" in separator or "\n" in separator
 
@@ -318,8 +320,7 @@ class _Delimiters:
             return None
         if (here := self.line.match(self.text, position, self.end)) is not None:
             return _Delimiter(position, here.end(), bool(here.group("close")))
-        found = [m for m in (self.after_lf.search(self.text, position, self.end),
-                             self.after_cr.search(self.text, position, self.end) if self.after_cr else None)
+        found = [m for m in (self.after_lf.search(position), self.after_cr.search(position) if self.after_cr else None)
                  if m is not None]
         if not found:
             return None
@@ -329,6 +330,24 @@ class _Delimiters:
     def after_run(self, delimiter: _Delimiter) -> int:
         run = self.run.match(self.text, delimiter.end, self.end)
         return run.end() if run else delimiter.end
+
+
+class _Search:
+    """Searches for one pattern from positions that only grow, each stretch of the text
+    searched once: a match found (or that there is none) answers every later search from
+    before it. Without this, a mail with lone CRs searched the rest of the mail for a LF
+    delimiter once per part."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str, end: int) -> None:
+        self.pattern, self.text, self.end = pattern, text, end
+        self.since: int | None = None  # where the last search started
+        self.found: re.Match[str] | None = None
+
+    def search(self, position: int) -> re.Match[str] | None:
+        if not (self.since is not None and self.since <= position
+                and (self.found is None or self.found.start() >= position)):
+            self.since, self.found = position, self.pattern.search(self.text, position, self.end)
+        return self.found
 
 
 @lru_cache(maxsize=64)

@@ -1,5 +1,6 @@
 """Select the body: which parts of the MIME tree hold the text the customer wrote, read as one
-Markdown text; the other parts are handed on as files.
+Markdown text; the other parts are handed on as files, each with the name it is kept under
+(``supportdesk.mail.parts.file_name``).
 
 * text/plain is taken as typed, text/html as Markdown (``supportdesk.mail.text``).
 * multipart/alternative: the plain part if it has text, else the richest; the others are the
@@ -19,7 +20,7 @@ from email.message import Message
 
 from supportdesk.mail.headers import content_type, decode_header, header
 from supportdesk.mail.mime import MimePart
-from supportdesk.mail.parts import content_id, disposition, param, payload, payload_prefix
+from supportdesk.mail.parts import content_id, disposition, file_name, param, payload, payload_prefix
 from supportdesk.mail.text import TextReader
 
 FORWARDED = ("message/rfc822", "message/global")
@@ -28,11 +29,12 @@ _MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it
 
 @dataclass(frozen=True)
 class FilePart:
-    """A part to keep as a file, under `content_type`."""
+    """A part to keep as a file, under `content_type` and `name` (safe, never empty)."""
 
     part: Message
     content_type: str
     in_related: bool  # a part of a multipart/related other than its root
+    name: str
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ class _Walk:
 
     def _text(self, part: Message, ctype: str) -> None:
         read = self.reader.read(part, ctype)
-        self.files += [FilePart(part, kept_as, False) for kept_as in read.files]
+        for kept_as in read.files:
+            self._file(part, kept_as, False)
         self.complete = self.complete and read.whole
         self._add_text(read.text)
 
@@ -121,7 +124,8 @@ class _Walk:
             self.texts.append(text)
 
     def _file(self, part: Message, ctype: str, in_related: bool) -> None:
-        self.files.append(FilePart(part, ctype, in_related))
+        """Keep `part` as a file; one without a name is named by its place among them."""
+        self.files.append(FilePart(part, ctype, in_related, file_name(part, ctype, len(self.files) + 1)))
 
 
 def _roles(part: Message, ctype: str, children: list[Message], as_text: bool) -> list[tuple[Message, bool, bool]]:

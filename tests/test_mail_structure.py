@@ -1,20 +1,28 @@
 """Mail structure: what real clients send, read without losing a part or a name.
 
 The fixtures (tests/fixtures/mail/structure/) are small raw mails modeled on what real clients
-send.
+send: Outlook's forward as attachment (no file name), Thunderbird's and Apple Mail's (named),
+Exchange Online's base64-encoded message/rfc822.
 """
 
 from __future__ import annotations
 
 import re
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Person
 
-from supportdesk.attachments import AttachmentPolicy, check_file
+from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy, check_file
 from supportdesk.mail import mime
-from supportdesk.mail.parsing import MailPart, ParsedMail, parse_mail
+from supportdesk.mail.body import select_body
+from supportdesk.mail.decode import decode
+from supportdesk.mail.parsing import ORIGINAL_NAME, MailPart, ParsedMail, parse_mail
+from supportdesk.store import Table
+from supportdesk.tickets import get_ticket
+from supportdesk_dev.stack import LocalStack
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail" / "structure"
 PNG = bytes.fromhex(
@@ -52,7 +60,108 @@ def as_it_came(raw: bytes, after: bytes, boundary: bytes) -> bytes:
 
 
 def test_the_fixtures_are_all_there() -> None:
-    assert len(list(FIXTURES.glob("*.eml"))) == 4
+    assert len(list(FIXTURES.glob("*.eml"))) == 10
+
+
+# -- Attached mails ---------------------------------------------------------------------------
+
+ATTACHED = {
+    # fixture: (the .eml's name, the part's header that tells it, outer boundary, its From and
+    #           Subject, words of its text, the files inside it)
+    "attached-outlook-no-filename.eml": (
+        "Factura 2025-001 errónea.eml", b"Content-Type: message/rfc822", b"_004_AM0PR01MB0003BEEF_",
+        "Proveedor Hosting <facturacion@proveedor.example>", "Factura 2025-001 errónea",
+        "El importe incluye el dominio y la migración del buzón.", ["factura-2025-001.pdf"]),
+    "attached-thunderbird-named.eml": (
+        "Pedido 4711 pago rechazado.eml", b"Content-Type: message/rfc822", b"------------gS0Ar3kT1q2w3e4r5t6y7u8i",
+        "Tienda Online <pedidos@tienda.example>", "Pedido 4711: pago rechazado",
+        "Su pago del pedido **4711** ha sido rechazado por la pasarela.", []),
+    "attached-apple-mail-thanks.eml": (
+        "thanks.eml", b"filename=thanks.eml", b"Apple-Mail=_3B4C5D6E-7F80-4192-A3B4-C5D6E7F8091A",
+        "Ana Gil <ana@cliente.example>", "Gracias",
+        "Muchas gracias por restaurar la copia de seguridad, la tienda vuelve a funcionar.", []),
+    "attached-global-utf8-headers.eml": (
+        "Reunión mañana migración del correo.eml", b"Content-Type: message/global", b"g1",
+        "Sofía Núñez <sofia@cliente.example>", "Reunión mañana: migración del correo",
+        "Mañana a las 9:00 revisamos la migración de los buzones con soporte.", []),
+}
+
+
+@pytest.mark.parametrize("name", ATTACHED)
+def test_an_attached_mail_is_an_eml_file_and_its_text_is_shown(name: str) -> None:
+    eml, part_header, boundary, sender, subject, words, inner_files = ATTACHED[name]
+    raw = fixture(name)
+    mail = parsed(raw)
+    files = named(mail)
+    # Kept as it came, under its file name or its Subject, ending in .eml.
+    assert files[eml].data == as_it_came(raw, part_header, boundary)
+    assert files[eml].content_type in ("message/rfc822", "message/global")
+    assert check_file(AttachmentPolicy(), eml, len(files[eml].data)) is None
+    # Its text is shown, under one line that names it and holds its header fields.
+    for text in (mail.full_text, mail.text):
+        line = next(line for line in text.split("\n") if line.startswith("**Attached mail:"))
+        assert line.startswith(f"**Attached mail: {eml}** — From: {sender}, Date: ")
+        assert line.endswith(f", Subject: {subject}")
+        assert words in text
+    # Not "> "-quoted, and no header line of its own (a reply's quote header to history).
+    assert not re.search(r"(?m)^(?:>|From:|Date:|Subject:|To:)", mail.full_text)
+    assert not RAW_MIME.search(mail.full_text)
+    # The files inside it are kept as well, after the mail's own.
+    assert [part.filename for part in mail.attachments] == [eml, *inner_files]
+    assert ORIGINAL_NAME not in files
+
+
+def test_an_attached_mail_sent_in_base64_is_decoded() -> None:
+    """Exchange Online sends message/rfc822 in base64, which RFC 2046 does not allow."""
+    mail = parsed(fixture("attached-exchange-base64.eml"))
+    [eml] = mail.attachments
+    assert eml.filename == "ForwardedMessage.eml"
+    assert eml.data.startswith(b"From: Notificaciones <no-reply@panel.example>\r\nTo:")
+    assert parse_mail(eml.data).full_text.startswith("El certificado de tienda.example caducó el 5 de febrero.")
+    assert "**Attached mail: ForwardedMessage.eml** — From: Notificaciones" in mail.text
+    assert "Renueve el certificado desde el panel." in mail.text
+    assert not RAW_MIME.search(mail.full_text)
+
+
+def test_a_mail_attached_to_an_attached_mail() -> None:
+    mail = parsed(fixture("attached-mail-inside-attached-mail.eml"))
+    # The mail's own files first: a limit on files leaves out copies, not them.
+    assert [part.filename for part in mail.attachments] == [
+        "Fwd Recibo devuelto.eml", "extracto.pdf", "Recibo devuelto.eml", "justificante.png"]
+    outer, _, inner, image = mail.attachments
+    assert inner.data in outer.data and image.data == PNG
+    assert re.findall(r"(?m)^\*\*Attached mail: (.*?)\*\*", mail.text) == ["Fwd Recibo devuelto.eml", "Recibo devuelto.eml"]
+    assert "El recibo del hosting ha sido devuelto por falta de fondos." in mail.text
+    assert mail.text.index("Revisad esto") < mail.text.index("**Attached mail: Recibo devuelto.eml**")
+
+
+def test_the_body_tells_its_own_text_from_the_attached_mails() -> None:
+    """What history stripping needs to take the outer signature off without the mail attached
+    after it (supportdesk.mail.parsing)."""
+    inner = EmailMessage()
+    inner["From"], inner["Subject"] = "Banco <avisos@banco.example>", "Recibo devuelto"
+    inner.set_content("El recibo ha sido devuelto.\n\n-- \nBanco\n")
+    outer = EmailMessage()
+    outer["From"], outer["Subject"] = "pedro@cliente.example", "Fwd"
+    outer.set_content("Mirad esto.\n\n-- \nPedro Vidal\nContabilidad\n")
+    outer.add_attachment(inner)
+    body = select_body(decode(outer.as_bytes(), 100).root, max_parts=100, max_text_bytes=100_000)
+    line = "**Attached mail: Recibo devuelto.eml** — From: Banco <avisos@banco.example>, Subject: Recibo devuelto"
+    assert body.own_text == "Mirad esto.\n\n-- \nPedro Vidal\nContabilidad"
+    assert body.attached == ((line, "El recibo ha sido devuelto.\n\n-- \nBanco"),)
+    assert body.text == body.own_text + "\n\n" + line + "\n\n" + body.attached[0][1]
+
+
+def test_an_attached_mail_past_the_text_budget_is_still_kept() -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "Largo"
+    inner.set_content("palabra " * 5_000)
+    outer = EmailMessage()
+    outer.set_content("Adjunto.")
+    outer.add_attachment(inner)
+    mail = parsed(outer.as_bytes(), max_text_bytes=1_000)
+    assert [part.filename for part in mail.attachments] == ["Largo.eml", ORIGINAL_NAME]
+    assert parse_mail(mail.attachments[0].data).full_text == ("palabra " * 5_000).strip()
 
 
 # -- Boundaries -------------------------------------------------------------------------------
@@ -112,3 +221,32 @@ def test_a_nameless_file_is_named_by_its_type() -> None:
            b"Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n--B\r\nContent-Type: application/x-zip-compressed\r\n"
            b"Content-Transfer-Encoding: base64\r\n\r\nUEsDBA==\r\n--B--\r\n")
     assert [part.filename for part in parsed(raw).attachments] == ["attachment-1.jpg", "attachment-2.zip"]
+
+
+# -- Through the intake -----------------------------------------------------------------------
+
+def test_an_attached_mail_and_a_nameless_screenshot_become_the_tickets_attachments(
+        deliver: Any, customer: Person, table: Table, stack: LocalStack) -> None:
+    inner = EmailMessage()
+    inner["From"], inner["Subject"] = "Proveedor <facturas@proveedor.example>", "Factura de enero"
+    inner.set_content("La factura de enero ya está disponible.")
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = customer.email, "support@example.com", "RV: Factura"
+    message.set_content("Os reenvío la factura; la captura muestra el error del pago.")
+    message.add_attachment(inner)
+    message.add_attachment(PNG, "image", "png", filename="captura de pantalla")
+    raw = bytes(message)
+    outcome = deliver(raw)
+    stored = get_ticket(table, outcome["ticket"])
+    assert stored is not None
+    first = stored.messages[0]
+    assert sorted(a.filename for a in first.attachments) == ["Factura de enero.eml", "captura de pantalla.png"]
+    assert "no importados" not in first.body
+    assert "**Attached mail: Factura de enero.eml**" in first.body
+    assert "La factura de enero ya está disponible." in first.body
+    s3 = stack.client("s3")
+    kept = {a.filename: s3.get_object(Bucket=stack.environment["ATTACHMENTS_BUCKET"], Key=a.key)["Body"].read()
+            for a in first.attachments}
+    assert kept["captura de pantalla.png"] == PNG
+    assert parse_mail(kept["Factura de enero.eml"]).subject == "Factura de enero"
+    assert {"eml", "png"} <= DEFAULT_EXTENSIONS

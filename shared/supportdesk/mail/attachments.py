@@ -45,4 +45,5 @@ def original(raw: bytes) -> MailPart:
 def _mail_part(file: FilePart) -> MailPart:
     cid = content_id(file.part) or None
     inline = disposition(file.part) == "inline" or (file.in_related and cid is not None)
-    return MailPart(file.name, file.content_type, payload(file.part), inline, cid)
+    data = payload(file.part) if file.data is None else file.data
+    return MailPart(file.name, file.content_type, data, inline, cid)

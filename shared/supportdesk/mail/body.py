@@ -7,10 +7,15 @@ Markdown text; the other parts are handed on as files, each with the name it is 
   same text and are dropped, but for images inside them.
 * multipart/related: its root is read as the rest of the mail is; the other parts are files,
   inline where they have a Content-ID.
-* A forwarded mail (message/rfc822) is quoted into the text: a "> " block of its From, To,
-  Cc, Date, Subject and text. Its attachments are taken (within the part limit); it is not
-  kept as an .eml as well, which would store them all twice. Other message/* parts
-  (delivery reports) are files, as they came.
+* An attached mail (message/rfc822, message/global: a forward as attachment, an .eml) is kept
+  as a file, as it came, named ``<its filename or Subject>.eml``; its text is in the body
+  too, as a block whose first line names it (``**Attached mail: <name>** — From: ...,
+  Date: ..., Subject: ...``) and holds its header fields on that one line (one field a line
+  would read as a reply's quote header), then its text, not "> "-quoted. The files inside
+  it are kept as well, after all the others: they are in its .eml already, but an agent
+  should not need a mail program to open an invoice that came forwarded; put last, they
+  are the ones the intake's limit on files leaves out, not the mail's own.
+* Other message/* parts (delivery reports) are files, as they came.
 """
 
 from __future__ import annotations
@@ -20,11 +25,20 @@ from email.message import Message
 
 from supportdesk.mail.headers import content_type, decode_header, header
 from supportdesk.mail.mime import MimePart
-from supportdesk.mail.parts import content_id, disposition, file_name, param, payload, payload_prefix
+from supportdesk.mail.parts import (
+    MAIL_TYPES,
+    content_id,
+    disposition,
+    file_name,
+    param,
+    payload,
+    payload_prefix,
+)
 from supportdesk.mail.text import TextReader
 
-FORWARDED = ("message/rfc822", "message/global")
+FORWARDED = MAIL_TYPES
 _MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it has text
+_ATTACHED_MAIL_FIELDS = ("From", "Date", "Subject")
 
 
 @dataclass(frozen=True)
@@ -35,13 +49,19 @@ class FilePart:
     content_type: str
     in_related: bool  # a part of a multipart/related other than its root
     name: str
+    data: bytes | None = None  # its bytes when they are not the part's payload
 
 
 @dataclass(frozen=True)
 class Body:
     text: str  # all of the body text, as Markdown
-    files: tuple[FilePart, ...]  # in the order of the mail
+    files: tuple[FilePart, ...]  # in the order of the mail, those inside attached mails last
     complete: bool  # false: not all of the mail was read (see supportdesk.mail.parsing)
+    # `text` in two: the mail's own text, and the block of each mail attached to it (its
+    # first line, then its text), for history to be stripped from each on its own: a
+    # signature in the mail's own text must not take the attached mails with it.
+    own_text: str = ""
+    attached: tuple[tuple[str, str], ...] = ()
 
 
 def select_body(root: Message, *, max_parts: int, max_text_bytes: int) -> Body:
@@ -49,11 +69,16 @@ def select_body(root: Message, *, max_parts: int, max_text_bytes: int) -> Body:
     `max_text_bytes` of text."""
     walk = _Walk(max_parts, TextReader(max_text_bytes))
     walk.visit(root)
-    text = "\n\n".join(t.strip("\n").rstrip() for t in walk.texts).strip("\n")
+    text = _joined(walk.texts)
     if len(encoded := text.encode("utf-8")) > max_text_bytes:
         text = encoded[:max_text_bytes].decode("utf-8", "ignore")
         walk.complete = False
-    return Body(text, tuple(walk.files), walk.complete)
+    own_text = _joined([t for n, t in enumerate(walk.texts) if n not in walk.attached]) if walk.attached else text
+    return Body(text, (*walk.files, *walk.copies), walk.complete, own_text, tuple(walk.attached.values()))
+
+
+def _joined(texts: list[str]) -> str:
+    return "\n\n".join(t.strip("\n").rstrip() for t in texts).strip("\n")
 
 
 @dataclass
@@ -64,6 +89,10 @@ class _Walk:
     reader: TextReader
     texts: list[str] = field(default_factory=list)
     files: list[FilePart] = field(default_factory=list)
+    copies: list[FilePart] = field(default_factory=list)  # files inside attached mails
+    in_mail: int = 0  # how many attached mails the part visited is inside
+    # The attached mails' blocks among `texts`, by their place: (first line, text).
+    attached: dict[int, tuple[str, str]] = field(default_factory=dict)
     seen: int = 0
     complete: bool = True
 
@@ -85,7 +114,7 @@ class _Walk:
     def _container(self, part: Message, ctype: str, as_text: bool, in_related: bool) -> None:
         children = [child for child in part.get_payload() if isinstance(child, Message)]
         if ctype in FORWARDED and children:
-            self._forwarded(children[0], as_text)
+            self._attached_mail(part, children[0], ctype, as_text, in_related)
         elif ctype.startswith("message/"):
             self._file(part, ctype, in_related)
         else:
@@ -105,11 +134,21 @@ class _Walk:
         else:
             self._file(part, ctype, in_related)
 
-    def _forwarded(self, inner: Message, as_text: bool) -> None:
+    def _attached_mail(self, part: Message, inner: Message, ctype: str, as_text: bool, in_related: bool) -> None:
+        source = part.source if isinstance(part, MimePart) else None
+        name = self._file(part, ctype, in_related, data=source)
         start = len(self.texts)
-        self.visit(inner, as_text=as_text)
-        body = "\n\n".join(t.strip("\n") for t in self.texts[start:])
-        self.texts[start:] = [_quoted(inner, body)]
+        self.in_mail += 1
+        try:
+            self.visit(inner, as_text=as_text)
+        finally:
+            self.in_mail -= 1
+        if as_text:
+            body = "\n\n".join(t.strip("\n") for t in self.texts[start:])
+            line = self.reader.take(_attached_mail_line(name, inner))
+            self.texts[start:] = [line + ("\n\n" + body if body else "")]
+            if not self.in_mail:
+                self.attached[start] = (line, body)
 
     def _text(self, part: Message, ctype: str) -> None:
         read = self.reader.read(part, ctype)
@@ -123,9 +162,11 @@ class _Walk:
         if text.strip():
             self.texts.append(text)
 
-    def _file(self, part: Message, ctype: str, in_related: bool) -> None:
-        """Keep `part` as a file; one without a name is named by its place among them."""
-        self.files.append(FilePart(part, ctype, in_related, file_name(part, ctype, len(self.files) + 1)))
+    def _file(self, part: Message, ctype: str, in_related: bool, *, data: bytes | None = None) -> str:
+        """Keep `part` (its bytes, or `data`) as a file; returns the name it is kept under."""
+        kept_as = file_name(part, ctype, len(self.files) + len(self.copies) + 1)
+        (self.copies if self.in_mail else self.files).append(FilePart(part, ctype, in_related, kept_as, data))
+        return kept_as
 
 
 def _roles(part: Message, ctype: str, children: list[Message], as_text: bool) -> list[tuple[Message, bool, bool]]:
@@ -163,9 +204,8 @@ def _related_root(part: Message, children: list[Message]) -> Message | None:
     return candidates[0] if candidates else None
 
 
-def _quoted(inner: Message, body: str) -> str:
-    """A forwarded mail as a "> " block: its From, To, Cc, Date and Subject, then its text."""
-    head = [f"{name}: {value}" for name in ("From", "To", "Cc", "Date", "Subject")
-            if (value := " ".join(decode_header(header(inner, name)).split()))]
-    block = "\n".join(head) + ("\n\n" + body if body else "")
-    return "\n".join("> " + line if line.strip() else ">" for line in block.split("\n"))
+def _attached_mail_line(name: str, inner: Message) -> str:
+    """The first line of an attached mail's block: its name and header fields, on one line."""
+    fields = [f"{label}: {value}" for label in _ATTACHED_MAIL_FIELDS
+              if (value := " ".join(decode_header(header(inner, label)).split()))]
+    return f"**Attached mail: {name}**" + (" — " + ", ".join(fields) if fields else "")

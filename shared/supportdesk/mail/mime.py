@@ -12,11 +12,19 @@ payloads, preambles and epilogues), except where that drops or reshapes what cam
 * a multipart whose first delimiter is the closing one keeps its text after it too;
 * message/* parts other than rfc822 and global stay as they came (the stdlib splits
   message/delivery-status into header blocks and reads the others as a mail);
+* a message/rfc822 or message/global part keeps the text of the mail it holds, as it came
+  (``MimePart.source``: an attached mail is stored as it was sent);
 * a part nested deeper than ``MAX_DEPTH`` is not read (``MimePart.unread`` says why), and
   reading stops after ``max_parts`` parts (``Reading.complete`` is then false);
 * a header block over ``HEADER_BLOCK_LIMIT`` characters or ``HEADER_LINES`` lines is read up
   to a line end there, and the rest of it, up to the next empty line, is skipped
   (``MimePart.head_cut``).
+
+``read_mail(..., lenient=True)``, which the intake uses, also reads what the stdlib gives up on
+(``MimePart.repaired`` says what was done); the faithful tree is there to compare with:
+
+* a message/rfc822 or message/global part sent in base64 or quoted-printable (RFC 2046 allows
+  neither; Exchange Online sends them) is decoded before its mail is read.
 
 MIME parameters are read here too: compat32's ``get_param`` splits the header in quadratic
 time on every call (20 ms for 8 KB of quoted semicolons, called a dozen times per part).
@@ -53,6 +61,18 @@ class MimePart(Message):
 
     unread: str | None = None  # why the part's body was not read (it was nested too deep)
     head_cut = False  # its header block was longer than the limits: the rest of it was skipped
+    repaired: str | None = None  # what a lenient reading did that the stdlib does not
+    # Of a message/rfc822 or message/global part: (string, start, end) of the mail it holds.
+    source_span: tuple[str, int, int] | None = None
+
+    @property
+    def source(self) -> bytes | None:
+        """The mail a message/rfc822 or message/global part holds, as it came (decoded, if it
+        was sent in base64 or quoted-printable)."""
+        if self.source_span is None:
+            return None
+        text, start, end = self.source_span
+        return text[start:end].encode("ascii", "surrogateescape")
 
     def parameters(self, header: str) -> list[tuple[str, Any]]:
         """compat32's _get_params_preserve, without its quadratic split; cached."""
@@ -238,6 +258,7 @@ class _Delimiter:
 class _Reader:
     max_parts: int
     lone_cr: bool  # some line ends in a lone CR: delimiters are looked for after those too
+    lenient: bool = False  # read what the stdlib gives up on (see the module docstring)
     root: MimePart | None = None
     parts: int = 0
 
@@ -267,6 +288,10 @@ class _Reader:
             part.set_default_type("message/rfc822")
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "message/global"):
+            part.source_span = (text, start, end)
+            if self.lenient and (decoded := _transfer_decoded(part, text[start:end])) is not None:
+                part.source_span, part.repaired = (decoded, 0, len(decoded)), "mail transfer-decoded"
+                return self.entity(decoded, 0, len(decoded), depth + 1, parent=part)
             return self.entity(text, start, end, depth + 1, parent=part)
         separator = boundary(part) if part.get_content_maintype() == "multipart" else None
         if separator is None:
@@ -295,6 +320,7 @@ class _Reader:
             body_end = following.start if following else end
             last = self.entity(text, body_start, body_end, depth + 1, parent=part, digest=digest)
             _drop_final_eol(last)
+            _drop_final_eol_of_sources(part, text, body_end)
             if following is None:  # no closing delimiter: the stdlib notes a defect, no epilogue
                 return
             delimiter = following
@@ -375,10 +401,46 @@ def _drop_final_eol(last: MimePart) -> None:
         last.set_payload(_without_final_eol(payload))
 
 
-def read_mail(raw: bytes, max_parts: int) -> Reading:
-    """The MIME tree of a raw mail, at most `max_parts` parts of it."""
+def _drop_final_eol_of_sources(parent: MimePart, text: str, end: int) -> None:
+    """The line end before a delimiter is no part of the mails that end there (the last part
+    of `parent`, if it is an attached mail, and an attached mail it is made of, ...)."""
+    children = parent.get_payload()
+    child = children[-1] if isinstance(children, list) and children else None
+    while (isinstance(child, MimePart) and child.source_span is not None and child.source_span[0] is text
+           and child.source_span[2] == end):
+        start = child.source_span[1]
+        if end - start >= 2 and text.startswith("\r\n", end - 2):
+            child.source_span = (text, start, end - 2)
+        elif end > start and text[end - 1] in "\r\n":
+            child.source_span = (text, start, end - 1)
+        inner = child.get_payload()
+        child = inner[0] if isinstance(inner, list) and inner else None
+
+
+# -- Lenient reading ----------------------------------------------------------------------
+
+_HEADER_LINE_FIRST = re.compile(r"\s*[!-9;-~]+[ \t]*:")
+
+
+def _transfer_decoded(part: MimePart, body: str) -> str | None:
+    """The body of a message/* part decoded from base64 or quoted-printable, if it was sent so
+    (a body that begins with a header line is a mail as it stands, whatever it says: base64
+    has no colons)."""
+    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if cte not in ("base64", "quoted-printable") or (cte == "base64" and _HEADER_LINE_FIRST.match(body)):
+        return None
+    encoded = Message()
+    encoded["Content-Transfer-Encoding"] = cte
+    encoded.set_payload(body)
+    data = encoded.get_payload(decode=True)
+    return data.decode("ascii", "surrogateescape") if isinstance(data, bytes) else None
+
+
+def read_mail(raw: bytes, max_parts: int, *, lenient: bool = False) -> Reading:
+    """The MIME tree of a raw mail, at most `max_parts` parts of it; `lenient`: also what the
+    stdlib gives up on (see the module docstring)."""
     text = raw.decode("ascii", "surrogateescape")  # as the stdlib's BytesParser reads bytes
-    reader = _Reader(max(max_parts, 1), _LONE_CR.search(text) is not None)
+    reader = _Reader(max(max_parts, 1), _LONE_CR.search(text) is not None, lenient)
     complete = True
     try:
         reader.entity(text, 0, len(text), 0, parent=None)

@@ -4,7 +4,8 @@ the name it is kept under as a file.
 A file's name is what its sender called it, made safe, with the extension of its content
 type added when the name has none (a screenshot sent as "captura de pantalla", image/png,
 is kept as "captura de pantalla.png"); a name with a known extension keeps it, even one that
-contradicts the type. RFC 2231 names win over plain ones: clients that send both put an
+contradicts the type. An attached mail is named by its filename, else by its Subject, and
+always ends in ".eml". RFC 2231 names win over plain ones: clients that send both put an
 ASCII stand-in in the plain one.
 """
 
@@ -26,6 +27,7 @@ from supportdesk.mail.mime import MimePart
 from supportdesk.mail.safe import attempt
 
 _ENCODED_BY_LINES = ("base64", "x-uuencode", "uuencode", "uue", "x-uue")
+MAIL_TYPES = ("message/rfc822", "message/global")
 MAX_FILENAME = 150
 # Path and shell metacharacters, controls, and bidi overrides ("gpj.exe" shown as "exe.jpg").
 _UNSAFE_IN_NAME = re.compile(
@@ -123,12 +125,17 @@ def payload_prefix(part: Message, limit: int) -> tuple[bytes, bool]:
 def file_name(part: Message, content_type: str, number: int) -> str:
     """The name `part` is kept under as a file of `content_type`, the `number`th file."""
     name = attempt(lambda: decode_header(filename(part) or ""), "")
+    if content_type in MAIL_TYPES and not safe_name(name):
+        found: Any = attempt(lambda: part.get_payload(), None)
+        inner = found[0] if isinstance(found, list) and found else None
+        if isinstance(inner, Message):
+            name = attempt(lambda: " ".join(decode_header(header(inner, "Subject")).split()), "")
     return safe_name(name, content_type, number)
 
 
 def safe_name(name: str, content_type: str = "", number: int = 0) -> str:
     """`name` with no path, controls or bidi overrides, at most MAX_FILENAME characters, with
-    the extension of `content_type` if it has none;
+    the extension of `content_type` if it has none (an attached mail's is always ".eml");
     "attachment-<number>" and that extension if nothing is left of it. Without a content
     type: only made safe ("" if nothing is left)."""
     name = _UNSAFE_IN_NAME.sub("", name.replace("\\", "/").rsplit("/", 1)[-1])
@@ -142,7 +149,10 @@ def safe_name(name: str, content_type: str = "", number: int = 0) -> str:
     stem, extension = os.path.splitext(name)
     if len(extension) > _MAX_EXTENSION:
         stem, extension = name, ""
-    if wanted and content_type != "application/octet-stream" and extension.lower() not in _known_extensions():
+    if content_type in MAIL_TYPES:
+        if extension.lower() != ".eml":
+            stem, extension = name, ".eml"
+    elif wanted and content_type != "application/octet-stream" and extension.lower() not in _known_extensions():
         stem, extension = name, wanted  # "captura de pantalla" or "Screenshot at 10.15.32"
     return stem + extension if len(stem + extension) <= MAX_FILENAME else stem[: MAX_FILENAME - len(extension)] + extension
 

@@ -2,13 +2,14 @@
 
 The fixtures (tests/fixtures/mail/structure/) are small raw mails modeled on what real clients
 send: Outlook's forward as attachment (no file name), Thunderbird's and Apple Mail's (named),
-Exchange Online's base64-encoded message/rfc822.
+Exchange Online's base64-encoded message/rfc822, Outlook Express's unquoted boundaries.
 """
 
 from __future__ import annotations
 
+import random
 import re
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def as_it_came(raw: bytes, after: bytes, boundary: bytes) -> bytes:
 
 
 def test_the_fixtures_are_all_there() -> None:
-    assert len(list(FIXTURES.glob("*.eml"))) == 10
+    assert len(list(FIXTURES.glob("*.eml"))) == 15
 
 
 # -- Attached mails ---------------------------------------------------------------------------
@@ -165,6 +166,82 @@ def test_an_attached_mail_past_the_text_budget_is_still_kept() -> None:
 
 
 # -- Boundaries -------------------------------------------------------------------------------
+
+BOUNDARIES = {
+    # fixture: (words of its text, the image's name, the image's bytes' start)
+    "boundary-outlook-express-unquoted.eml": (
+        "Al entrar en el panel sale el error de la captura. ¿Podéis mirarlo?", "error panel.jpg", b"\xff\xd8\xff"),
+    "boundary-parameter-case-and-trailing-space.eml": (
+        "La web da error 502 desde esta mañana, adjunto captura.", "Screenshot_20250212-085901.png", PNG),
+    "boundary-declared-not-used.eml": ("Os adjunto la captura del cargo duplicado en la tarjeta.", "cargo.png", PNG),
+    "boundary-lost-to-a-broken-fold.eml": ("Desde ayer no llegan los correos a info@, adjunto el rebote.", "rebote.png", PNG),
+}
+
+
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_the_boundary_in_use_is_found(name: str) -> None:
+    words, image, start = BOUNDARIES[name]
+    mail = parsed(fixture(name))
+    assert mail.text == mail.full_text == words
+    [part] = mail.attachments
+    assert part.filename == image and part.data.startswith(start)
+    assert check_file(AttachmentPolicy(), part.filename, len(part.data)) is None
+
+
+def test_a_body_whose_parts_cannot_be_told_apart_is_kept_as_a_file() -> None:
+    raw = fixture("boundary-nowhere-to-be-found.eml")
+    mail = parsed(raw)
+    assert mail.text == mail.full_text == "Os mando la captura del fallo del carrito."
+    body, original = mail.attachments
+    assert (body.filename, original.filename, original.data) == ("attachment-1.txt", ORIGINAL_NAME, raw)
+    assert body.data == raw[raw.index(b"\r\n\r\n") + 4:]
+
+
+def test_a_multipart_of_plain_text_without_its_boundary_is_still_text() -> None:
+    raw = (b"Content-Type: multipart/mixed; boundary=\"a\"\r\n\r\nSolo texto, sin partes.\r\n"
+           b"--b\r\nNo: es una cabecera sin Content-\r\n\r\nSigue el texto.\r\n--b--\r\n")
+    mail = parsed(raw)
+    assert mail.full_text == "Solo texto, sin partes.\n--b\nNo: es una cabecera sin Content-\n\nSigue el texto.\n--b--"
+    assert mail.attachments == ()
+
+
+def tree(part: Message) -> list[object]:
+    found: list[object] = [part.get_content_type(), list(part.raw_items()), part.preamble, part.epilogue]
+    payload = part.get_payload()
+    return [*found, [tree(child) for child in payload] if isinstance(payload, list) else payload]
+
+
+def repaired(part: Message) -> bool:
+    return bool(getattr(part, "repaired", None)) or (
+        part.is_multipart() and any(repaired(child) for child in part.get_payload()))
+
+
+def test_lenient_reading_changes_only_what_it_repairs() -> None:
+    """Where the stdlib's tree is whole, the lenient reader builds the very same."""
+    corpus = Path(__file__).parent / "fixtures" / "cpython_email"
+    mails = [path.read_bytes() for path in sorted(corpus.glob("msg_*.txt"))]
+    pieces = [b"Content-Type: multipart/mixed; boundary=A\n", b"Content-Type: message/rfc822\n",
+              b"Content-Type: multipart/mixed\n", b"Content-Transfer-Encoding: base64\n", b"Content-Type: text/plain\n",
+              b"\n", b"\r\n", b"--A\n", b"--A--\n", b"--B\n", b"--B--\n", b"x\n", b"X: y\n", b"--A \t\r\n", b"Zm9v\n"]
+    rng = random.Random(3)
+    mails += [b"".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40))) for _ in range(3000)]
+    repairs = 0
+    for raw in mails:
+        lenient = mime.read_mail(raw, 100_000, lenient=True).root
+        if repaired(lenient):
+            repairs += 1
+        else:
+            assert tree(lenient) == tree(mime.read_mail(raw, 100_000).root), raw
+    assert repairs > 100  # the pieces do make mails to repair
+
+
+def test_looking_for_the_boundary_in_use_stays_linear() -> None:
+    """Only the first few delimiter-like lines are candidates: a flood of them costs no more."""
+    flood = b"--X%d\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    raw = b"Content-Type: multipart/mixed; boundary=nowhere\r\n\r\n" + b"".join(flood % n for n in range(50_000))
+    mail = parsed(raw)
+    assert mail.full_text == "" and [part.filename for part in mail.attachments] == ["attachment-1.txt", ORIGINAL_NAME]
+
 
 def test_delimiters_are_searched_for_once_however_many_parts() -> None:
     """A mail with lone CRs looks for delimiters after LFs and after CRs: a search that found

@@ -16,10 +16,15 @@ Markdown text; the other parts are handed on as files, each with the name it is 
   should not need a mail program to open an invoice that came forwarded; put last, they
   are the ones the intake's limit on files leaves out, not the mail's own.
 * Other message/* parts (delivery reports) are files, as they came.
+* A multipart none of whose parts can be read (its boundary is nowhere, see
+  ``supportdesk.mail.mime``) is text if it reads as text; if it holds MIME headers or base64,
+  it is kept as a file (and the mail is not complete, so the raw mail is kept too) and only
+  the text before those is taken.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -33,11 +38,23 @@ from supportdesk.mail.parts import (
     param,
     payload,
     payload_prefix,
+    with_payload,
 )
 from supportdesk.mail.text import TextReader
 
 FORWARDED = MAIL_TYPES
 _MIN_BLANK_CHECK = 65_536  # bytes of a plain alternative read to see whether it has text
+# Where a body none of whose parts could be read stops being text: a line that is a MIME
+# header, or two lines of base64 (and the delimiter-like line before them). Patterns that
+# start with a literal line end are searched at C speed, one that starts with "[\r\n]" is
+# ten times slower: lone CRs are looked for only where there are any.
+_MIME_LINES = (rb"content-(?:type|transfer-encoding|disposition)[ \t]*:"
+               rb"|[A-Za-z0-9+/]{40,}={0,2}\r?\n[A-Za-z0-9+/]{40,}={0,2}(?:\r?\n|\Z)")
+_MIME_AFTER_LF = re.compile(rb"\n(?i:" + _MIME_LINES + rb")")
+_MIME_AFTER_CR = re.compile(rb"\r(?i:" + _MIME_LINES + rb")")
+_MIME_AT_START = re.compile(rb"(?i:" + _MIME_LINES + rb")")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_DELIMITER_BEFORE = re.compile(rb"(?:\A|[\r\n])--[^\r\n]*(?:\r\n|\r|\n)?\Z")
 _ATTACHED_MAIL_FIELDS = ("From", "Date", "Subject")
 
 
@@ -127,7 +144,7 @@ class _Walk:
         if ctype.startswith("message/") and ctype not in FORWARDED:
             self._file(part, ctype, in_related)  # delivery-status and the like: for machines
         elif ctype.startswith(("multipart/", "message/")):  # no readable parts (boundary missing)
-            self._text(part, "text/plain")
+            self._unreadable(part)
         elif ctype in ("text/plain", "text/html") and disposition(part) != "attachment":
             if as_text:
                 self._text(part, ctype)
@@ -156,6 +173,20 @@ class _Walk:
             self._file(part, kept_as, False)
         self.complete = self.complete and read.whole
         self._add_text(read.text)
+
+    def _unreadable(self, part: Message) -> None:
+        """A multipart none of whose parts could be read."""
+        data = payload(part)
+        found = _mime_start(data)
+        if found is None:
+            self._text(part, "text/plain")
+            return
+        self.complete = False  # the raw mail is kept: it may be read where this could not
+        self._file(part, "text/plain", False, data=data)
+        text = data[:found]
+        if (delimiter := _DELIMITER_BEFORE.search(text, max(len(text) - 200, 0))) is not None:
+            text = text[:delimiter.start()]
+        self._text(with_payload(part, text), "text/plain")
 
     def _add_text(self, text: str) -> None:
         text = self.reader.take(text)
@@ -202,6 +233,15 @@ def _related_root(part: Message, children: list[Message]) -> Message | None:
     named = [child for child in children if start and content_id(child) == start]
     candidates = named or children
     return candidates[0] if candidates else None
+
+
+def _mime_start(data: bytes) -> int | None:
+    """Where the first line that is a MIME header or base64 starts (its line end before it)."""
+    if _MIME_AT_START.match(data):
+        return 0
+    searches = (_MIME_AFTER_LF, _MIME_AFTER_CR) if _LONE_CR.search(data) else (_MIME_AFTER_LF,)
+    found = [m.start() for m in (search.search(data) for search in searches) if m is not None]
+    return min(found) if found else None
 
 
 def _attached_mail_line(name: str, inner: Message) -> str:

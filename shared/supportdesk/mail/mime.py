@@ -23,6 +23,11 @@ payloads, preambles and epilogues), except where that drops or reshapes what cam
 ``read_mail(..., lenient=True)``, which the intake uses, also reads what the stdlib gives up on
 (``MimePart.repaired`` says what was done); the faithful tree is there to compare with:
 
+* a multipart whose declared boundary never occurs (or that declares none) is read with the
+  boundary its body does use, if one can be told: a line "--X" followed by a header line,
+  with a closing "--X--" after it or a second such "--X" line (Outlook Express, some mobile
+  clients and broken gateways send these). Only the first few such lines are looked at, each
+  candidate costs one search through the body: the work stays linear;
 * a message/rfc822 or message/global part sent in base64 or quoted-printable (RFC 2046 allows
   neither; Exchange Online sends them) is decoded before its mail is read.
 
@@ -32,6 +37,8 @@ time on every call (20 ms for 8 KB of quoted semicolons, called a dozen times pe
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -294,16 +301,29 @@ class _Reader:
                 return self.entity(decoded, 0, len(decoded), depth + 1, parent=part)
             return self.entity(text, start, end, depth + 1, parent=part)
         separator = boundary(part) if part.get_content_maintype() == "multipart" else None
+        if separator is None and self.lenient and part.get_content_maintype() == "multipart":
+            separator = self.used_boundary(part, text, start, end)
         if separator is None:
             part.set_payload(text[start:end])
         else:
             self.multipart(part, separator, text, start, end, depth, ctype == "multipart/digest")
         return part
 
+    def used_boundary(self, part: MimePart, text: str, start: int, end: int) -> str | None:
+        """The boundary the body of a multipart uses, when it is not the one declared."""
+        found = _used_boundary(text, start, end, self.lone_cr)
+        if found is not None:
+            part.repaired = f"boundary {found!r} found in the body"
+        return found
+
     def multipart(self, part: MimePart, separator: str, text: str, start: int, end: int,
                   depth: int, digest: bool) -> None:
         delimiters = _Delimiters(separator, text, end, self.lone_cr)
         first = delimiters.next(start)
+        if first is None and self.lenient and not part.repaired:
+            if (used := self.used_boundary(part, text, start, end)) is not None:
+                self.multipart(part, used, text, start, end, depth, digest)
+                return
         if first is None or first.close:
             # No part at all: the stdlib keeps the lines before the first delimiter as the
             # payload and drops those after a closing one; here both are kept.
@@ -418,6 +438,49 @@ def _drop_final_eol_of_sources(parent: MimePart, text: str, end: int) -> None:
 
 
 # -- Lenient reading ----------------------------------------------------------------------
+
+# RFC 2046's bchars, and what real boundaries hold besides; no space at either end.
+_BCHARS = r"[!-~](?:[ -~]{0,68}[!-~])?"
+_EOL = r"(?:\r\n|\r|\n)"
+# A delimiter-like line, and the header line that follows it: after a LF, after a lone CR
+# (looked for only in mails that have any: "[\r\n]" first is ten times slower to search),
+# at the start.
+_CANDIDATE_LINE = r"--(?P<boundary>" + _BCHARS + r")[ \t]*" + _EOL + r"[!-9;-~]+[ \t]*:"
+_CANDIDATE_AFTER_LF = re.compile("\n" + _CANDIDATE_LINE)
+_CANDIDATE_AFTER_CR = re.compile("\r" + _CANDIDATE_LINE)
+_CANDIDATE_AT_START = re.compile(_CANDIDATE_LINE)
+_CONTENT_HEADER = re.compile(r"(?:^|(?<=[\r\n]))content-[a-z-]+[ \t]*:", re.IGNORECASE)
+_CANDIDATES_LOOKED_AT = 16  # each distinct one costs a search through the body
+_HEAD_LOOKED_AT = 4_096  # characters after a candidate in which a Content- header must be
+
+
+def _used_boundary(text: str, start: int, end: int, lone_cr: bool) -> str | None:
+    """The boundary of the first delimiter-like line followed by a header block with a
+    Content- header in it, if the body has another delimiter line of it after that."""
+    tried: set[str] = set()
+    at_start = _CANDIDATE_AT_START.match(text, start, end)
+    after_eol = _CANDIDATE_AFTER_LF.finditer(text, start, end)
+    if lone_cr:
+        after_eol = heapq.merge(after_eol, _CANDIDATE_AFTER_CR.finditer(text, start, end), key=lambda m: m.start())
+    candidates = itertools.chain([at_start] if at_start else [], after_eol)
+    for looked_at, candidate in enumerate(candidates):
+        if looked_at >= _CANDIDATES_LOOKED_AT:
+            return None
+        separator = candidate.group("boundary")
+        if separator in tried or separator.endswith("--"):  # "--X--" closes X: not a boundary itself
+            continue
+        tried.add(separator)
+        head_start = candidate.end("boundary")
+        head_end = min(end, head_start + _HEAD_LOOKED_AT)
+        blank = _BLANK_LINE.search(text, head_start, head_end)
+        if not _CONTENT_HEADER.search(text, head_start, blank.start() + 1 if blank else head_end):
+            continue
+        delimiters = _Delimiters(separator, text, end, lone_cr)
+        line_end = _EOL_AT_START.search(text, head_start, end)
+        if line_end is not None and delimiters.next(line_end.end()) is not None:
+            return separator
+    return None
+
 
 _HEADER_LINE_FIRST = re.compile(r"\s*[!-9;-~]+[ \t]*:")
 

@@ -120,6 +120,17 @@ def payload_prefix(part: Message, limit: int) -> tuple[bytes, bool]:
     return payload(head)[:limit], True
 
 
+def with_payload(part: Message, data: bytes) -> Message:
+    """A copy of `part` whose body is `data`, already transfer-decoded."""
+    clone = copy.copy(part)
+    clone.defects = []
+    # compat32 keeps the headers in a list of pairs; the copy must not share it.
+    clone._headers = [(k, v) for k, v in part._headers  # type: ignore[attr-defined]
+                      if k.lower() != "content-transfer-encoding"]
+    clone.set_payload(data.decode("ascii", "surrogateescape"))
+    return clone
+
+
 # -- Names --------------------------------------------------------------------------------
 
 def file_name(part: Message, content_type: str, number: int) -> str:

@@ -1,14 +1,18 @@
-"""Mail structure: what real clients send, read without losing a part or a name.
+"""Mail structure: attached mails kept as .eml files with their text shown, boundaries that
+the stdlib cannot find, file names that must carry their extension, uuencoded files.
 
 The fixtures (tests/fixtures/mail/structure/) are small raw mails modeled on what real clients
 send: Outlook's forward as attachment (no file name), Thunderbird's and Apple Mail's (named),
-Exchange Online's base64-encoded message/rfc822, Outlook Express's unquoted boundaries.
+Exchange Online's base64-encoded message/rfc822, Outlook Express's unquoted boundaries,
+Outlook's uuencoded plain-text attachments.
 """
 
 from __future__ import annotations
 
+import io
 import random
 import re
+import zipfile
 from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ import pytest
 from conftest import Person
 
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy, check_file
-from supportdesk.mail import mime
+from supportdesk.mail import mime, uuencode
 from supportdesk.mail.body import select_body
 from supportdesk.mail.decode import decode
 from supportdesk.mail.parsing import ORIGINAL_NAME, MailPart, ParsedMail, parse_mail
@@ -61,7 +65,7 @@ def as_it_came(raw: bytes, after: bytes, boundary: bytes) -> bytes:
 
 
 def test_the_fixtures_are_all_there() -> None:
-    assert len(list(FIXTURES.glob("*.eml"))) == 15
+    assert len(list(FIXTURES.glob("*.eml"))) == 19
 
 
 # -- Attached mails ---------------------------------------------------------------------------
@@ -298,6 +302,87 @@ def test_a_nameless_file_is_named_by_its_type() -> None:
            b"Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n--B\r\nContent-Type: application/x-zip-compressed\r\n"
            b"Content-Transfer-Encoding: base64\r\n\r\nUEsDBA==\r\n--B--\r\n")
     assert [part.filename for part in parsed(raw).attachments] == ["attachment-1.jpg", "attachment-2.zip"]
+
+
+# -- uuencoded files --------------------------------------------------------------------------
+
+def test_a_uuencoded_file_in_a_plain_text_mail_is_extracted() -> None:
+    mail = parsed(fixture("uuencoded-outlook-plain-text.eml"))
+    [archive] = mail.attachments
+    assert (archive.filename, archive.content_type) == ("registro.zip", "application/zip")
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as opened:
+        assert opened.read("registro.log") == "2025-02-03 10:00:01 ERROR conexión rechazada\n".encode() * 3
+    assert mail.full_text == ("Buenos dias,\n\nOs envio los logs del servidor de correo de esta noche.\n\n"
+                              "Un saludo,\nJose Luis")
+    assert not RAW_MIME.search(mail.full_text) and "begin 644" not in mail.full_text
+
+
+def test_two_uuencoded_files_in_latin1_text() -> None:
+    mail = parsed(fixture("uuencoded-two-files-latin1.eml"))
+    assert [(part.filename, part.content_type, part.data) for part in mail.attachments] == [
+        ("configuración.txt", "text/plain", b"smtp=mail.cliente.example\nport=587\n"),
+        ("captura error.png", "image/png", PNG)]
+    assert mail.full_text == "Aquí va la configuración:\n\nY la captura del error:\n\nGracias por la ayuda."
+
+
+def test_the_base64_form_of_uuencode_is_extracted() -> None:
+    mail = parsed(fixture("uuencoded-base64-variant.eml"))
+    [archive] = mail.attachments
+    assert archive.filename == "volcado.zip" and zipfile.ZipFile(io.BytesIO(archive.data)).namelist() == ["registro.log"]
+    assert mail.full_text == "El volcado de la base de datos:\n\nSaludos."
+
+
+def test_a_block_that_does_not_decode_stays_text() -> None:
+    mail = parsed(fixture("uuencoded-block-that-does-not-decode.eml"))
+    assert mail.attachments == ()
+    assert "begin 644 copia.sh\ny luego los comandos de siempre hasta el final:\nend" in mail.full_text
+    # A block begins at the start of a line.
+    assert uuencode.split(b"Ejemplo: begin 644 a.txt\n#86)C\n`\nend\n", 10).files == ()
+    assert [f.data for f in uuencode.split(b"Ejemplo:\nbegin 644 a.txt\n#86)C\n`\nend\n", 10).files] == [b"abc"]
+
+
+def test_a_uuencoded_file_in_a_base64_inline_text_part() -> None:
+    message = EmailMessage()
+    block = uuencode_block(PNG, "grafico.png")
+    message.set_content(f"Antes.\n\n{block}\n\nDespués.\n", cte="base64", disposition="inline", cid="<t@x>")
+    mail = parsed(message.as_bytes())
+    # The file is no inline part, and the Content-ID is the text's, not its own.
+    assert [(part.filename, part.data, part.inline, part.content_id) for part in mail.attachments] == [
+        ("grafico.png", PNG, False, None)]
+    assert mail.full_text == "Antes.\n\nDespués."
+
+
+def test_uuencoded_lines_with_a_check_character() -> None:
+    """Some encoders add a character after the data of each line."""
+    lines = uuencode_block(PDF, "factura.pdf").split("\n")
+    checked = "\n".join(line + "X" if line.startswith("M") else line for line in lines)
+    mail = parsed(f"Subject: x\r\n\r\nFactura:\r\n{checked}\r\n".encode())
+    assert [(part.filename, part.data) for part in mail.attachments] == [("factura.pdf", PDF)]
+
+
+def uuencode_block(data: bytes, name: str) -> str:
+    import binascii
+
+    lines = [binascii.b2a_uu(data[n:n + 45]).decode().rstrip("\n") for n in range(0, len(data), 45)]
+    return "\n".join([f"begin 644 {name}", *lines, "`", "end"])
+
+
+def test_uuencoded_files_count_against_the_part_limit() -> None:
+    blocks = "\n\n".join(uuencode_block(b"%d" % n, f"f{n}.txt") for n in range(12))
+    raw = f"Subject: muchos\r\n\r\nTexto.\r\n\r\n{blocks}\r\n".replace("\n", "\r\n").replace("\r\r", "\r").encode()
+    mail = parsed(raw, max_parts=6)
+    names = [part.filename for part in mail.attachments]
+    assert names == [f"f{n}.txt" for n in range(5)] + [ORIGINAL_NAME]
+    assert "begin 644 f5.txt" in mail.full_text  # the rest is not lost: still text, and in the mail kept
+
+
+def test_a_big_uuencoded_file_and_a_flood_of_begin_lines() -> None:
+    data = random.Random(1).randbytes(600_000)
+    mail = parsed(f"Subject: grande\r\n\r\n{uuencode_block(data, 'big.bin')}\r\n".encode())
+    assert [(part.filename, part.data == data) for part in mail.attachments] == [("big.bin", True)]
+    flood = b"Subject: x\r\n\r\n" + b"begin 644 a\r\nM\r\nbegin 644 b\r\n" * 50_000
+    assert uuencode.split(flood.split(b"\r\n\r\n", 1)[1], 100).files == ()
+    assert parsed(flood).full_text.startswith("begin 644 a\nM\n")
 
 
 # -- Through the intake -----------------------------------------------------------------------

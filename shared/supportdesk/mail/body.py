@@ -2,7 +2,9 @@
 Markdown text; the other parts are handed on as files, each with the name it is kept under
 (``supportdesk.mail.parts.file_name``).
 
-* text/plain is taken as typed, text/html as Markdown (``supportdesk.mail.text``).
+* text/plain is taken as typed, text/html as Markdown (``supportdesk.mail.text``); files
+  uuencoded into a text/plain part (``supportdesk.mail.uuencode``) are cut out of its text and
+  kept as files.
 * multipart/alternative: the plain part if it has text, else the richest; the others are the
   same text and are dropped, but for images inside them.
 * multipart/related: its root is read as the rest of the mail is; the other parts are files,
@@ -28,16 +30,22 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
+from supportdesk.mail import uuencode
+from supportdesk.mail.charsets import decode_bytes
 from supportdesk.mail.headers import content_type, decode_header, header
 from supportdesk.mail.mime import MimePart
 from supportdesk.mail.parts import (
     MAIL_TYPES,
+    charset,
     content_id,
     disposition,
     file_name,
     param,
     payload,
     payload_prefix,
+    safe_name,
+    transfer_encoding,
+    type_of_name,
     with_payload,
 )
 from supportdesk.mail.text import TextReader
@@ -168,11 +176,35 @@ class _Walk:
                 self.attached[start] = (line, body)
 
     def _text(self, part: Message, ctype: str) -> None:
+        if ctype == "text/plain":
+            part = self._uuencoded_files(part)
         read = self.reader.read(part, ctype)
         for kept_as in read.files:
             self._file(part, kept_as, False)
         self.complete = self.complete and read.whole
         self._add_text(read.text)
+
+    def _uuencoded_files(self, part: Message) -> Message:
+        """`part` without the files uuencoded into it, which are kept as files."""
+        encoded = getattr(part, "_payload", None)
+        if not isinstance(encoded, str):
+            return part
+        # Base64 hides the "begin" lines (the other transfer encodings leave them as they are):
+        # they are looked for in as much text as can be kept. One past that is in text that
+        # is not imported: the raw mail is kept then.
+        base64 = transfer_encoding(part) == "base64"
+        if not uuencode.has_blocks(payload_prefix(part, self.reader.max_bytes)[0] if base64 else encoded):
+            return part
+        found = uuencode.split(payload(part), max(self.max_parts - self.seen, 0))
+        self.complete = self.complete and found.complete
+        if not found.files:
+            return part
+        for file in found.files:
+            self.seen += 1
+            name = decode_bytes(file.name, charset(part), guess=False)[0]
+            # A part of its own: the text part's Content-ID and disposition are not the file's.
+            self._file(MimePart(), type_of_name(name), False, data=file.data, name=name)
+        return with_payload(part, found.text)
 
     def _unreadable(self, part: Message) -> None:
         """A multipart none of whose parts could be read."""
@@ -193,9 +225,11 @@ class _Walk:
         if text.strip():
             self.texts.append(text)
 
-    def _file(self, part: Message, ctype: str, in_related: bool, *, data: bytes | None = None) -> str:
-        """Keep `part` (its bytes, or `data`) as a file; returns the name it is kept under."""
-        kept_as = file_name(part, ctype, len(self.files) + len(self.copies) + 1)
+    def _file(self, part: Message, ctype: str, in_related: bool, *, data: bytes | None = None,
+              name: str | None = None) -> str:
+        """Keep `part` (or `data`, named `name`) as a file; returns the name it is kept under."""
+        number = len(self.files) + len(self.copies) + 1
+        kept_as = file_name(part, ctype, number) if name is None else safe_name(name, ctype, number)
         (self.copies if self.in_mail else self.files).append(FilePart(part, ctype, in_related, kept_as, data))
         return kept_as
 

@@ -99,13 +99,17 @@ def payload(part: Message) -> bytes:
                       for child in (found if isinstance(found, list) else []))
 
 
+def transfer_encoding(part: Message) -> str:
+    return str(attempt(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
+
+
 def payload_prefix(part: Message, limit: int) -> tuple[bytes, bool]:
     """About the first `limit` bytes of the decoded payload (never fewer when there are
     more), and whether that is not all of it; only the encoded text needed is decoded."""
     encoded = getattr(part, "_payload", None)  # get_payload() would decode 8-bit text
     if not isinstance(encoded, str):
         return payload(part), False
-    cte = str(attempt(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
+    cte = transfer_encoding(part)
     # Encoded characters per decoded byte at most: "=XX" in quoted-printable, 4/3 and the
     # line ends in base64 and uuencode.
     per_byte = 3 if cte == "quoted-printable" else 2 if cte in _ENCODED_BY_LINES else 1
@@ -166,6 +170,11 @@ def safe_name(name: str, content_type: str = "", number: int = 0) -> str:
     elif wanted and content_type != "application/octet-stream" and extension.lower() not in _known_extensions():
         stem, extension = name, wanted  # "captura de pantalla" or "Screenshot at 10.15.32"
     return stem + extension if len(stem + extension) <= MAX_FILENAME else stem[: MAX_FILENAME - len(extension)] + extension
+
+
+def type_of_name(name: str) -> str:
+    """The content type a file's name says it has."""
+    return _types().guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
 def _extension(content_type: str) -> str:

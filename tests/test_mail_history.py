@@ -349,8 +349,11 @@ def assert_split_is_exact(full_text: str, subject: str = "", part_starts: Sequen
 def test_every_word_is_in_the_new_text_or_the_trimmed_text(name: str) -> None:
     mail = parse_mail(((FIXTURES if name.endswith(".eml") else CORPUS) / name).read_bytes())
     new, trimmed = assert_split_is_exact(mail.full_text, mail.subject)
-    assert new == mail.text
     assert bool(new.strip()) == bool(mail.full_text.strip())
+    # parse_mail splits the mail's own text part by part, and shows attached mails whole:
+    # what it shows and what it trimmed hold every word of the body all the same.
+    shown = set(re.findall(r"\w+", mail.text + "\n" + mail.trimmed))
+    assert set(re.findall(r"\w+", mail.full_text)) <= shown
 
 
 LINES = [

@@ -16,7 +16,9 @@ read for its words), or, for a file, in the list of files not imported.
 
 from __future__ import annotations
 
+import base64
 import email
+import quopri
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -87,10 +89,42 @@ def _has_words(part: Message) -> bool:
     return bool(_decoded(part).strip())
 
 
+_UUENCODED = re.compile(r"^begin(?:-base64)? [0-7]{3,4} [^\n]+\n.*?^(?:end|====)[ \t]*$", re.M | re.S)
+_DELIMITER = re.compile(r"^--([^\s]{1,70})[ \t]*\r?$", re.M)
+
+
+def _reread(part: Message) -> Message | None:
+    """What the standard library reads in two shapes it does not: an attached mail sent in
+    base64 (as Exchange sends it), and a multipart whose declared boundary is not the one its
+    body uses (the first "--X" line is taken for it)."""
+    if part.get_content_type() in ("message/rfc822", "message/global") and str(
+            part.get("Content-Transfer-Encoding", "")).strip().lower() in ("base64", "quoted-printable"):
+        inner = part.get_payload(0)
+        encoded = inner.get_payload() if isinstance(inner, Message) and not inner.keys() else str(inner)
+        try:
+            data = (base64.b64decode("".join(str(encoded).split())) if "base64" in str(part["Content-Transfer-Encoding"]).lower()
+                    else quopri.decodestring(str(encoded).encode("latin-1", "replace")))
+        except ValueError:
+            return None
+        return email.message_from_bytes(data, policy=compat32)
+    if part.get_content_maintype() == "multipart" and not part.is_multipart():
+        body = str(part.get_payload())
+        found = _DELIMITER.search(body)
+        if found:
+            again = email.message_from_string(
+                f'Content-Type: {part.get_content_type()}; boundary="{found.group(1)}"\n\n{body}', policy=compat32)
+            return again if again.is_multipart() else None
+    return None
+
+
 def _read(part: Message, texts: list[str], files: list[bytes],
           either: list[tuple[bytes, frozenset[str]]]) -> None:
+    again = _reread(part)
+    if again is not None:
+        _read(again, texts, files, either)
+        return
     if part.is_multipart():
-        children = [c for c in part.get_payload() if isinstance(c, Message)]  # type: ignore[union-attr]
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
         if part.get_content_type() == "multipart/alternative" and children:
             plain = next((c for c in children if c.get_content_type() == "text/plain" and _is_text(c)
                           and _has_words(c)), None)
@@ -100,7 +134,9 @@ def _read(part: Message, texts: list[str], files: list[bytes],
         return
     if _is_text(part):
         text = _decoded(part)
-        texts.append(html_text(text) if part.get_content_type() == "text/html" else text)
+        if part.get_content_type() == "text/html":
+            text = html_text(text)
+        texts.append(_UUENCODED.sub("", text.replace("\r\n", "\n")))  # files, not words
         return
     data = part.get_payload(decode=True)
     data = data if isinstance(data, bytes) else str(part.get_payload()).encode("utf-8", "replace")

@@ -87,6 +87,8 @@ class Body:
     # signature in the mail's own text must not take the attached mails with it.
     own_text: str = ""
     attached: tuple[tuple[str, str], ...] = ()
+    # Where each text part of the mail's own begins in `own_text` (a signature ends with its part).
+    own_starts: tuple[int, ...] = ()
 
 
 def select_body(root: Message, *, max_parts: int, max_text_bytes: int) -> Body:
@@ -98,8 +100,21 @@ def select_body(root: Message, *, max_parts: int, max_text_bytes: int) -> Body:
     if len(encoded := text.encode("utf-8")) > max_text_bytes:
         text = encoded[:max_text_bytes].decode("utf-8", "ignore")
         walk.complete = False
-    own_text = _joined([t for n, t in enumerate(walk.texts) if n not in walk.attached]) if walk.attached else text
-    return Body(text, (*walk.files, *walk.copies), walk.complete, own_text, tuple(walk.attached.values()))
+    own = [t for n, t in enumerate(walk.texts) if n not in walk.attached]
+    own_text = _joined(own) if walk.attached else text
+    return Body(text, (*walk.files, *walk.copies), walk.complete, own_text, tuple(walk.attached.values()),
+                _starts(own, len(own_text)))
+
+
+def _starts(texts: list[str], length: int) -> tuple[int, ...]:
+    """Where each of `texts` begins in their _joined text (of `length`, if it was cut)."""
+    starts, position = [], 0
+    for text in texts:
+        if position >= length:
+            break
+        starts.append(position)
+        position += len(text.strip("\n").rstrip()) + 2
+    return tuple(starts)
 
 
 def _joined(texts: list[str]) -> str:

@@ -79,7 +79,10 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
 def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     mail = decode(raw, max_parts)
     body = select_body(mail.root, max_parts=max_parts, max_text_bytes=max_text_bytes)
-    text, trimmed = split_history(body.text, subject=mail.headers.subject)
+    # History is the mail's own: an attached mail's text is shown whole, under its line.
+    own, trimmed = split_history(body.own_text, subject=mail.headers.subject, part_starts=body.own_starts)
+    blocks = [f"{line}\n\n{attached}" if attached.strip() else line for line, attached in body.attached]
+    text = "\n\n".join(filter(None, [own, *blocks]))
     files = collect_attachments(body.files)
     # What was not imported in full is in the raw mail, kept whole.
     whole = mail.complete and body.complete and files.complete

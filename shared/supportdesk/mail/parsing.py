@@ -5,7 +5,7 @@
 2. select the body (``supportdesk.mail.body``): the text the customer wrote, from text/plain
    or HTML, as Markdown (``full_text``);
 3. strip history (``supportdesk.mail.history``): ``text`` is ``full_text`` without quoted
-   replies and signature;
+   replies and signature, which are ``trimmed`` (together they hold every word of it);
 4. attachments (``supportdesk.mail.attachments``): the file parts, with safe names.
 
 Real mail is messy, and some of it is hostile, so for any input bytes this module guarantees:

@@ -67,6 +67,7 @@ MAILS = {
     "utf-8-label-windows-1252-text.eml": ("Envío “urgente”", "José Pérez", "El envío “urgente” no llegó… ¿Qué pasa?"),
     "raw-utf8-headers.eml": ("Re: Größe ändern – 日本語 José caf\ufffd", "Zoë Ünal-Çelik", "Größe ändern, bitte."),
     "raw-gbk-headers-gb2312-body.eml": ("回复：发票问题", "王堃", "收到，谢谢。"),
+    "html-meta-charset-only.eml": ("order", "", "①注文の件、㈱髙橋商事です。"),
 }
 
 

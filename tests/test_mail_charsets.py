@@ -172,8 +172,26 @@ def test_iso_8859_c1_bytes_read_as_the_windows_code_page_of_their_script() -> No
     assert decode_bytes(b"\x80 \xa4", "iso-8859-15") == ("€ €", False)
 
 
+def test_utf16_without_a_byte_order_mark_is_little_endian() -> None:
+    assert decode_bytes("Ñandú ✓".encode("utf-16-le"), "utf-16") == ("Ñandú ✓", False)
+    assert decode_word("Ñandú".encode("utf-16-le"), "ucs-2") == "Ñandú"
+
+
+def test_a_utf16_label_on_utf8() -> None:
+    assert decode_bytes("Ñandú".encode(), "utf-16") == ("Ñandú", False)  # 7 bytes: no UTF-16
+
+
+@pytest.mark.parametrize("end", ["", " "])  # an even length reads as UTF-16 too, as nonsense
+def test_a_utf16_meta_charset_means_utf8(end: str) -> None:
+    html = f'<html><head><meta charset="utf-16"></head><body><p>Ñandú ✓</p></body></html>{end}'
+    raw = b"Content-Type: text/html\r\n\r\n" + html.encode()
+    assert parse_mail(raw).full_text == "Ñandú ✓"
+
+
 def test_a_byte_order_mark_overrides_the_label() -> None:
-    assert decode_bytes(codecs.BOM_UTF8 + "Ñandú".encode(), "iso-8859-1")[0] == "\ufeffÑandú"
+    # UTF-16 CJK has no zero bytes: without its mark it reads as windows-1252 "þÿeåg,Šž".
+    assert decode_bytes("\ufeff日本語".encode("utf-16-be"), "us-ascii") == ("日本語", False)
+    assert decode_bytes(codecs.BOM_UTF8 + "Привет ".encode() + b"\xe9", "koi8-r") == ("\ufeffПривет é", False)
     assert decode_bytes("\ufeffÑandú".encode("utf-16-le"), "us-ascii") == ("Ñandú", False)
     assert decode_bytes("\ufeffÑandú".encode("utf-16-be"), None) == ("Ñandú", False)
 
@@ -273,9 +291,10 @@ def test_long_undeclared_latin_text_is_windows_1252() -> None:
     assert decode_bytes(text.encode("cp1252"), None) == (text, False)
 
 
-def test_undeclared_utf8_with_a_stray_byte_is_not_guessed() -> None:
-    text = LONG["ru"] * 3
-    assert decode_bytes(text.encode() + b" \xe9", None) == (text + " é", False)
+def test_undeclared_utf8_with_stray_bytes_is_not_guessed() -> None:
+    """charset-normalizer reads this Russian as GB18030 for the two bytes of another charset."""
+    text = LONG["ru"]
+    assert decode_bytes(text.encode() + b" \xa3\xe1 " + text.encode(), None) == (f"{text} £á {text}", False)
 
 
 # -- Header text -------------------------------------------------------------------------------
@@ -285,6 +304,12 @@ def test_raw_header_bytes_read_run_by_run() -> None:
     assert decode_raw_header(b"Jos\xe9 \xd1u\xf1ez") == "José Ñuñez"  # all windows-1252
     assert decode_raw_header(b"caf\xef\xbf\xbd") == "caf\ufffd"  # an already replaced character
     assert decode_header("Re: caf\udcef\udcbf\udcbd") == "Re: caf\ufffd"
+
+
+def test_header_text_is_never_taken_for_binary_data() -> None:
+    assert decode_raw_header("Größe\x1b".encode()) == "Größe\x1b"
+    assert decode_header("Re: Gr\udcc3\udcb6\udcc3\udc9fe\x1b") == "Re: Größe"  # controls dropped after
+    assert decode_word("Größe\x1b".encode(), "utf-8") == "Größe\x1b"
 
 
 def test_raw_header_bytes_in_the_body_charset() -> None:

@@ -238,6 +238,8 @@ class _Reading:
     def read(self, codec: str | None) -> tuple[str | None, bool]:
         """(text, replaced); text None if every reading looked like binary data."""
         data, complete = self.data, self.complete
+        if codec in ("utf-16", "utf-32") and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            codec += "-le"  # as the Standard reads "utf-16" without a mark (Python wants one)
         if codec is not None and _kind(codec) != "8bit":
             # UTF-16 and the 7-bit charsets (ISO-2022, UTF-7, HZ): nothing else reads so.
             text = _strict(data, codec, complete)

@@ -66,19 +66,31 @@ def html_text(html: str) -> str:
     return "".join(parser.chunks)
 
 
+# Labels senders write for more than they name (the WHATWG Encoding Standard's reading).
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "euc-kr": "cp949", "ks_c_5601-1987": "cp949",
+              "big5": "big5hkscs", "shift_jis": "cp932", "iso-8859-1": "cp1252", "us-ascii": "cp1252"}
+
+
+_MULTIBYTE = frozenset(("gb2312", "gbk", "gb18030", "euc-kr", "ks_c_5601-1987", "big5", "shift_jis", "euc-jp",
+                        "iso-2022-jp", "utf-16", "utf-16le", "utf-16be"))
+
+
 def _decoded(part: Message) -> str:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return ""
-    label = (part.get_content_charset() or "").strip()
-    for codec in (label, "utf-8", "windows-1252", "latin-1"):
-        if not codec:
-            continue
+    label = (part.get_content_charset() or "").strip().lower()
+    # Valid UTF-8 under a one-byte label is UTF-8 (a client that labels what it did not write).
+    first = () if label in _MULTIBYTE else ("utf-8",)
+    for codec in (*first, _SUPERSETS.get(label, label), label, "utf-8"):
         try:
-            return data.decode(codec)
+            return data.decode(codec) if codec else ""
         except (LookupError, UnicodeDecodeError):
             continue
-    return data.decode("latin-1")
+    try:  # a label that does not fit: its words with a replacement character are not counted
+        return data.decode(_SUPERSETS.get(label, label) or "utf-8", "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
 
 
 def _is_text(part: Message) -> bool:
@@ -162,10 +174,14 @@ def expected(raw: bytes) -> Expected:
     files: list[bytes] = []
     either: list[tuple[bytes, frozenset[str]]] = []
     _read(root, texts, files, either)
-    found = set().union(*(words(t) for t in texts)) if texts else set()
-    # A word with a replacement character or a stray byte is the reference's own misreading.
-    return Expected(frozenset(w for w in found if "\ufffd" not in w), tuple(f for f in files if f),
+    # A word with a replacement character is the reference's own misreading: not counted.
+    found = set().union(*(_readable_words(t) for t in texts)) if texts else set()
+    return Expected(frozenset(found), tuple(f for f in files if f),
                     tuple((data, w) for data, w in either if data.strip()))
+
+
+def _readable_words(text: str) -> set[str]:
+    return words(" ".join(w for w in re.findall(r"(?:[^\W\d_]|\ufffd)+", text) if "\ufffd" not in w))
 
 
 def words_of_file(data: bytes, content_type: str = "", name: str = "") -> set[str]:

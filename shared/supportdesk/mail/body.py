@@ -296,5 +296,5 @@ def _mime_start(data: bytes) -> int | None:
 def _attached_mail_line(name: str, inner: Message) -> str:
     """The first line of an attached mail's block: its name and header fields, on one line."""
     fields = [f"{label}: {value}" for label in _ATTACHED_MAIL_FIELDS
-              if (value := " ".join(decode_header(header(inner, label)).split()))]
+              if (value := " ".join(decode_header(header(inner, label), charset(inner)).split()))]
     return f"**Attached mail: {name}**" + (" — " + ", ".join(fields) if fields else "")

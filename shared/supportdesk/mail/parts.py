@@ -139,7 +139,7 @@ def with_payload(part: Message, data: bytes) -> Message:
 
 def file_name(part: Message, content_type: str, number: int) -> str:
     """The name `part` is kept under as a file of `content_type`, the `number`th file."""
-    name = attempt(lambda: decode_header(filename(part) or ""), "")
+    name = attempt(lambda: decode_header(filename(part) or "", charset(part)), "")
     if content_type in MAIL_TYPES and not safe_name(name):
         found: Any = attempt(lambda: part.get_payload(), None)
         inner = found[0] if isinstance(found, list) and found else None

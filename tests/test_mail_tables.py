@@ -147,6 +147,18 @@ def test_colspan_and_rowspan_keep_the_columns_in_place() -> None:
     assert "<p>Mantenimiento de noviembre</p>" in stored  # the caption, above
 
 
+def test_an_absurd_colspan_does_not_undo_the_other_spans() -> None:
+    # colspan="1000" before another cell spans no more columns than the longest row has
+    # cells: the table keeps its layout (with 1,000 empty cells it would be past the budget).
+    html = ("<table><tr><th colspan=2>Ventana</th><th>Notas</th></tr><tr><td>02:00</td><td>04:00</td><td>ok</td></tr>"
+            "<tr><td colspan=1000>todo el día</td><td>sin notas</td></tr></table>")
+    assert tables_of(render_markdown(html_to_markdown(html))) == [[
+        ["Ventana", "", "Notas", ""],
+        ["02:00", "04:00", "ok", ""],
+        ["todo el día", "", "", "sin notas"],
+    ]]
+
+
 def test_layout_tables_become_blocks_and_their_data_table_stays_a_table() -> None:
     stored, _ = page_of_mail(fixture("boletin_maquetado.eml"))
     assert "<h1>Tu pedido 4411 está en camino</h1>" in stored

@@ -201,44 +201,38 @@ def _markdown() -> MarkdownIt:
         # that would pad it with more empty cells than it has cells (one row of a thousand
         # cells over a thousand rows of one), a row's extra cells join its last cell
         # instead, with the pipes between them: either way in time linear in the table.
-        header = sum(1 for token in tokens if token.type == "th_open")
-        rows: list[tuple[int, list[str], Token]] = []  # a body row: its tr_close, cells, last inline
-        last_inline: Token | None = None
-        in_body = False
-        for index, token in enumerate(tokens):
-            if token.type == "tbody_open":
-                in_body = True
-            elif token.type == "inline":
-                last_inline = token
-            elif in_body and token.type == "tr_close" and last_inline is not None and last_inline.map:
-                rows.append((index, cells_of(state, last_inline.map[0]), last_inline))
-        width = max((len(cells) for _, cells, _ in rows), default=header)
+        first, end = tokens[0].map or (0, 0)
+        header = len(cells_of(state, first))
+        rows = {line: cells_of(state, line) for line in range(first + 2, end)}  # the body's
+        width = max((len(cells) for cells in rows.values()), default=header)
         if width <= header:
             return tokens
-        written = header + sum(len(cells) for _, cells, _ in rows)
-        padded_before = sum(max(header - len(cells), 0) for _, cells, _ in rows)
-        if (len(rows) + 1) * width - written - padded_before > written:
-            for _, cells, inline in rows:
-                if len(cells) > header:
-                    inline.content = " | ".join(cells[header - 1:])
-            return tokens
-        extra = {index: cells[header:] for index, cells, _ in rows}
-        widened: list[Token] = []
-        for index, token in enumerate(tokens):
-            if token.type == "tr_close":
-                cells = extra.get(index, [])
-                kind = "td" if index in extra else "th"
-                level = token.level + 1
-                for n in range(width - header):
-                    content = cells[n] if n < len(cells) else ""
-                    widened += [
-                        Token(f"{kind}_open", kind, 1, level=level, block=True),
-                        Token("inline", "", 0, map=token.map, level=level + 1, block=True,
-                              content=content, children=[]),
-                        Token(f"{kind}_close", kind, -1, level=level, block=True),
-                    ]
-            widened.append(token)
-        return widened
+        written = header + sum(len(cells) for cells in rows.values())
+        padded_before = sum(max(header - len(cells), 0) for cells in rows.values())
+        join = (len(rows) + 1) * width - written - padded_before > written
+        kept: list[Token] = []
+        line, last_inline = first, None
+        for token in tokens:
+            if token.type == "tr_open" and token.map:
+                line = token.map[0]
+            elif token.type == "inline":
+                last_inline = token
+            elif token.type == "tr_close":
+                cells = rows.get(line, [])
+                if join and len(cells) > header and last_inline is not None:
+                    last_inline.content = " | ".join(cells[header - 1:])
+                elif not join:
+                    kind = "td" if line in rows else "th"
+                    level = token.level + 1
+                    for n in range(header, width):
+                        kept += [
+                            Token(f"{kind}_open", kind, 1, level=level, block=True),
+                            Token("inline", "", 0, map=[line, line + 1], level=level + 1, block=True,
+                                  content=cells[n] if n < len(cells) else "", children=[]),
+                            Token(f"{kind}_close", kind, -1, level=level, block=True),
+                        ]
+            kept.append(token)
+        return kept
 
     def fence(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any,
               env: dict[str, Any]) -> str:

@@ -132,9 +132,9 @@ def receive_mail(room: Mailroom, *, raw: bytes, raw_key: str, ses_message_id: st
                  now: float | None = None) -> Outcome:
     """Turn one received mail into a ticket, a reply, a held mail, or a refusal with its reason."""
     now = time.time() if now is None else now
-    _let_in_before(room, now)
     if room.table.get(f"INBOUND#{ses_message_id}", "INBOUND", consistent=True):
         return Outcome("duplicate")
+    _let_in_before(room, now)
     envelope = _Envelope(raw_key, ses_message_id, tuple(recipients), verdicts, envelope_sender.strip().lower())
     return _receive(room, raw, envelope, None, now)
 

@@ -175,6 +175,16 @@ def test_layout_tables_become_blocks_and_their_data_table_stays_a_table() -> Non
     assert text.index("Tienda Ejemplo") < text.index("Tu pedido") < text.index("Teclado") < text.index("Darse de baja")
 
 
+def test_a_table_inside_a_link_is_the_links_words() -> None:
+    # Marketing mail wraps its buttons, tables and all, in links.
+    for html in ("<a href='https://tienda.example/oferta'><table><tr><td>Comprar</td><td>ahora</td></tr></table></a>",
+                 "<a href='https://tienda.example/oferta'><table><tr><td><h2>Comprar</h2><p>ahora</p></td></tr>"
+                 "</table></a>"):
+        links = BeautifulSoup(render_markdown(html_to_markdown(html)), "html.parser").find_all("a")
+        assert [(a["href"], a.get_text().strip("# ")) for a in links] == [("https://tienda.example/oferta",
+                                                                          "Comprar ahora")]
+
+
 def test_pipes_backslashes_and_line_breaks_in_cells() -> None:
     stored, _ = page_of_mail(fixture("celdas_abiertas.eml"))
     [table] = tables_of(stored)
@@ -333,7 +343,8 @@ def html_table(rng: random.Random, depth: int = 0) -> str:
     if rng.random() < 0.1:
         extra += f"{token(rng)} loose"
     role = " role='presentation'" if rng.random() < 0.1 else ""
-    return f"<table{role}>{extra}{body}</table>"
+    table = f"<table{role}>{extra}{body}</table>"
+    return f"<a href='https://x.example/{token(rng)}'>{table}</a>" if rng.random() < 0.1 else table
 
 
 @pytest.mark.parametrize("seed", range(300))

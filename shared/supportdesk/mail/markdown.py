@@ -9,8 +9,9 @@ next column), pipes in cells escaped, line breaks in a cell made spaces, the cap
 paragraph above it, the footer below the body. Any other table is layout, as in most
 marketing mail, and its cells become blocks, one after the other: a table with one column,
 one marked role="presentation", one holding a table, a list, a heading, a quote, a code
-block or a rule in a cell (a Markdown cell holds one line), or anything outside its cells, and a
-table inside a heading or code.
+block or a rule in a cell (a Markdown cell holds one line), one holding anything outside
+its cells, and a table inside a heading, a link or code. A link's words are one line,
+whatever blocks it holds.
 
 The work is linear in the HTML, given the bounds stated here: markdownify's own is not.
 """
@@ -108,8 +109,8 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # What a Markdown cell, one line of inline text, cannot hold without losing its shape.
 # (A cell, row or section right inside a cell is one left open: see _data_table.)
 _NOT_IN_A_CELL = _HEADINGS | {"table", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "hr"}
-# Where markdownify writes everything on one line, or as code: a table there is its words.
-_ONE_LINE = _HEADINGS | {"pre", "code"}
+# Where a table's lines would be written on one line, or as code: a table there is its words.
+_ONE_LINE = _HEADINGS | {"pre", "code", "a"}
 _SECTIONS = frozenset({"thead", "tbody", "tfoot"})
 _LAYOUT_ROLES = frozenset({"presentation", "none"})
 # colspan and rowspan beyond these are errors (HTML's own limits).
@@ -290,6 +291,13 @@ def _converter_class() -> Any:
             # A backslash before punctuation escapes it in Markdown, and would vanish: C:\*.log,
             # or a\|b in a cell, must read as written.
             return str(super().escape(_ESCAPING_BACKSLASH.sub(r"\\\\", text), parent_tags))
+
+        def convert_a(self, el: Any, text: str, parent_tags: Any) -> str:
+            # A link's words are one line: blocks inside it (a marketing mail's button, or a
+            # table laid out as blocks) would break it apart, and show its brackets and address.
+            if el.get("href") and "_noformat" not in parent_tags:
+                text = _LINE_BREAKS.sub(" ", text)
+            return str(super().convert_a(el, text, parent_tags))
 
         def convert_img(self, el: Any, text: str, parent_tags: Any) -> str:
             return str(el.attrs.get("alt") or "")

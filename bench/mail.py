@@ -187,6 +187,7 @@ def serve(rounds: int) -> dict[str, Any]:
                                    envelope=parse_headers(raw).from_address or sender)
         corpus_costs.append(cost)
         corpus_times.append(elapsed)
+    fidelity = kept_of_every_fixture(room, s3, settings, deliver)
     return {
         "costs": {k: max(v) for k, v in costs.items()},
         "times_ms": {k: statistics.median(v) * 1000 for k, v in times.items()},
@@ -195,8 +196,55 @@ def serve(rounds: int) -> dict[str, Any]:
                    "median_ms": statistics.median(corpus_times) * 1000,
                    "total_ms": sum(corpus_times) * 1000},
         "big": {"bytes": len(big), "calls": big_cost, "ms": big_elapsed * 1000},
+        "fidelity": fidelity,
         "peak_rss_mb": own_peak_mb(),
     }
+
+
+def fixture_mails() -> list[Path]:
+    """Every mail the tests hold: CPython's corpus and our own fixtures, one per cause."""
+    return sorted(CORPUS.glob("msg_*.txt")) + sorted((REPO / "tests" / "fixtures" / "mail").rglob("*.eml"))
+
+
+def kept_of_every_fixture(room: Any, s3: Any, settings: Any, deliver: Any) -> dict[str, Any]:
+    """Each fixture mail through the handler once more, then what its ticket kept of it
+    (supportdesk_dev.fidelity): its outcome, words in no text or file of the ticket, files
+    neither stored nor listed as not imported."""
+    from supportdesk import intake
+    from supportdesk.mail.parsing import ORIGINAL_NAME, parse_headers
+    from supportdesk.tickets import get_ticket
+    from supportdesk_dev.fidelity import compare
+
+    # The sender's hourly allowance would hold back most of them: this measures what is kept.
+    intake.MAILS_PER_SENDER_PER_HOUR = 1_000_000
+    outcomes: dict[str, int] = {}
+    lost: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    checked = 0
+    for path in fixture_mails():
+        raw = path.read_bytes()
+        message_id = f"fidelity-{uuid.uuid4().hex}"
+        outcome, _, _ = deliver(raw, message_id, to="sales@example.com",
+                                envelope=parse_headers(raw).from_address or "nobody@example.org")
+        kind = outcome["outcome"] + (f" ({outcome['reason']})" if outcome.get("reason") else "")
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+        if outcome["outcome"] not in ("created", "replied"):
+            continue
+        ticket = get_ticket(room.table, outcome["ticket"], whole=True)
+        message = next(m for m in ticket.messages if (m.raw_mail_key or "").endswith(message_id))
+        files = [(a.filename, a.content_type,
+                  s3.get_object(Bucket=room.attachments_bucket, Key=a.key)["Body"].read())
+                 for a in message.attachments if a.filename != ORIGINAL_NAME]
+        listed = message.body.split("attachments not imported:", 1)[-1].count("\n- ") if (
+            "attachments not imported:" in message.body) else 0
+        kept = compare(raw, texts=[message.body, message.trimmed], files=files, listed=listed)
+        checked += 1
+        if kept.lost_words:
+            lost[path.name] = len(kept.lost_words)
+        if kept.dropped_files:
+            dropped[path.name] = kept.dropped_files
+    return {"mails": len(fixture_mails()), "outcomes": outcomes, "checked": checked, "lost": lost,
+            "dropped": dropped}
 
 
 def memory_size() -> int:
@@ -230,6 +278,20 @@ def main() -> None:
     print(f"- handled in {big['ms']:.0f} ms with {big['calls']} data-store calls")
     print(f"- peak memory (VmHWM) of the function's own process over the whole run: {results['peak_rss_mb']:.0f} MB "
           f"(MemorySize in template.yaml: {memory_size()} MB)")
+    fidelity = results["fidelity"]
+    print(f"\n## What the tickets kept of every fixture mail ({fidelity['mails']} mails: CPython's corpus "
+          "and tests/fixtures/mail/)\n")
+    print("| outcome | mails |")
+    print("|---|---|")
+    for kind, count in sorted(fidelity["outcomes"].items(), key=lambda item: (-item[1], item[0])):
+        print(f"| {kind} | {count} |")
+    print(f"\nOf the {fidelity['checked']} filed (created or replied), checked against the standard "
+          "library's reading of the same bytes (supportdesk_dev.fidelity):\n")
+    print(f"- with text lost (a word in no text, trimmed text or file of the ticket): {len(fidelity['lost'])}"
+          + (f" ({', '.join(f'{k}: {v} words' for k, v in sorted(fidelity['lost'].items()))})" if fidelity["lost"] else ""))
+    print(f"- with a file dropped without a word (neither stored nor listed as not imported): "
+          f"{len(fidelity['dropped'])}"
+          + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(fidelity['dropped'].items()))})" if fidelity["dropped"] else ""))
     print()
     print_parsing()
 

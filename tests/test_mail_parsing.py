@@ -293,7 +293,7 @@ def test_nasty_filenames_are_sanitised() -> None:
     assert all(part.data == b"data" and not part.inline for part in parsed.attachments)
 
 
-def test_forwarded_message_text_is_quoted_and_its_attachments_kept() -> None:
+def test_an_attached_mail_is_kept_as_eml_and_its_text_shown_unquoted() -> None:
     inner = EmailMessage()
     inner["From"] = "Cliente <cliente@example.net>"
     inner["Date"] = "Mon, 3 Feb 2025 10:00:00 +0100"
@@ -304,13 +304,17 @@ def test_forwarded_message_text_is_quoted_and_its_attachments_kept() -> None:
     outer["Subject"] = "Fwd: Factura"
     outer.set_content("Os reenvío esto.")
     outer.add_attachment(inner)
-    parsed = parsed_ok(outer.as_bytes())
-    assert parsed.text == "Os reenvío esto."
-    assert "> From: Cliente <cliente@example.net>" in parsed.full_text
-    assert "> Subject: Factura errónea" in parsed.full_text
-    assert "> La factura de enero tiene un error." in parsed.full_text
+    raw = outer.as_bytes()
+    parsed = parsed_ok(raw)
+    # Its text, not "> "-quoted (history stripping drops "> " lines), under one line naming it.
+    block = ("**Attached mail: Factura errónea.eml** — From: Cliente <cliente@example.net>, "
+             "Date: Mon, 03 Feb 2025 10:00:00 +0100, Subject: Factura errónea\n\nLa factura de enero tiene un error.")
+    assert parsed.text == parsed.full_text == "Os reenvío esto.\n\n" + block
+    # The mail itself as it came, and the file inside it too.
+    head = raw.index(b"\n\n", raw.index(b"Content-Type: message/rfc822")) + 2
+    as_it_came = raw[head:raw.index(b"\n--" + str(outer.get_boundary()).encode(), head)]
     assert [(part.filename, part.data) for part in parsed.attachments] == [
-        ("factura.pdf", b"%PDF-1.4")
+        ("Factura errónea.eml", as_it_came), ("factura.pdf", b"%PDF-1.4")
     ]
 
 

@@ -685,11 +685,12 @@ def test_text_longer_than_any_message_is_not_parsed() -> None:
 
 
 def test_table_cells_beyond_the_header_are_kept() -> None:
-    # A GFM table ignores them; here they join the row's last cell.
+    # A GFM table ignores them; here the table widens, so each stays a cell of its own
+    # (it used to join the row's last cell: words kept, but "2 | 3" read as one amount).
     assert render_markdown("a | b\n--|--\n1 | 2 | 3 | **4**\n5") == (
-        "<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n<tbody>\n"
-        "<tr>\n<td>1</td>\n<td>2 | 3 | <strong>4</strong></td>\n</tr>\n"
-        "<tr>\n<td>5</td>\n<td></td>\n</tr>\n</tbody>\n</table>"
+        "<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n<th></th>\n<th></th>\n</tr>\n</thead>\n<tbody>\n"
+        "<tr>\n<td>1</td>\n<td>2</td>\n<td>3</td>\n<td><strong>4</strong></td>\n</tr>\n"
+        "<tr>\n<td>5</td>\n<td></td>\n<td></td>\n<td></td>\n</tr>\n</tbody>\n</table>"
     )
 
 

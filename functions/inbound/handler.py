@@ -1,4 +1,5 @@
-"""SES receipt rule (Lambda action, Event) -> supportdesk.intake.
+"""SES receipt rule (Lambda action, Event) -> supportdesk.intake; and, every five minutes,
+the mail held back over a sender's hourly allowance that is due -> let in.
 
 Thin on purpose: it reads the event (inbound.ses_event) and hands each mail to one domain
 function, which reads the raw message the rule's S3 action stored. Any error propagates, so
@@ -17,7 +18,7 @@ from inbound.ses_event import received_mails
 from supportdesk.attachments import DEFAULT_EXTENSIONS, AttachmentPolicy
 from supportdesk.config import Settings
 from supportdesk.departments import list_departments
-from supportdesk.intake import Mailroom, receive_stored_mail
+from supportdesk.intake import Mailroom, let_in_held_mail, receive_stored_mail
 from supportdesk.secrets import read_secrets
 from supportdesk.store import Table
 
@@ -56,6 +57,10 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     room, _, settings = mailroom()
+    if event.get("let_in_held_mail"):  # template.yaml: the InboundFunction's HeldMail schedule
+        let_in = let_in_held_mail(room, limit=50)
+        logger.info("held mail let in", extra={"outcomes": [o.kind for o in let_in]})
+        return {"let_in": [{"outcome": o.kind, "reason": o.reason, "ticket": o.ticket_id} for o in let_in]}
     outcomes = []
     for mail in received_mails(event):
         outcome = receive_stored_mail(room, raw_key=settings.inbound_prefix + mail.ses_message_id,

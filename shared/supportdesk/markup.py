@@ -33,8 +33,9 @@ time in proportion to the text whatever it holds, and never to lose a word of it
   "1. 1. 1. …" or "> > > …") is shown whole as plain text, escaped, in paragraphs and
   lines. So is any text on which rendering fails: `render_markdown` never raises, as
   every message is rendered when the portal or the mail intake stores it. A table row
-  with more cells than its header keeps the extra ones in its last cell, where a table
-  would drop them. (A link's address is its target, not text; an image inside a link or
+  with more cells than its header (which GFM drops) widens the table: the new columns get
+  empty header cells; only a table so ragged that widening would mostly add empty cells
+  keeps a row's extra cells in its last one instead. (A link's address is its target, not text; an image inside a link or
   inside another image's description keeps only its description.)
 * Control characters other than whitespace are removed first: HTML cannot carry NUL, and
   none of them is visible.
@@ -171,6 +172,7 @@ def _markdown() -> MarkdownIt:
     from markdown_it.common.utils import escapeHtml, mdTrim, unescapeAll
     from markdown_it.renderer import RendererHTML
     from markdown_it.rules_block.table import escapedSplit, getLine, table
+    from markdown_it.token import Token
 
     class Markdown(MarkdownIt):
         def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
@@ -181,28 +183,56 @@ def _markdown() -> MarkdownIt:
         if not table(state, start, end, silent):
             return False
         if not silent:
-            keep_extra_cells(state, state.tokens[first:])
+            state.tokens[first:] = keep_every_cell(state, state.tokens[first:])
         return True
 
-    def keep_extra_cells(state: StateBlock, tokens: Sequence[Token]) -> None:
-        # A GFM table drops the cells of a row beyond its header's count; here they stay,
-        # in the row's last cell, with the pipes between them.
-        in_body = False
-        row: list[Token] = []
+    def cells_of(state: StateBlock, line: int) -> list[str]:
+        # The cells of a table's line, as markdown-it's table rule splits them.
+        columns = escapedSplit(mdTrim(getLine(state, line)))
+        if columns and columns[0] == "":
+            columns.pop(0)
+        if columns and columns[-1] == "":
+            columns.pop()
+        return [mdTrim(column) for column in columns]
+
+    def keep_every_cell(state: StateBlock, tokens: list[Token]) -> list[Token]:
+        # A GFM table drops the cells of a row beyond its header's count. Here the table
+        # widens to its longest row, with empty header cells over the new columns; but if
+        # that would pad it with more empty cells than it has cells (one row of a thousand
+        # cells over a thousand rows of one), a row's extra cells join its last cell
+        # instead, with the pipes between them: either way in time linear in the table.
+        first, end = tokens[0].map or (0, 0)
+        header = len(cells_of(state, first))
+        rows = {line: cells_of(state, line) for line in range(first + 2, end)}  # the body's
+        width = max((len(cells) for cells in rows.values()), default=header)
+        if width <= header:
+            return tokens
+        written = header + sum(len(cells) for cells in rows.values())
+        padded_before = sum(max(header - len(cells), 0) for cells in rows.values())
+        join = (len(rows) + 1) * width - written - padded_before > written
+        kept: list[Token] = []
+        line, last_inline = first, None
         for token in tokens:
-            if token.type == "tbody_open":
-                in_body = True
-            elif in_body and token.type == "inline":
-                row.append(token)
-            elif in_body and token.type == "tr_close" and row and row[0].map:
-                columns = escapedSplit(mdTrim(getLine(state, row[0].map[0])))
-                if columns and columns[0] == "":
-                    columns.pop(0)
-                if columns and columns[-1] == "":
-                    columns.pop()
-                if len(columns) > len(row):
-                    row[-1].content = " | ".join(mdTrim(c) for c in columns[len(row) - 1:])
-                row = []
+            if token.type == "tr_open" and token.map:
+                line = token.map[0]
+            elif token.type == "inline":
+                last_inline = token
+            elif token.type == "tr_close":
+                cells = rows.get(line, [])
+                if join and len(cells) > header and last_inline is not None:
+                    last_inline.content = " | ".join(cells[header - 1:])
+                elif not join:
+                    kind = "td" if line in rows else "th"
+                    level = token.level + 1
+                    for n in range(header, width):
+                        kept += [
+                            Token(f"{kind}_open", kind, 1, level=level, block=True),
+                            Token("inline", "", 0, map=[line, line + 1], level=level + 1, block=True,
+                                  content=cells[n] if n < len(cells) else "", children=[]),
+                            Token(f"{kind}_close", kind, -1, level=level, block=True),
+                        ]
+            kept.append(token)
+        return kept
 
     def fence(renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: Any,
               env: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Mail the system sends: the acknowledgement of a new ticket, the confirmation a guest's
 address must give, an agent's reply, a ticket closed by an agent, a customer's answer for
-the assigned agent, and why a mail opened nothing.
+the assigned agent, why a mail opened nothing, and that mail over a sender's hourly
+allowance waits.
 
 Every automatic mail says so (Auto-Submitted, RFC 3834), so other robots do not answer it
 and no loop can start. The subject carries the ticket reference ([#ABC-123456]) that the
@@ -24,6 +25,7 @@ from supportdesk.reply_address import reply_address
 from supportdesk.tickets import Message, Ticket, get_message
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from email.message import EmailMessage
 
     from supportdesk.channels import Outlet
@@ -296,3 +298,23 @@ def rejection(address: str, subject: str, in_reply_to: str | None, department: D
         department, to=address, subject=_("No ticket was opened: %(subject)s") % {"subject": subject or "-"},
         lines=lines, language=language, kind="rejected", auto_submitted="auto-replied",
         in_reply_to=in_reply_to)
+
+
+def held_notice(address: str, subject: str, in_reply_to: str | None, department: Department, *,
+                limit: int, release: datetime, language: str) -> EmailMessage:
+    """A mail over its sender's hourly allowance waits, and is taken in after `release` (UTC):
+    one notice an hour, to an authenticated sender."""
+    _ = translations(language).gettext
+    lines = [
+        _("Hello,"),
+        "",
+        _("We received your mail \u201c%(subject)s\u201d at %(address)s. It is not lost.")
+        % {"subject": subject or "-", "address": department.email},
+        _("You have sent us more than %(limit)s mails within an hour, so it waits: after %(time)s "
+          "(UTC) it is taken in automatically, like any other mail.")
+        % {"limit": limit, "time": release.strftime("%H:%M")},
+        _("Mails you send until then wait the same way. You do not need to send them again."),
+    ]
+    return _mail(
+        department, to=address, subject=_("Your mail is waiting: %(subject)s") % {"subject": subject or "-"},
+        lines=lines, language=language, kind="held", auto_submitted="auto-replied", in_reply_to=in_reply_to)

@@ -3,7 +3,8 @@
 One conditional write per attempt: the counter of the current window goes up only while it
 is under the limit, and the window's item expires by itself (TTL). Several limits that
 guard one action (a guest's address and the client it comes from) are checked in one
-transaction: all counted, or none when one is reached.
+transaction: all counted, or none when one is reached. `claim` is a limit of one per
+window that the same claimant can pass again (a retried delivery of the same mail).
 """
 
 from __future__ import annotations
@@ -54,3 +55,20 @@ def allow(table: Table, scope: str, key: str, *, limit: int, window_seconds: int
           now: float | None = None) -> bool:
     """Count one attempt for `key`; False when the window's limit is already reached."""
     return first_reached(table, Limit(scope, key, limit, window_seconds), now=now) is None
+
+
+def claim(table: Table, scope: str, key: str, claimant: str, *, window_seconds: int,
+          now: float | None = None) -> bool:
+    """Whether `claimant` is the one of the current window for `key` in `scope`: the first to
+    ask, or the same one again (one conditional write)."""
+    window = int((time.time() if now is None else now) // window_seconds)
+    action = table.update_action(
+        f"RATE#{scope}#{key}", str(window), "SET claimant = :claimant, expires_at = :expires",
+        {":claimant": claimant, ":expires": (window + 2) * window_seconds},
+        condition="attribute_not_exists(claimant) OR claimant = :claimant",
+    )
+    try:
+        table.update_from_action(action)
+    except ConditionFailed:
+        return False
+    return True

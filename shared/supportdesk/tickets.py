@@ -52,6 +52,8 @@ MAX_MESSAGE_ATTEMPTS = 5
 # contrived message (a table whose header makes every line a row of thousands of empty
 # cells) renders larger, and it is rendered again when shown instead.
 MAX_STORED_HTML_BYTES = 256 * 1024
+# With the body (64 KB) and its HTML (256 KB at most), an item stays under DynamoDB's 400 KB.
+MAX_TRIMMED_BYTES = 48 * 1024
 # An agent shows as on a ticket for this long after their page last said so.
 PRESENCE_SECONDS = 45
 QUEUE_PAGE = 25
@@ -216,6 +218,10 @@ class Message:
     html: str = ""
     # An agents' note: never shown, searched or mailed on the customer's side.
     internal: bool = False
+    # For a mailed message: what the intake cut from its text as quoted history or signature
+    # (plain text, at most MAX_TRIMMED_BYTES), shown folded under it: nothing a heuristic
+    # cuts is reachable only in the raw mail.
+    trimmed: str = ""
 
     @property
     def key(self) -> str:
@@ -339,6 +345,15 @@ def _ticket_item(ticket: Ticket) -> Item:
     return item
 
 
+def kept_trimmed(text: str) -> str:
+    """What is kept of a mail's trimmed text: all of it up to MAX_TRIMMED_BYTES (the raw
+    mail, linked from the message, holds the rest)."""
+    data = text.strip("\n").encode("utf-8")
+    if len(data) <= MAX_TRIMMED_BYTES:
+        return data.decode("utf-8")
+    return data[:MAX_TRIMMED_BYTES].decode("utf-8", "ignore") + "\n[…]"
+
+
 def _message_item(message: Message) -> Item:
     item: Item = {
         "PK": f"TICKET#{message.ticket_id}",
@@ -353,6 +368,7 @@ def _message_item(message: Message) -> Item:
         "attachments": [a.as_item() for a in message.attachments],
         "raw_mail_key": message.raw_mail_key,
         "internal": message.internal or None,
+        "trimmed": message.trimmed or None,
     }
     if len(message.html.encode("utf-8")) <= MAX_STORED_HTML_BYTES:
         item["html"] = message.html
@@ -371,6 +387,7 @@ def message_from_item(item: Item) -> Message:
         raw_mail_key=item.get("raw_mail_key"),
         html=item.get("html", ""),
         internal=bool(item.get("internal", False)),
+        trimmed=str(item.get("trimmed") or ""),
     )
 
 
@@ -498,6 +515,7 @@ def create_ticket(
     guest_keys: GuestKeys | None = None,
     attachments: tuple[Attachment, ...] = (),
     raw_mail_key: str | None = None,
+    trimmed: str = "",
     in_reply_to: str | None = None,
     also: Sequence[dict[str, Any]] = (),
     confirmed: bool = True,
@@ -517,7 +535,7 @@ def create_ticket(
     for _ in range(MAX_ID_ATTEMPTS):
         ticket_id = draw_id()
         message = Message(ticket_id, now, requester.name, body, attachments=attachments,
-                          raw_mail_key=raw_mail_key, html=html)
+                          raw_mail_key=raw_mail_key, html=html, trimmed=kept_trimmed(trimmed))
         ticket = Ticket(
             id=ticket_id, department=department, subject=subject, priority=priority,
             status=Status.OPEN, requester=requester, created_at=now, updated_at=now,
@@ -620,7 +638,7 @@ def reply_problem(ticket: Ticket, body: str) -> str | None:
 
 def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: str,
                        attachments: tuple[Attachment, ...] = (), raw_mail_key: str | None = None,
-                       also: Sequence[dict[str, Any]] = ()) -> Ticket:
+                       trimmed: str = "", also: Sequence[dict[str, Any]] = ()) -> Ticket:
     """Add the requester's message: the ticket is Customer-Reply and waits in its queue.
 
     A ticket that was already waiting keeps its place: adding information never sends a
@@ -633,7 +651,7 @@ def add_customer_reply(table: Table, ticket: Ticket, *, author_name: str, body: 
     def change(head: Ticket, now: str) -> tuple[Ticket, Message, TicketEvent]:
         sequence = head.message_count + 1
         message = Message(head.id, now, author_name, body, sequence=sequence, attachments=attachments,
-                          raw_mail_key=raw_mail_key, html=render_markdown(body))
+                          raw_mail_key=raw_mail_key, html=render_markdown(body), trimmed=kept_trimmed(trimmed))
         after = replace(head, status=Status.CUSTOMER_REPLY, updated_at=now, message_count=sequence,
                         waiting_since=head.waiting_since if head.in_queue else now)
         return after, message, TicketEvent(EventKind.REPLIED, after, message_key=message.key)

@@ -134,6 +134,8 @@ def test_the_notifier_may_do_exactly_what_delivering_an_event_does(template: dic
 def test_the_intake_function_may_do_exactly_what_the_intake_does(template: dict[str, Any]) -> None:
     assert grants(template, "InboundFunction") == [
         (TABLE_ACTIONS, TABLE_AND_INDEXES),
+        # Held mail (over a sender's hourly allowance) is let in later: its HELD item goes then.
+        (["dynamodb:DeleteItem"], [{"Fn::GetAtt": ["Table", "Arn"]}]),
         (["s3:GetObject"], [{"Fn::Sub": "${InboundMailBucket.Arn}/inbound/*"}]),
         (["s3:PutObject"], [{"Fn::Sub": "${AttachmentsBucket.Arn}/attachments/*"}]),
         (["ses:SendRawEmail"], [MAIL_IDENTITY]),
@@ -147,10 +149,11 @@ def test_no_function_may_scan_delete_or_batch_write(template: dict[str, Any]) ->
             actions = set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
             assert not actions & {"dynamodb:Scan", "s3:ListBucket", "dynamodb:*", "s3:*", "ses:*"}
             if "dynamodb:DeleteItem" in actions:
-                # The only item the portal deletes: an upload's record, claimed by its message.
-                assert function == "WebFunction" and actions == {"dynamodb:DeleteItem"}
-                assert statement["Condition"] == {
-                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["UPLOAD#*"]}}
+                # The only items deleted: an upload's record, claimed by its message (the
+                # portal), and a held mail's, when it is let in (the intake).
+                assert function in ("WebFunction", "InboundFunction") and actions == {"dynamodb:DeleteItem"}
+                assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [
+                    "UPLOAD#*" if function == "WebFunction" else "HELD"]}}
             if "s3:DeleteObject" in actions:
                 # The only files deleted: uploads no message claimed (their records expired).
                 assert function == "NotifierFunction" and actions == {"s3:DeleteObject"}

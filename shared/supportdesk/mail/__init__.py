@@ -10,9 +10,12 @@ of the mail:
    the header fields (``headers``, which also says whether the sender is exactly one mailbox);
 2. ``body``: the parts that hold the text the customer wrote, each read by ``text`` (bytes
    to text by ``charsets`` when the charset label may lie, format=flowed unwrapped by
-   ``flowed``, HTML as Markdown by ``markdown``);
-3. ``history``: the new text of a reply, without quoted history and signature;
-4. ``attachments``: the other parts, as files with safe names.
+   ``flowed``, HTML as Markdown by ``markdown``, uuencoded files taken out by ``uuencode``);
+   an attached mail is a file (.eml) and a block of text of its own;
+3. ``history``: the new text of the mail's own parts, without quoted history and signature,
+   cut only at delimiters it trusts; what it cut is kept as ``trimmed`` (a forward is text);
+4. ``attachments``: the other parts, as files with safe names (named by their type when
+   their name has no extension).
 
 ``parts`` reads one MIME part without raising; ``safe`` holds the guard for calls that may.
 """

@@ -20,5 +20,5 @@ def decode(raw: bytes, max_parts: int) -> Decoded:
     # Parts past max_parts are read too (their headers only), up to a bound: the choice among
     # alternatives that straddle the limit sees them; 100,000 tiny parts must not cost 100,000
     # header blocks.
-    reading = read_mail(raw, 10 * max_parts + 100)
+    reading = read_mail(raw, 10 * max_parts + 100, lenient=True)
     return Decoded(reading.root, read_fields(HeaderIndex(reading.root)), reading.complete)

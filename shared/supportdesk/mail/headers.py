@@ -4,9 +4,13 @@
 the intake can refuse a mail by its sender or by SES's verdicts before a hostile body costs
 anything; ``parse_mail`` fills the same fields with the same code, from the same block.
 
-Header text is decoded here from the raw value: RFC 2047 words in any charset, adjacent words
-joined first (a UTF-8 character may be split over two), raw 8-bit bytes as UTF-8 or cp1252.
-Each value is read up to ``MAX_HEADER_READ`` characters: more is no name, subject or address.
+Header text is decoded here from the raw value (by ``charsets``, which reads each label as its
+WHATWG superset): RFC 2047 words in any charset, adjacent words of a multi-byte charset joined
+first (a UTF-8 character may be split over two), each word on its own otherwise, so that one
+word that does not fit its label changes no other; raw 8-bit bytes as UTF-8 where they are
+valid UTF-8 and, run by run where they are not, as the charset the body declares (as mail
+clients read them) or windows-1252. Each value is read up to ``MAX_HEADER_READ`` characters:
+more is no name, subject or address.
 
 The sender must be one mailbox: one From header holding one address outside any group.
 Anything else is reported in ``sender_problem`` and leaves ``from_address`` empty, rather than
@@ -29,8 +33,8 @@ from email.utils import collapse_rfc2231_value, getaddresses
 from functools import partial
 from typing import Any
 
-from supportdesk.mail.charsets import decode_bytes
-from supportdesk.mail.mime import HEADER_BLOCK_LIMIT, MimePart, param, read_head
+from supportdesk.mail.charsets import decode_raw_header, decode_word, joins_words
+from supportdesk.mail.mime import HEADER_BLOCK_LIMIT, MimePart, charset, param, read_head
 from supportdesk.mail.safe import attempt
 
 MAX_HEADER_READ = 65_536  # characters of one raw header value
@@ -47,7 +51,7 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not wanted in header text
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff]")  # not wanted in header text
 _NOT_IN_TYPE = re.compile(r"[^a-z0-9!#$&^_.+/-]")
 
 
@@ -103,9 +107,12 @@ class HeaderIndex:
 
 def read_fields(index: HeaderIndex) -> MailHeaders:
     """The fields of a header block."""
-    subject = " ".join(decode_header(index.first("Subject")).split())
+    # Raw 8-bit text that is no UTF-8 is in the charset the body declares, if any.
+    body_charset = attempt(lambda: charset(index.msg), None)
+    subject = " ".join(decode_header(index.first("Subject"), body_charset).split())
     # Past a cut there may be another From: who sent it cannot be told.
-    from_name, from_address, problem = ("", "", "unreadable") if index.msg.head_cut else _sender(index.all("From"))
+    from_name, from_address, problem = (("", "", "unreadable") if index.msg.head_cut
+                                        else _sender(index.all("From"), body_charset))
     # RFC 5322 allows one Reply-To: only the first is read (10,000 of them took 2 s).
     reply_to = _read_addresses(index.first("Reply-To"))
     message_ids = ids(index, "Message-ID") or [unsurrogate(index.first("Message-ID")).strip(" \t<>")]
@@ -134,19 +141,20 @@ def header(msg: Message, name: str) -> str:
     return attempt(lambda: next((str(v)[:MAX_HEADER_READ] for k, v in msg.raw_items() if k.lower() == name), ""), "")
 
 
-def unsurrogate(value: str) -> str:
-    """Raw header text unfolded, its 8-bit bytes (surrogate escapes) read as UTF-8 or cp1252."""
+def unsurrogate(value: str, body_charset: str | None = None) -> str:
+    """Raw header text unfolded, its 8-bit bytes (surrogate escapes) read as UTF-8 where they
+    are valid UTF-8, else as the body's charset or windows-1252 (see the module docstring)."""
     value = _FOLD.sub("", value)
     if _SURROGATE.search(value):
-        value, _ = decode_bytes(value.encode("utf-8", "surrogateescape"), "cp1252", guess=False)
+        value = decode_raw_header(value.encode("utf-8", "surrogateescape"), body_charset)
     return _CONTROL.sub("", value)
 
 
-def decode_header(value: str) -> str:
-    """RFC 2047 words decoded, in one pass: adjacent words of one charset are joined as bytes
-    first (a character may be split over two), collected in lists rather than by growing one
-    bytes object per word."""
-    value = unsurrogate(value)
+def decode_header(value: str, body_charset: str | None = None) -> str:
+    """RFC 2047 words decoded, in one pass: adjacent words of one multi-byte charset are
+    joined as bytes first (a character may be split over two), collected in lists rather than
+    by growing one bytes object per word."""
+    value = unsurrogate(value, body_charset)
     pieces: list[tuple[str | None, list[Any]]] = []  # (charset, [bytes...]) or (None, [str])
     position = 0
     for match in _ENCODED_WORD.finditer(value):
@@ -156,7 +164,7 @@ def decode_header(value: str) -> str:
         word = _encoded_word(match)
         if word is None:  # not decodable: taken as it stands
             pieces.append((None, [match.group(0)]))
-        elif pieces and pieces[-1][0] == word[0]:  # a character may be split over two words
+        elif pieces and pieces[-1][0] == word[0] and joins_words(word[0]):  # a character split over two
             pieces[-1][1].append(word[1])
         else:
             pieces.append((word[0], [word[1]]))
@@ -175,16 +183,16 @@ def _encoded_word(match: re.Match[str]) -> tuple[str, bytes] | None:
 
 
 def _piece_text(charset: str | None, parts: list[Any]) -> str:
-    return "".join(parts) if charset is None else decode_bytes(b"".join(parts), charset, guess=False)[0]
+    return "".join(parts) if charset is None else decode_word(b"".join(parts), charset)
 
 
-def _read_addresses(raw: str) -> list[tuple[str, str]]:
+def _read_addresses(raw: str, body_charset: str | None = None) -> list[tuple[str, str]]:
     """(name, lower-cased address) pairs of one raw value. Names are decoded after parsing: a
     decoded name may hold the commas and brackets that separate addresses."""
     if len(raw) == MAX_HEADER_READ:  # cut short: drop the address the cut went through
         raw = raw.rpartition(",")[0]
     no_pairs: list[tuple[str, str]] = []
-    pairs = attempt(partial(getaddresses, [unsurrogate(raw)]), no_pairs)
+    pairs = attempt(partial(getaddresses, [unsurrogate(raw, body_charset)]), no_pairs)
     return [(" ".join(decode_header(n).split()), a.strip().lower()) for n, a in pairs if a.strip()]
 
 
@@ -195,17 +203,17 @@ def ids(index: HeaderIndex, name: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _sender(values: list[str]) -> tuple[str, str, str | None]:
+def _sender(values: list[str], body_charset: str | None) -> tuple[str, str, str | None]:
     """(name, address, problem) of the From headers; name and address empty on a problem."""
-    found = _one_mailbox(values)
+    found = _one_mailbox(values, body_charset)
     return ("", "", found) if isinstance(found, str) else (*found, None)
 
 
-def _one_mailbox(values: list[str]) -> tuple[str, str] | str:
+def _one_mailbox(values: list[str], body_charset: str | None) -> tuple[str, str] | str:
     """(name, address) of the one mailbox the From headers name, or what is wrong with them."""
     if len(values) > 1:
         return "several-from-headers"
-    value = unsurrogate(values[0]) if values else ""
+    value = unsurrogate(values[0], body_charset) if values else ""
     if not value.strip():
         return "no-from"
     if len(value) > _MAX_FROM:
@@ -217,15 +225,15 @@ def _one_mailbox(values: list[str]) -> tuple[str, str] | str:
         return mailboxes
     if len(mailboxes) > 1:
         return "several-addresses"
-    return _same_to_both_parsers(values[0], mailboxes)
+    return _same_to_both_parsers(values[0], mailboxes, body_charset)
 
 
-def _same_to_both_parsers(raw: str, mailboxes: list[str]) -> tuple[str, str] | str:
+def _same_to_both_parsers(raw: str, mailboxes: list[str], body_charset: str | None) -> tuple[str, str] | str:
     """(name, address) as getaddresses reads `raw`, if that is the mailbox the RFC 5322 parser
     found; "unreadable" if not."""
     # getaddresses reads some malformed values as two addresses where the RFC 5322 parser
     # reads one (and, since the fix for CVE-2023-27043, as none): that is no sender either.
-    pairs = _read_addresses(raw)
+    pairs = _read_addresses(raw, body_charset)
     if len(pairs) != 1 or mailboxes != [pairs[0][1]]:
         return "unreadable"
     name, address = pairs[0]

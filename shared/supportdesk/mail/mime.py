@@ -12,11 +12,24 @@ payloads, preambles and epilogues), except where that drops or reshapes what cam
 * a multipart whose first delimiter is the closing one keeps its text after it too;
 * message/* parts other than rfc822 and global stay as they came (the stdlib splits
   message/delivery-status into header blocks and reads the others as a mail);
+* a message/rfc822 or message/global part keeps the text of the mail it holds, as it came
+  (``MimePart.source``: an attached mail is stored as it was sent);
 * a part nested deeper than ``MAX_DEPTH`` is not read (``MimePart.unread`` says why), and
   reading stops after ``max_parts`` parts (``Reading.complete`` is then false);
 * a header block over ``HEADER_BLOCK_LIMIT`` characters or ``HEADER_LINES`` lines is read up
   to a line end there, and the rest of it, up to the next empty line, is skipped
   (``MimePart.head_cut``).
+
+``read_mail(..., lenient=True)``, which the intake uses, also reads what the stdlib gives up on
+(``MimePart.repaired`` says what was done); the faithful tree is there to compare with:
+
+* a multipart whose declared boundary never occurs (or that declares none) is read with the
+  boundary its body does use, if one can be told: a line "--X" followed by a header line,
+  with a closing "--X--" after it or a second such "--X" line (Outlook Express, some mobile
+  clients and broken gateways send these). Only the first few such lines are looked at, each
+  candidate costs one search through the body: the work stays linear;
+* a message/rfc822 or message/global part sent in base64 or quoted-printable (RFC 2046 allows
+  neither; Exchange Online sends them) is decoded before its mail is read.
 
 MIME parameters are read here too: compat32's ``get_param`` splits the header in quadratic
 time on every call (20 ms for 8 KB of quoted semicolons, called a dozen times per part).
@@ -24,6 +37,8 @@ time on every call (20 ms for 8 KB of quoted semicolons, called a dozen times pe
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -53,6 +68,18 @@ class MimePart(Message):
 
     unread: str | None = None  # why the part's body was not read (it was nested too deep)
     head_cut = False  # its header block was longer than the limits: the rest of it was skipped
+    repaired: str | None = None  # what a lenient reading did that the stdlib does not
+    # Of a message/rfc822 or message/global part: (string, start, end) of the mail it holds.
+    source_span: tuple[str, int, int] | None = None
+
+    @property
+    def source(self) -> bytes | None:
+        """The mail a message/rfc822 or message/global part holds, as it came (decoded, if it
+        was sent in base64 or quoted-printable)."""
+        if self.source_span is None:
+            return None
+        text, start, end = self.source_span
+        return text[start:end].encode("ascii", "surrogateescape")
 
     def parameters(self, header: str) -> list[tuple[str, Any]]:
         """compat32's _get_params_preserve, without its quadratic split; cached."""
@@ -238,6 +265,7 @@ class _Delimiter:
 class _Reader:
     max_parts: int
     lone_cr: bool  # some line ends in a lone CR: delimiters are looked for after those too
+    lenient: bool = False  # read what the stdlib gives up on (see the module docstring)
     root: MimePart | None = None
     parts: int = 0
 
@@ -267,18 +295,35 @@ class _Reader:
             part.set_default_type("message/rfc822")
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "message/global"):
+            part.source_span = (text, start, end)
+            if self.lenient and (decoded := _transfer_decoded(part, text[start:end])) is not None:
+                part.source_span, part.repaired = (decoded, 0, len(decoded)), "mail transfer-decoded"
+                return self.entity(decoded, 0, len(decoded), depth + 1, parent=part)
             return self.entity(text, start, end, depth + 1, parent=part)
         separator = boundary(part) if part.get_content_maintype() == "multipart" else None
+        if separator is None and self.lenient and part.get_content_maintype() == "multipart":
+            separator = self.used_boundary(part, text, start, end)
         if separator is None:
             part.set_payload(text[start:end])
         else:
             self.multipart(part, separator, text, start, end, depth, ctype == "multipart/digest")
         return part
 
+    def used_boundary(self, part: MimePart, text: str, start: int, end: int) -> str | None:
+        """The boundary the body of a multipart uses, when it is not the one declared."""
+        found = _used_boundary(text, start, end, self.lone_cr)
+        if found is not None:
+            part.repaired = f"boundary {found!r} found in the body"
+        return found
+
     def multipart(self, part: MimePart, separator: str, text: str, start: int, end: int,
                   depth: int, digest: bool) -> None:
         delimiters = _Delimiters(separator, text, end, self.lone_cr)
         first = delimiters.next(start)
+        if first is None and self.lenient and not part.repaired:
+            if (used := self.used_boundary(part, text, start, end)) is not None:
+                self.multipart(part, used, text, start, end, depth, digest)
+                return
         if first is None or first.close:
             # No part at all: the stdlib keeps the lines before the first delimiter as the
             # payload and drops those after a closing one; here both are kept.
@@ -295,6 +340,7 @@ class _Reader:
             body_end = following.start if following else end
             last = self.entity(text, body_start, body_end, depth + 1, parent=part, digest=digest)
             _drop_final_eol(last)
+            _drop_final_eol_of_sources(part, text, body_end)
             if following is None:  # no closing delimiter: the stdlib notes a defect, no epilogue
                 return
             delimiter = following
@@ -308,7 +354,9 @@ class _Delimiters:
 
     def __init__(self, separator: str, text: str, end: int, lone_cr: bool) -> None:
         self.text, self.end = text, end
-        self.line, self.after_lf, self.after_cr, self.run = _delimiter_patterns(separator, lone_cr)
+        self.line, after_lf, after_cr, self.run = _delimiter_patterns(separator, lone_cr)
+        self.after_lf = _Search(after_lf, text, end)
+        self.after_cr = _Search(after_cr, text, end) if after_cr else None
         # The stdlib matches one line at a time: a boundary with a line end in it never matches.
         self.none = "\r" in separator or "\n" in separator
 
@@ -318,8 +366,7 @@ class _Delimiters:
             return None
         if (here := self.line.match(self.text, position, self.end)) is not None:
             return _Delimiter(position, here.end(), bool(here.group("close")))
-        found = [m for m in (self.after_lf.search(self.text, position, self.end),
-                             self.after_cr.search(self.text, position, self.end) if self.after_cr else None)
+        found = [m for m in (self.after_lf.search(position), self.after_cr.search(position) if self.after_cr else None)
                  if m is not None]
         if not found:
             return None
@@ -329,6 +376,24 @@ class _Delimiters:
     def after_run(self, delimiter: _Delimiter) -> int:
         run = self.run.match(self.text, delimiter.end, self.end)
         return run.end() if run else delimiter.end
+
+
+class _Search:
+    """Searches for one pattern from positions that only grow, each stretch of the text
+    searched once: a match found (or that there is none) answers every later search from
+    before it. Without this, a mail with lone CRs searched the rest of the mail for a LF
+    delimiter once per part."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str, end: int) -> None:
+        self.pattern, self.text, self.end = pattern, text, end
+        self.since: int | None = None  # where the last search started
+        self.found: re.Match[str] | None = None
+
+    def search(self, position: int) -> re.Match[str] | None:
+        if not (self.since is not None and self.since <= position
+                and (self.found is None or self.found.start() >= position)):
+            self.since, self.found = position, self.pattern.search(self.text, position, self.end)
+        return self.found
 
 
 @lru_cache(maxsize=64)
@@ -356,10 +421,89 @@ def _drop_final_eol(last: MimePart) -> None:
         last.set_payload(_without_final_eol(payload))
 
 
-def read_mail(raw: bytes, max_parts: int) -> Reading:
-    """The MIME tree of a raw mail, at most `max_parts` parts of it."""
+def _drop_final_eol_of_sources(parent: MimePart, text: str, end: int) -> None:
+    """The line end before a delimiter is no part of the mails that end there (the last part
+    of `parent`, if it is an attached mail, and an attached mail it is made of, ...)."""
+    children = parent.get_payload()
+    child = children[-1] if isinstance(children, list) and children else None
+    while (isinstance(child, MimePart) and child.source_span is not None and child.source_span[0] is text
+           and child.source_span[2] == end):
+        start = child.source_span[1]
+        if end - start >= 2 and text.startswith("\r\n", end - 2):
+            child.source_span = (text, start, end - 2)
+        elif end > start and text[end - 1] in "\r\n":
+            child.source_span = (text, start, end - 1)
+        inner = child.get_payload()
+        child = inner[0] if isinstance(inner, list) and inner else None
+
+
+# -- Lenient reading ----------------------------------------------------------------------
+
+# RFC 2046's bchars, and what real boundaries hold besides; no space at either end.
+_BCHARS = r"[!-~](?:[ -~]{0,68}[!-~])?"
+_EOL = r"(?:\r\n|\r|\n)"
+# A delimiter-like line, and the header line that follows it: after a LF, after a lone CR
+# (looked for only in mails that have any: "[\r\n]" first is ten times slower to search),
+# at the start.
+_CANDIDATE_LINE = r"--(?P<boundary>" + _BCHARS + r")[ \t]*" + _EOL + r"[!-9;-~]+[ \t]*:"
+_CANDIDATE_AFTER_LF = re.compile("\n" + _CANDIDATE_LINE)
+_CANDIDATE_AFTER_CR = re.compile("\r" + _CANDIDATE_LINE)
+_CANDIDATE_AT_START = re.compile(_CANDIDATE_LINE)
+_CONTENT_HEADER = re.compile(r"(?:^|(?<=[\r\n]))content-[a-z-]+[ \t]*:", re.IGNORECASE)
+_CANDIDATES_LOOKED_AT = 16  # each distinct one costs a search through the body
+_HEAD_LOOKED_AT = 4_096  # characters after a candidate in which a Content- header must be
+
+
+def _used_boundary(text: str, start: int, end: int, lone_cr: bool) -> str | None:
+    """The boundary of the first delimiter-like line followed by a header block with a
+    Content- header in it, if the body has another delimiter line of it after that."""
+    tried: set[str] = set()
+    at_start = _CANDIDATE_AT_START.match(text, start, end)
+    after_eol = _CANDIDATE_AFTER_LF.finditer(text, start, end)
+    if lone_cr:
+        after_eol = heapq.merge(after_eol, _CANDIDATE_AFTER_CR.finditer(text, start, end), key=lambda m: m.start())
+    candidates = itertools.chain([at_start] if at_start else [], after_eol)
+    for looked_at, candidate in enumerate(candidates):
+        if looked_at >= _CANDIDATES_LOOKED_AT:
+            return None
+        separator = candidate.group("boundary")
+        if separator in tried or separator.endswith("--"):  # "--X--" closes X: not a boundary itself
+            continue
+        tried.add(separator)
+        head_start = candidate.end("boundary")
+        head_end = min(end, head_start + _HEAD_LOOKED_AT)
+        blank = _BLANK_LINE.search(text, head_start, head_end)
+        if not _CONTENT_HEADER.search(text, head_start, blank.start() + 1 if blank else head_end):
+            continue
+        delimiters = _Delimiters(separator, text, end, lone_cr)
+        line_end = _EOL_AT_START.search(text, head_start, end)
+        if line_end is not None and delimiters.next(line_end.end()) is not None:
+            return separator
+    return None
+
+
+_HEADER_LINE_FIRST = re.compile(r"\s*[!-9;-~]+[ \t]*:")
+
+
+def _transfer_decoded(part: MimePart, body: str) -> str | None:
+    """The body of a message/* part decoded from base64 or quoted-printable, if it was sent so
+    (a body that begins with a header line is a mail as it stands, whatever it says: base64
+    has no colons)."""
+    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if cte not in ("base64", "quoted-printable") or (cte == "base64" and _HEADER_LINE_FIRST.match(body)):
+        return None
+    encoded = Message()
+    encoded["Content-Transfer-Encoding"] = cte
+    encoded.set_payload(body)
+    data = encoded.get_payload(decode=True)
+    return data.decode("ascii", "surrogateescape") if isinstance(data, bytes) else None
+
+
+def read_mail(raw: bytes, max_parts: int, *, lenient: bool = False) -> Reading:
+    """The MIME tree of a raw mail, at most `max_parts` parts of it; `lenient`: also what the
+    stdlib gives up on (see the module docstring)."""
     text = raw.decode("ascii", "surrogateescape")  # as the stdlib's BytesParser reads bytes
-    reader = _Reader(max(max_parts, 1), _LONE_CR.search(text) is not None)
+    reader = _Reader(max(max_parts, 1), _LONE_CR.search(text) is not None, lenient)
     complete = True
     try:
         reader.entity(text, 0, len(text), 0, parent=None)

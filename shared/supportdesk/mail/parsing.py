@@ -5,7 +5,7 @@
 2. select the body (``supportdesk.mail.body``): the text the customer wrote, from text/plain
    or HTML, as Markdown (``full_text``);
 3. strip history (``supportdesk.mail.history``): ``text`` is ``full_text`` without quoted
-   replies and signature;
+   replies and signature, which are ``trimmed`` (together they hold every word of it);
 4. attachments (``supportdesk.mail.attachments``): the file parts, with safe names.
 
 Real mail is messy, and some of it is hostile, so for any input bytes this module guarantees:
@@ -35,7 +35,7 @@ from supportdesk.mail.attachments import ORIGINAL_NAME, MailPart, collect_attach
 from supportdesk.mail.body import select_body
 from supportdesk.mail.decode import decode
 from supportdesk.mail.headers import MailHeaders, parse_headers
-from supportdesk.mail.history import strip_history
+from supportdesk.mail.history import split_history
 from supportdesk.mail.safe import attempt
 from supportdesk.mail.text import MAX_HTML, MAX_HTML_TAGS
 
@@ -61,6 +61,9 @@ class ParsedMail:
     automatic_reason: str | None
     language_hint: str | None
     sender_problem: str | None  # see MailHeaders
+    # What the history step cut from `full_text` (quoted history, signature): `text` and
+    # `trimmed` together hold every line of it.
+    trimmed: str = ""
 
 
 def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_000) -> ParsedMail:
@@ -76,15 +79,19 @@ def parse_mail(raw: bytes, *, max_parts: int = 100, max_text_bytes: int = 1_000_
 def _parse(raw: bytes, max_parts: int, max_text_bytes: int) -> ParsedMail:
     mail = decode(raw, max_parts)
     body = select_body(mail.root, max_parts=max_parts, max_text_bytes=max_text_bytes)
-    text = strip_history(body.text)
+    # History is the mail's own: an attached mail's text is shown whole, under its line.
+    own, trimmed = split_history(body.own_text, subject=mail.headers.subject, part_starts=body.own_starts)
+    blocks = [f"{line}\n\n{attached}" if attached.strip() else line for line, attached in body.attached]
+    text = "\n\n".join(filter(None, [own, *blocks]))
     files = collect_attachments(body.files)
     # What was not imported in full is in the raw mail, kept whole.
     whole = mail.complete and body.complete and files.complete
     attachments = files.parts if whole else (*files.parts, original(raw))
-    return _parsed(mail.headers, text=text, full_text=body.text, attachments=attachments)
+    return _parsed(mail.headers, text=text, full_text=body.text, attachments=attachments, trimmed=trimmed)
 
 
-def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tuple[MailPart, ...]) -> ParsedMail:
+def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tuple[MailPart, ...],
+            trimmed: str = "") -> ParsedMail:
     return ParsedMail(
         message_id=headers.message_id,
         in_reply_to=headers.in_reply_to,
@@ -99,4 +106,5 @@ def _parsed(headers: MailHeaders, *, text: str, full_text: str, attachments: tup
         automatic_reason=headers.automatic_reason,
         language_hint=headers.language_hint,
         sender_problem=headers.sender_problem,
+        trimmed=trimmed,
     )

@@ -3,6 +3,10 @@
 text/plain is taken as typed (format=flowed unwrapped), text/html becomes Markdown. Text past
 what will be kept is neither transfer-decoded nor charset-decoded, and HTML past ``MAX_HTML``
 characters or ``MAX_HTML_TAGS`` tags (of the whole mail) is not converted.
+
+The charset is the part's label; HTML without one declares it in a <meta> tag, looked for in
+its first ``META_PRESCAN`` bytes as browsers look for it (a UTF-16 one means UTF-8 there: a
+tag that could be read that way was not written in UTF-16).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from email.message import Message
 from html import unescape
 
-from supportdesk.mail.charsets import decode_bytes, looks_binary
+from supportdesk.mail.charsets import codec_for, decode_bytes, looks_binary
 from supportdesk.mail.flowed import unflow
 from supportdesk.mail.markdown import html_to_markdown
 from supportdesk.mail.parts import charset, param, payload_prefix
@@ -21,6 +25,8 @@ from supportdesk.mail.parts import charset, param, payload_prefix
 # megabyte of dense markup). Real mail has a tag per 30 characters or more.
 MAX_HTML = 150_000  # characters
 MAX_HTML_TAGS = 10_000
+META_PRESCAN = 1024  # bytes of HTML looked through for a <meta> charset, as the HTML Standard does
+_META_CHARSET = re.compile(rb"<meta\s[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:+-]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ class TextReader:
         # Text past what will be kept is not worth decoding: no charset takes more than four
         # bytes per character, and every character is at least one byte of UTF-8.
         data, cut = payload_prefix(part, 4 * wanted)
-        text, replaced = decode_bytes(data, charset(part), complete=not cut)
+        label = charset(part) or (_meta_charset(data) if ctype == "text/html" else None)
+        text, replaced = decode_bytes(data, label, complete=not cut)
         if looks_binary(text):
             return PartText("", files=(ctype,))
         files: tuple[str, ...] = (ctype,) if replaced else ()
@@ -89,6 +96,15 @@ class TextReader:
             return html_to_markdown(html), True
         except Exception:  # e.g. RecursionError on absurdly nested tags
             return unescape(re.sub(r"<[^<>]*>", " ", html)), False
+
+
+def _meta_charset(html: bytes) -> str | None:
+    """The charset a <meta> tag in the first META_PRESCAN bytes of HTML declares, if any."""
+    found = _META_CHARSET.search(html[:META_PRESCAN])
+    if found is None:
+        return None
+    label = found.group(1).decode("ascii")
+    return "utf-8" if (codec_for(label) or "").startswith("utf-16") else label
 
 
 def _tags_end(html: str, tags: int) -> int:

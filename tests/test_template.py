@@ -50,7 +50,7 @@ def test_the_table_is_on_demand_recoverable_and_protected() -> None:
 
 def test_every_bucket_blocks_public_access_and_encrypts() -> None:
     buckets = resources_of("AWS::S3::Bucket")
-    assert set(buckets) == {"AttachmentsBucket", "InboundMailBucket", "SiteBucket"}
+    assert set(buckets) == {"AttachmentsBucket", "InboundMailBucket", "SiteBucket", "LogsBucket"}
     for bucket in buckets.values():
         block = bucket["Properties"]["PublicAccessBlockConfiguration"]
         assert all(block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy",
@@ -125,3 +125,19 @@ def test_a_property_with_no_local_equivalent_stops_provisioning(stack: LocalStac
     template["Resources"]["Table"]["Properties"]["Replicas"] = [{"Region": "eu-west-1"}]
     with pytest.raises(UnsupportedProperty, match="Replicas"):
         provision(stack.client, stack_name="drift-check", template=template)
+
+
+def test_the_stack_stops_early_outside_the_regions_where_ses_receives_mail() -> None:
+    """The SesReceivingRegion rule and .cfnlintrc name the same regions; cfn-lint knows the
+    SES receipt types in each of them, and finds them missing in a region left out."""
+    import yaml
+
+    rule = load_template()["Rules"]["SesReceivingRegion"]["Assertions"][0]["Assert"]["Fn::Contains"]
+    regions, region = rule
+    assert region == {"Ref": "AWS::Region"}
+    linted = yaml.safe_load((REPO / ".cfnlintrc").read_text())["regions"]
+    assert sorted(linted) == sorted(regions)
+    assert {"us-east-1", "us-west-2", "eu-west-1"} <= set(regions)
+    outside = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--regions", "ap-east-1", "--",
+                              str(TEMPLATE_PATH)], capture_output=True, text=True)
+    assert "Resource type 'AWS::SES::ReceiptRule' does not exist in 'ap-east-1'" in outside.stdout

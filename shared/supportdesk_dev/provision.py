@@ -23,10 +23,11 @@ from supportdesk_dev import REPO_ROOT
 
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
-# Properties with no local meaning (who owns objects, retention, CloudFront access).
+# Properties with no local meaning (who owns objects, retention, CloudFront access, access
+# logs): neither resolved nor applied.
 IGNORED_PROPERTIES = {
     "AWS::SecretsManager::Secret": set(),
-    "AWS::S3::Bucket": {"OwnershipControls"},
+    "AWS::S3::Bucket": {"OwnershipControls", "LoggingConfiguration"},
     "AWS::DynamoDB::Table": set(),
     "AWS::Cognito::UserPool": set(),
     "AWS::Cognito::UserPoolClient": set(),
@@ -380,7 +381,8 @@ def provision(
                 continue
             if "Condition" in resource and not resolve.condition(resource["Condition"]):
                 continue
-            props = resolve(resource.get("Properties", {}))
+            props = resolve({k: v for k, v in resource.get("Properties", {}).items()
+                             if k not in IGNORED_PROPERTIES[kind]})
             if kind == "AWS::SecretsManager::Secret":
                 physical = create_secret(client("secretsmanager"),
                                          props.get("Name") or f"{stack_name}-{logical_id}",

@@ -123,6 +123,33 @@ def reindex(target: Target, args: argparse.Namespace) -> int:
     return 0
 
 
+def _how_many(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def redrive_dead_letters(target: Target, args: argparse.Namespace) -> int:
+    """Give what waits in a dead-letter queue to its function again (supportdesk_dev.deadletters)."""
+    from supportdesk_dev.deadletters import lambda_invoker, redrive
+
+    if not args.stack:
+        print("supportdesk: the local stack has no dead-letter queues; pass --stack NAME.",
+              file=sys.stderr)
+        return 2
+    stacks = target.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    prefix = args.queue.capitalize()
+    queue_url, function = outputs[f"{prefix}DeadLetterQueueUrl"], outputs[f"{prefix}FunctionName"]
+    outcome = redrive(target.client("sqs"), queue_url, lambda_invoker(target.client("lambda"), function),
+                      queue=args.queue, streams=target.client("dynamodbstreams"), limit=args.max)
+    for why in outcome.kept:
+        print(f"  kept {why}")
+    print(f"{outcome.redriven} of {outcome.seen} messages of the {args.queue} dead-letter queue "
+          f"re-driven; {len(outcome.kept)} kept in the queue.")
+    return 0 if not outcome.kept else 1
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="supportdesk", description=__doc__.splitlines()[0])
     top.add_argument("--stack", help="CloudFormation stack in AWS (default: the running `make dev`)")
@@ -147,6 +174,14 @@ def parser() -> argparse.ArgumentParser:
     search = nouns.add_parser("search", help="search by words").add_subparsers(dest="verb", required=True)
     search.add_parser("reindex", help="index every ticket's words (tickets stored before the index)").set_defaults(
         run=reindex)
+
+    dlq = nouns.add_parser("dlq", help="dead-letter queues (--stack)").add_subparsers(dest="verb", required=True)
+    drive = dlq.add_parser("redrive", help="give the queue's messages to their function again; "
+                                           "each is deleted once the function took it")
+    drive.add_argument("--queue", choices=("notifier", "inbound"), default="notifier",
+                       help="the notifier's (mail about tickets) or the mail intake's")
+    drive.add_argument("--max", type=_how_many, default=None, metavar="N", help="at most N messages (default: all)")
+    drive.set_defaults(run=redrive_dead_letters)
     return top
 
 

@@ -8,6 +8,7 @@ API, which answers that the function does not exist and must leave every message
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from supportdesk_dev import cli
-from supportdesk_dev.deadletters import redrive
+from supportdesk_dev.deadletters import lambda_invoker, redrive
 from supportdesk_dev.provision import load_template
 from supportdesk_dev.stack import LocalStack
 
@@ -88,6 +89,33 @@ def test_a_message_that_is_no_event_is_kept_with_the_reason(stack: LocalStack) -
     outcome = redrive(sqs, queue_url, lambda payload: True, queue="inbound", visibility_seconds=0)
     assert outcome.redriven == 0 and "not JSON" in outcome.kept[0]
     assert messages_in(stack, queue_url) == 1
+
+
+class AnsweringLambda:
+    """Lambda's Invoke answers, as botocore returns them (the payload a readable stream)."""
+
+    def __init__(self, answer: bytes, function_error: str | None = None) -> None:
+        self.answer, self.function_error = answer, function_error
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        response: dict[str, Any] = {"StatusCode": 200, "Payload": io.BytesIO(self.answer)}
+        if self.function_error:
+            response["FunctionError"] = self.function_error
+        return response
+
+
+def test_the_invocation_counts_as_taken_only_without_error_or_failed_records() -> None:
+    event = ses_event("mail-y")
+    ok = AnsweringLambda(b"null")
+    assert lambda_invoker(ok, "intake")(event) is True
+    assert ok.calls == [{"FunctionName": "intake", "InvocationType": "RequestResponse",
+                         "Payload": json.dumps(event).encode()}]
+    assert lambda_invoker(AnsweringLambda(b'{"errorMessage": "boom"}', "Unhandled"), "intake")(event) is False
+    failed_record = b'{"batchItemFailures": [{"itemIdentifier": "12"}]}'
+    assert lambda_invoker(AnsweringLambda(failed_record), "notifier")(event) is False
+    assert lambda_invoker(AnsweringLambda(b'{"batchItemFailures": []}'), "notifier")(event) is True
 
 
 # --- re-drive: the notifier's queue (its messages name a batch of the table's stream) --

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCALE := shared/supportdesk/locale
 CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
 
-.PHONY: dev test lint bench site catalogs messages chromium deploy-site clean
+.PHONY: dev test lint bench site catalogs messages chromium deploy-site clean lock
 
 dev: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m supportdesk_dev.devserver
@@ -27,9 +27,12 @@ bench: $(VENV)/.installed $(CATALOGS) chromium
 site: $(VENV)/.installed
 	$(BIN)/python scripts/build_site.py
 
-$(VENV)/.installed: pyproject.toml
+# The layer's lock first (every version and hash the Lambda layer ships), then the project
+# and its development tools, which keep those versions (tests/test_build.py checks it).
+$(VENV)/.installed: pyproject.toml shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
+	$(BIN)/pip install --quiet --require-hashes -r shared/requirements.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -75,11 +78,18 @@ build-NotifierFunction:
 LAYER_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
 build-SharedLayer:
 	mkdir -p "$(ARTIFACTS_DIR)/python"
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" $(LAYER_PLATFORM) \
+	$(PYTHON) -m pip install --quiet --require-hashes --target "$(ARTIFACTS_DIR)/python" $(LAYER_PLATFORM) \
 	  -r shared/requirements.txt
 	cp -r shared/supportdesk "$(ARTIFACTS_DIR)/python/supportdesk"
 	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -m babel.messages.frontend compile -d "$(ARTIFACTS_DIR)/python/supportdesk/locale"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# The layer's lock: every package it installs, for the runtime's platform, with hashes, from
+# the top-level pins of shared/requirements.in. The development venv installs the same.
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile shared/requirements.in --python-platform aarch64-manylinux2014 \
+	  --python-version 3.12 --generate-hashes --custom-compile-command "make lock" \
+	  -o shared/requirements.txt
 
 # Upload site/ to the stack's site bucket (after `sam deploy`): make deploy-site STACK=name
 deploy-site:

@@ -72,7 +72,9 @@ def bare_python(*arguments: str) -> list[str]:
 def host_platform() -> str:
     """LAYER_PLATFORM for the wheels this interpreter can load (the default is Lambda's)."""
     machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine())
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    # The whole version (3.11.7, not 3.11, which pip takes for 3.11.0): a locked package may
+    # require a later patch release (soupsieve 4.1.3 requires 3.11.5).
+    version = platform.python_version()
     return f"--platform manylinux2014_{machine} --implementation cp --python-version {version} --only-binary=:all:"
 
 

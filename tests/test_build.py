@@ -1,17 +1,25 @@
-"""How the artifacts are built: the layer's lock.
+"""How the artifacts are built: the layer's lock, the build's settings, what it refuses.
 
 tests/test_layer.py tries the built artifacts themselves; here, what makes every build the
 same: the lock (shared/requirements.txt, made by `make lock` from shared/requirements.in)
-that the layer and this development environment both install.
+that the layer and this development environment both install, the interpreter the
+bytecode is compiled with, and what the build leaves out.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from importlib.metadata import version
+from pathlib import Path
+
+import pytest
 
 from supportdesk_dev import REPO_ROOT
+from supportdesk_dev.artifacts import BuildError, build, build_all
 
 LOCK = REPO_ROOT / "shared" / "requirements.txt"
 TOP_LEVEL = REPO_ROOT / "shared" / "requirements.in"
@@ -71,3 +79,39 @@ def test_this_environment_runs_the_versions_the_layer_ships() -> None:
     locked = pins(LOCK.read_text())
     installed = {name: version(name) for name in locked}
     assert installed == locked
+
+
+def test_a_build_with_an_interpreter_of_another_version_is_refused(tmp_path: Path) -> None:
+    # Bytecode of another version would ship and be ignored at every cold start: the build
+    # stops with a message that says what to do.
+    ours = "%d.%d" % sys.version_info[:2]
+    other = "3.%d" % (sys.version_info.minor + 1)
+    with pytest.raises(BuildError, match=rf"is Python {re.escape(ours)}, the runtime is Python {re.escape(other)}"):
+        build("build-NotifierFunction", tmp_path / "other", BUILD_PYTHON=sys.executable, RUNTIME_VERSION=other)
+    with pytest.raises(BuildError, match=r"python3\.99 was not found \(install Python 3\.99, or set BUILD_PYTHON"):
+        build("build-NotifierFunction", tmp_path / "missing", RUNTIME_VERSION="3.99")
+    assert not list((tmp_path / "other").iterdir()) and not list((tmp_path / "missing").iterdir())
+
+
+def test_nothing_hidden_in_the_source_reaches_an_artifact(tmp_path: Path) -> None:
+    # A copy of the repository's tracked files with what a developer's machine also has: the
+    # local stack's .dev/ (its reply secret), a .venv, and hidden files inside the very
+    # folders the build copies. sam build runs the targets in the source folder; none of it
+    # may end up in an artifact.
+    source = tmp_path / "source"
+    tracked = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True)
+    for name in tracked.stdout.decode().split("\0"):
+        if name and (REPO_ROOT / name).exists():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, source / name, follow_symlinks=False)
+    secret = "reply-secret-7c1b5e0d9a"
+    for folder in (".dev", ".venv", "functions/portal/.dev", "functions/inbound/.dev", "functions/notifier/.dev",
+                   "shared/supportdesk/.dev", "templates/.dev"):
+        (source / folder).mkdir(parents=True, exist_ok=True)
+        (source / folder / "reply-secret").write_text(secret)
+    (source / "functions" / "portal" / ".env").write_text(f"REPLY_SECRET={secret}\n")
+    artifacts = build_all(tmp_path / "built", source=source)
+    leaked = [str(path) for folder in (artifacts.layer, *artifacts.functions) for path in folder.rglob("*")
+              if path.name.startswith(".") or (path.is_file() and secret.encode() in path.read_bytes())]
+    assert leaked == []
+    assert (artifacts.web / "portal" / "app.py").is_file()  # the build did copy the code

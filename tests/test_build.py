@@ -3,7 +3,7 @@
 tests/test_layer.py tries the built artifacts themselves; here, what makes every build the
 same: the lock (shared/requirements.txt, made by `make lock` from shared/requirements.in)
 that the layer and this development environment both install, the interpreter the
-bytecode is compiled with, and what the build leaves out.
+bytecode is compiled with, template.yaml's build metadata and samconfig.toml.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from supportdesk_dev import REPO_ROOT
-from supportdesk_dev.artifacts import BuildError, build, build_all
+from supportdesk_dev.artifacts import BuildError, build, build_all, host_settings
+from supportdesk_dev.provision import load_template
 
 LOCK = REPO_ROOT / "shared" / "requirements.txt"
 TOP_LEVEL = REPO_ROOT / "shared" / "requirements.in"
@@ -91,6 +92,44 @@ def test_a_build_with_an_interpreter_of_another_version_is_refused(tmp_path: Pat
     with pytest.raises(BuildError, match=r"python3\.99 was not found \(install Python 3\.99, or set BUILD_PYTHON"):
         build("build-NotifierFunction", tmp_path / "missing", RUNTIME_VERSION="3.99")
     assert not list((tmp_path / "other").iterdir()) and not list((tmp_path / "missing").iterdir())
+
+
+def built_resources() -> dict[str, dict]:
+    return {name: resource for name, resource in load_template()["Resources"].items()
+            if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion")}
+
+
+def test_every_function_and_layer_is_built_by_its_makefile_target_for_arm64() -> None:
+    resources = built_resources()
+    assert {"SharedLayer", "WebFunction", "InboundFunction", "NotifierFunction"} <= set(resources)
+    globals_ = load_template()["Globals"]["Function"]
+    for name, resource in resources.items():
+        assert resource["Metadata"]["BuildMethod"] == "makefile", name
+        # make -n: the target exists (and what it would run), without running it.
+        dry = subprocess.run(["make", "-n", "-C", str(REPO_ROOT), f"build-{name}", "ARTIFACTS_DIR=/nowhere",
+                              *(f"{k}={v}" for k, v in host_settings().items())],
+                             capture_output=True, text=True, timeout=30)
+        assert dry.returncode == 0, (name, dry.stderr)
+        assert "compileall" in dry.stdout and "unchecked-hash" in dry.stdout, name
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            # SAM builds a layer for x86_64 unless its metadata says otherwise.
+            assert resource["Metadata"]["BuildArchitecture"] == "arm64"
+            assert resource["Properties"]["CompatibleArchitectures"] == ["arm64"]
+        else:
+            assert resource["Properties"].get("Architectures", globals_["Architectures"]) == ["arm64"], name
+
+
+def test_every_environment_builds_in_the_source_in_parallel_and_cached() -> None:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
+    stacks = set()
+    for environment in ("default", "dev", "staging", "prod"):
+        built = config[environment]["build"]["parameters"]
+        assert built == {"build_in_source": True, "cached": True, "parallel": True}, environment
+        stacks.add(config[environment]["global"]["parameters"]["stack_name"])
+        deployed = config[environment]["deploy"]["parameters"]
+        stage = "dev" if environment == "default" else environment
+        assert f"Stage={stage}" in deployed["parameter_overrides"], environment
+    assert len(stacks) == 3  # default is dev
 
 
 def test_nothing_hidden_in_the_source_reaches_an_artifact(tmp_path: Path) -> None:

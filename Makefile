@@ -74,13 +74,15 @@ LAYER_LOCALES := root es en
 
 .PHONY: build-python lock build-SharedLayer build-WebFunction build-InboundFunction build-NotifierFunction
 
+# BUILD_PYTHON runs (a pyenv shim of a version not selected does not) and is the runtime's version.
 build-python:
-	@command -v "$(BUILD_PYTHON)" >/dev/null 2>&1 || { echo "The build compiles bytecode for Python \
-	$(RUNTIME_VERSION) (the Lambda runtime) and needs that interpreter: $(BUILD_PYTHON) was not found \
-	(install Python $(RUNTIME_VERSION), or set BUILD_PYTHON to one)." >&2; exit 1; }
-	@"$(BUILD_PYTHON)" -c 'import sys; found = "%d.%d" % sys.version_info[:2]; sys.exit(None if found == \
-	"$(RUNTIME_VERSION)" else f"$(BUILD_PYTHON) is Python {found}, the runtime is Python $(RUNTIME_VERSION): \
-	bytecode of {found} would be ignored there. Build with a Python $(RUNTIME_VERSION) (BUILD_PYTHON=...).")'
+	@found=$$("$(BUILD_PYTHON)" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || { \
+	  echo "The build compiles bytecode for Python $(RUNTIME_VERSION), the Lambda runtime's, and needs that" \
+	    "interpreter: $(BUILD_PYTHON) was not found or does not run (install Python $(RUNTIME_VERSION)," \
+	    "or set BUILD_PYTHON to one)." >&2; exit 1; }; \
+	[ "$$found" = "$(RUNTIME_VERSION)" ] || { \
+	  echo "$(BUILD_PYTHON) is Python $$found, the runtime is Python $(RUNTIME_VERSION): bytecode of $$found" \
+	    "would be ignored there. Build with a Python $(RUNTIME_VERSION) (BUILD_PYTHON=...)." >&2; exit 1; }
 
 # Compiles every module under ARTIFACTS_DIR, keeping the sources (tracebacks show them).
 # unchecked-hash: the .pyc is trusted without looking at the source's mtime or hash, right

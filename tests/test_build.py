@@ -89,7 +89,8 @@ def test_a_build_with_an_interpreter_of_another_version_is_refused(tmp_path: Pat
     other = "3.%d" % (sys.version_info.minor + 1)
     with pytest.raises(BuildError, match=rf"is Python {re.escape(ours)}, the runtime is Python {re.escape(other)}"):
         build("build-NotifierFunction", tmp_path / "other", BUILD_PYTHON=sys.executable, RUNTIME_VERSION=other)
-    with pytest.raises(BuildError, match=r"python3\.99 was not found \(install Python 3\.99, or set BUILD_PYTHON"):
+    missing = r"python3\.99 was not found or does not run \(install Python 3\.99, or set BUILD_PYTHON"
+    with pytest.raises(BuildError, match=missing):
         build("build-NotifierFunction", tmp_path / "missing", RUNTIME_VERSION="3.99")
     assert not list((tmp_path / "other").iterdir()) and not list((tmp_path / "missing").iterdir())
 

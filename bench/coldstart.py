@@ -1,27 +1,28 @@
-"""Cold start of the built artifacts, as they ship today.
+"""Cold start of the built artifacts, as they ship.
 
     .venv/bin/python bench/coldstart.py      # prints a Markdown report
 
 Builds the layer and the three functions with the Makefile's build-* targets, which
-`sam build` runs (supportdesk_dev.artifacts; the layer with the wheels of this machine's
-Python), into a temporary folder. Then times each handler's import as Lambda runs it: a
-fresh `python -S -P` with nothing on its path but the layer, the function folders and a
-stand-in for the runtime's boto3, and PYTHONDONTWRITEBYTECODE=1 (Lambda's code folders are
-read-only, so what is compiled at a cold start is never kept). Against it, the handler's
-own third-party imports alone, imported the same way. Every run is a new interpreter; the
-runs alternate, median of 15 each.
+`sam build` runs (supportdesk_dev.artifacts), into a temporary folder: for this machine's
+Python rather than the runtime's (the layer with its wheels, the bytecode compiled by it,
+as `sam build` compiles it with the runtime's Python). Then times each handler's import as
+Lambda runs it: a fresh `python -S -P` with nothing on its path but the layer, the function
+folders and a stand-in for the runtime's boto3, and PYTHONDONTWRITEBYTECODE=1 (Lambda's code
+folders are read-only, so what is compiled at a cold start is never kept). Against it, the
+handler's own third-party imports alone, imported the same way. Every run is a new
+interpreter; the runs alternate, median of 15 each.
 
-A second row per handler times a copy of the same artifacts with bytecode compiled by this
-Python (compileall, unchecked-hash .pyc): what shipping bytecode would bring, measured on
-this machine's Python version, not on the runtime's.
+A second row per handler times a copy of the same artifacts without their bytecode (the
+sources only, as the build shipped them before it compiled them). The sizes compare the
+layer as shipped with the layer as pip installs it (every Babel locale, console scripts;
+counted from the dist-infos' RECORD files) and without bytecode.
 """
 
 from __future__ import annotations
 
-import compileall
+import csv
 import os
 import platform
-import py_compile
 import re
 import shutil
 import statistics
@@ -31,7 +32,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from supportdesk_dev.artifacts import Artifacts, bare_python, build_all
+from supportdesk_dev.artifacts import Artifacts, Provenance, bare_python, build_all, provenance
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 15
@@ -48,7 +49,8 @@ HANDLERS = {
     "notifier.handler": "boto3, aws_lambda_powertools",
 }
 TIMER = "import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
-SHIPPED, COMPILED = "as shipped", "with bytecode"
+SHIPPED, SOURCES = "as shipped", "sources only"
+NAMES = {"layer": "SharedLayer", "web": "WebFunction", "inbound": "InboundFunction", "notifier": "NotifierFunction"}
 
 
 def import_seconds(artifacts: Artifacts, modules: str) -> float:
@@ -60,56 +62,28 @@ def import_seconds(artifacts: Artifacts, modules: str) -> float:
     return float(done.stdout.strip())
 
 
-@dataclass(frozen=True)
-class Provenance:
-    compiled: int  # Python modules of the layer and the function code compiled from source
-    from_bytecode: int  # ... and those loaded from a .pyc
-
-
-def provenance(artifacts: Artifacts, module: str) -> Provenance:
-    """Where each module of the import came from, as `python -v` tells: a source compiled
-    there and then, or bytecode. Counted over the layer and the function folders only (the
-    standard library and the runtime's boto3 have their bytecode either way)."""
-    done = subprocess.run(bare_python("-v", "-c", f"import {module}"), env=artifacts.environment(),
-                          cwd=artifacts.layer.parent, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"import {module} failed:\n{done.stderr}")
-    ours = tuple(str(folder) + os.sep for folder in (artifacts.layer, *artifacts.functions))
-    loaded = [line.removeprefix("# code object from ").strip("'")
-              for line in done.stderr.splitlines() if line.startswith("# code object from ")]
-    loaded = [path for path in loaded if path.startswith(ours)]
-    return Provenance(compiled=sum(path.endswith(".py") for path in loaded),
-                      from_bytecode=sum(path.endswith(".pyc") for path in loaded))
-
-
-def with_bytecode(shipped: Artifacts, root: Path) -> Artifacts:
-    """A copy of the layer and the functions with every module compiled by this Python; the
-    runtime stand-in is shared. Hash-based .pyc: valid whatever dates the files get when
-    zipped and unzipped; unchecked, since code that Lambda runs never changes in place."""
+def without_bytecode(shipped: Artifacts, root: Path) -> Artifacts:
+    """A copy of the layer and the functions with every __pycache__ left out: the sources
+    only, as the build shipped them before it compiled them. The runtime stand-in is shared."""
     copies = {}
-    for name in ("layer", "web", "inbound", "notifier"):
+    for name in NAMES:
         folder: Path = getattr(shipped, name)
         copies[name] = root / folder.name
-        shutil.copytree(folder, copies[name], symlinks=True)
-        if not compileall.compile_dir(copies[name], quiet=1, workers=0,
-                                      invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH):
-            raise RuntimeError(f"compileall failed in {copies[name]}")
+        shutil.copytree(folder, copies[name], symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     return replace(shipped, **copies)
 
 
 @dataclass(frozen=True)
 class Tally:
     size: int  # bytes
+    bytecode: int  # bytes of the .pyc files among them
     py: int
     pyc: int
 
-    def shown(self) -> str:
-        return f"{self.size / MIB:.1f} MiB" if self.size >= MIB else f"{self.size / 1024:.0f} KiB"
-
 
 def tally(folder: Path) -> Tally:
-    """Unzipped size (bytes of the regular files) and how many .py and .pyc files."""
-    size, py, pyc = 0, 0, 0
+    """Unzipped size (bytes of the regular files), that of the .pyc, how many .py and .pyc files."""
+    size, bytecode, py, pyc = 0, 0, 0, 0
     for directory, _, names in os.walk(folder):
         for name in names:
             path = Path(directory, name)
@@ -117,8 +91,27 @@ def tally(folder: Path) -> Tally:
                 continue
             size += path.stat().st_size
             py += name.endswith(".py")
-            pyc += name.endswith(".pyc")
-    return Tally(size, py, pyc)
+            if name.endswith(".pyc"):
+                pyc += 1
+                bytecode += path.stat().st_size
+    return Tally(size, bytecode, py, pyc)
+
+
+def removed_by_the_build(layer: Path) -> int:
+    """Bytes that pip installed into the layer and the build removed (the locale data of
+    Babel's other locales, console scripts): the files each RECORD lists that are gone."""
+    gone = 0
+    python = layer / "python"
+    for record in python.glob("*.dist-info/RECORD"):
+        with record.open(newline="") as rows:
+            for row in csv.reader(rows):
+                if len(row) == 3 and row[2] and not (python / row[0]).exists():
+                    gone += int(row[2])
+    return gone
+
+
+def shown(size: int) -> str:
+    return f"{size / MIB:.1f} MiB" if size >= MIB else f"{size / 1024:.0f} KiB"
 
 
 def lambda_runtime() -> str:
@@ -131,11 +124,10 @@ def main() -> None:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     with tempfile.TemporaryDirectory(prefix="coldstart-") as temporary:
         root = Path(temporary)
-        (root / "shipped").mkdir()
         shipped = build_all(root / "shipped")
-        (root / "compiled").mkdir()
-        compiled = with_bytecode(shipped, root / "compiled")
-        variants = {SHIPPED: shipped, COMPILED: compiled}
+        (root / "sources").mkdir()
+        sources = without_bytecode(shipped, root / "sources")
+        variants = {SHIPPED: shipped, SOURCES: sources}
 
         medians: dict[tuple[str, str], tuple[float, float]] = {}
         origins: dict[tuple[str, str], Provenance] = {}
@@ -151,12 +143,12 @@ def main() -> None:
                 medians[handler, label] = (statistics.median(times[label, "bare"]) * 1000,
                                            statistics.median(times[label, "handler"]) * 1000)
                 origins[handler, label] = provenance(artifacts, handler)
-        # PYTHONDONTWRITEBYTECODE held: nothing was compiled into the shipped artifacts.
-        written = [str(p) for folder in (shipped.layer, *shipped.functions) for p in folder.rglob("*.pyc")]
+        # PYTHONDONTWRITEBYTECODE held: nothing was compiled into the copy without bytecode.
+        written = [str(p) for folder in (sources.layer, *sources.functions) for p in folder.rglob("*.pyc")]
         if written:
-            raise RuntimeError(f"bytecode was written into the shipped artifacts: {written[:3]}")
-        sizes = {name: (tally(getattr(shipped, name)), tally(getattr(compiled, name)))
-                 for name in ("layer", "web", "inbound", "notifier")}
+            raise RuntimeError(f"bytecode was written into the artifacts: {written[:3]}")
+        sizes = {name: tally(getattr(shipped, name)) for name in NAMES}
+        removed = removed_by_the_build(shipped.layer)
 
     print(f"## Cold start of the built artifacts (median of {RUNS} fresh interpreters each, alternated)\n")
     print("| handler | artifacts | its own third-party imports alone | `import` of the handler | difference "
@@ -166,25 +158,28 @@ def main() -> None:
         for label in variants:
             bare_ms, handler_ms = medians[handler, label]
             origin = origins[handler, label]
-            shown = label if label == SHIPPED else f"{label} compiled by Python {version}"
-            print(f"| `{handler}` | {shown} | {bare_ms:.0f} ms ({bare}) | {handler_ms:.0f} ms "
+            described = f"{label} (bytecode of Python {version})" if label == SHIPPED else label
+            print(f"| `{handler}` | {described} | {bare_ms:.0f} ms ({bare}) | {handler_ms:.0f} ms "
                   f"| {handler_ms - bare_ms:.0f} ms | {handler_ms / bare_ms:.2f} "
-                  f"| {origin.compiled} of {origin.compiled + origin.from_bytecode} |")
+                  f"| {len(origin.compiled)} of {len(origin.compiled) + len(origin.from_bytecode)} |")
     print("\n## What ships (unzipped)\n")
-    print(f"| artifact | size | .py files | .pyc files | with bytecode compiled by Python {version} |")
-    print("|---|---|---|---|---|")
-    names = {"layer": "SharedLayer", "web": "WebFunction", "inbound": "InboundFunction",
-             "notifier": "NotifierFunction"}
-    for name, (as_shipped, with_pyc) in sizes.items():
-        print(f"| {names[name]} | {as_shipped.shown()} | {as_shipped.py:,} | {as_shipped.pyc:,} "
-              f"| {with_pyc.shown()}, {with_pyc.pyc:,} .pyc |")
+    print("| artifact | as shipped | .py files | .pyc files | without bytecode | as pip installs it, without bytecode |")
+    print("|---|---|---|---|---|---|")
+    for name, each in sizes.items():
+        installed = shown(each.size - each.bytecode + removed) if name == "layer" else "(not installed by pip)"
+        print(f"| {NAMES[name]} | {shown(each.size)} | {each.py:,} | {each.pyc:,} "
+              f"| {shown(each.size - each.bytecode)} | {installed} |")
     print(f"\nPython {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores (the template's "
-          f"runtime: {lambda_runtime()}; the layer here holds this Python's wheels). Each time is the import "
-          f"alone, inside a fresh `python -S -P` with PYTHONDONTWRITEBYTECODE=1 and nothing on its path but the "
-          f"layer, the function folders and boto3 (linked from this environment with its bytecode, in every "
-          f"column); {RUNS} rounds after an unmeasured one, a handler's four runs alternated in each.")
-    print(f"\n\"With bytecode\": a copy of the same artifacts with every module compiled by this Python "
-          f"(unchecked-hash .pyc), which the build does not ship; Python {version}'s bytecode, not the runtime's.")
+          f"runtime: {lambda_runtime()}; the layer here holds this Python's wheels and its bytecode, as `sam build` "
+          f"compiles it with the runtime's Python). Each time is the import alone, inside a fresh `python -S -P` "
+          f"with PYTHONDONTWRITEBYTECODE=1 and nothing on its path but the layer, the function folders and boto3 "
+          f"(linked from this environment with its bytecode, in every column); {RUNS} rounds after an unmeasured "
+          f"one, a handler's four runs alternated in each.")
+    print(f"\n\"Sources only\": a copy of the same artifacts without their __pycache__ folders, as the build shipped "
+          f"them before it compiled them. \"As pip installs it\": the layer's size with what the build removes from "
+          f"what pip installed ({shown(removed)}: the locale data of Babel's locales other than "
+          f"root, es and en, and the console scripts), counted from the RECORD of each installed package.")
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,261 @@
+"""A stack as `sam deploy` leaves it takes tickets on day one.
+
+A fresh local stack is made from template.yaml without the demo seed: no departments. The
+template's own Departments custom resource is then run as CloudFormation runs it (a Create
+event carrying the resource's properties, the answer PUT to a ResponseURL that a local
+HTTP server stands for), and a ticket is opened on the web and by mail. Links in what the
+customer sees and gets come from PUBLIC_URL, never from the request's Host.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from conftest import browser_client, csrf_token, log_in
+
+from supportdesk.accounts import register_account
+from supportdesk.departments import list_departments
+from supportdesk.store import Table
+from supportdesk_dev.events import LambdaContext, ses_receipt_event
+from supportdesk_dev.provision import custom_resource_properties
+from supportdesk_dev.stack import REGION, LocalStack, start_local_stack
+
+PORTAL = "https://portal.example.net"
+FORGED = "forged.example.org"
+
+
+def _forget_cached_clients() -> None:
+    """Each function caches its settings and clients, as a warm Lambda container does."""
+    from inbound.handler import mailroom
+    from notifier.handler import files, outlet
+    from portal import resources
+
+    resources.reset()
+    mailroom.cache_clear()
+    outlet.cache_clear()
+    files.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("fresh")
+    name = f"fresh-{uuid.uuid4().hex[:8]}"
+    local = start_local_stack(outbox=state / "outbox", stack_name=name, public_url=PORTAL)
+    local.environment["STACK_NAME"] = name
+    saved = dict(os.environ)
+    os.environ.update(local.environment)
+    _forget_cached_clients()
+    yield local
+    os.environ.clear()
+    os.environ.update(saved)
+    _forget_cached_clients()
+    local.stop()
+
+
+class ResponseUrl:
+    """What CloudFormation's presigned ResponseURL receives: the custom resource's answer."""
+
+    def __init__(self) -> None:
+        answers: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                answers.append({"content_type": self.headers.get("Content-Type"), **json.loads(body)})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.answers = answers
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cfn-response?X-Amz-Signature=x"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def response_url() -> Iterator[ResponseUrl]:
+    server = ResponseUrl()
+    yield server
+    server.close()
+
+
+def cloudformation_event(request_type: str, stack_name: str, url: str, properties: dict[str, Any],
+                         old: dict[str, Any] | None = None) -> dict[str, Any]:
+    event = {
+        "RequestType": request_type,
+        "ServiceToken": properties["ServiceToken"],
+        "ResponseURL": url,
+        "StackId": f"arn:aws:cloudformation:{REGION}:123456789012:stack/{stack_name}/{uuid.uuid4()}",
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "Departments",
+        "ResourceType": "Custom::Departments",
+        "ResourceProperties": properties,
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = "supportdesk-departments"
+    if old is not None:
+        event["OldResourceProperties"] = old
+    return event
+
+
+def run_custom_resource(event: dict[str, Any]) -> None:
+    from departments.handler import handler
+
+    handler(event, LambdaContext())
+
+
+def template_properties(stack: LocalStack) -> dict[str, Any]:
+    return custom_resource_properties("Departments", stack_name=stack.environment["STACK_NAME"],
+                                      parameters={"MailDomain": stack.environment["MAIL_DOMAIN"]})
+
+
+def sent_mails_to(address: str) -> list[Any]:
+    """What SES was given for `address` (moto keeps each raw mail it sends)."""
+    from moto.ses.models import ses_backends
+
+    found = []
+    for message in ses_backends["123456789012"][REGION].sent_messages:
+        raw = getattr(message, "raw_data", None)
+        if raw is None:
+            continue
+        mail = email.message_from_string(raw, policy=email.policy.default)
+        if address in str(mail["To"]):
+            found.append(mail)
+    return found
+
+
+def every_text(mail: Any) -> str:
+    return "\n".join([str(mail.items()), *(part.get_content() for part in mail.walk()
+                                           if part.get_content_maintype() == "text")])
+
+
+def test_a_fresh_stack_has_no_departments_until_the_custom_resource_writes_them(
+        fresh: LocalStack, response_url: ResponseUrl) -> None:
+    table = Table(fresh.client("dynamodb"), fresh.environment["TABLE_NAME"])
+    assert list_departments(table) == []  # as after `sam deploy`, without the demo seed
+
+    properties = template_properties(fresh)
+    run_custom_resource(cloudformation_event("Create", fresh.environment["STACK_NAME"], response_url.url, properties))
+
+    (answer,) = response_url.answers
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == "supportdesk-departments"
+    assert answer["content_type"] == ""  # a presigned PUT is signed without one
+    stored = {d.slug: d for d in list_departments(table)}
+    assert list(stored) == [entry["Key"] for entry in properties["Departments"]]
+    assert stored["support"].email == "support@example.com" and stored["support"].login_required
+    assert stored["billing"].open_to_guests and stored["billing"].name("es") == "Facturación"
+    assert all(d.enabled and d.description_es and d.description_en for d in stored.values())
+
+
+def test_an_update_that_drops_a_department_disables_it_and_delete_keeps_it(
+        fresh: LocalStack, response_url: ResponseUrl) -> None:
+    table = Table(fresh.client("dynamodb"), fresh.environment["TABLE_NAME"])
+    properties = template_properties(fresh)
+    stack_name = fresh.environment["STACK_NAME"]
+    run_custom_resource(cloudformation_event("Create", stack_name, response_url.url, properties))
+    without_sales = {**properties, "Departments": [d for d in properties["Departments"] if d["Key"] != "sales"]}
+    run_custom_resource(cloudformation_event("Update", stack_name, response_url.url, without_sales, old=properties))
+    assert {d.slug: d.enabled for d in list_departments(table)} == {"support": True, "billing": True, "sales": False}
+    run_custom_resource(cloudformation_event("Delete", stack_name, response_url.url, without_sales))
+    assert len(list_departments(table)) == 3  # tickets point at them: never deleted
+    run_custom_resource(cloudformation_event("Update", stack_name, response_url.url, properties, old=without_sales))
+    assert all(d.enabled for d in list_departments(table))
+    assert [a["Status"] for a in response_url.answers] == ["SUCCESS"] * 4
+
+
+def test_a_bad_declaration_is_answered_failed_not_left_hanging(
+        fresh: LocalStack, response_url: ResponseUrl) -> None:
+    properties = template_properties(fresh)
+    broken = {**properties, "Departments": [{**properties["Departments"][0], "LoginRequired": "maybe"}]}
+    run_custom_resource(cloudformation_event("Create", fresh.environment["STACK_NAME"], response_url.url, broken))
+    (answer,) = response_url.answers
+    assert answer["Status"] == "FAILED"
+    assert "LoginRequired must be true or false" in answer["Reason"]
+    # Whatever fails (here: a table that does not exist), CloudFormation hears of it.
+    os.environ["TABLE_NAME"] = "no-such-table"
+    try:
+        run_custom_resource(cloudformation_event("Create", fresh.environment["STACK_NAME"], response_url.url,
+                                                 properties))
+    finally:
+        os.environ["TABLE_NAME"] = fresh.environment["TABLE_NAME"]
+    assert response_url.answers[-1]["Status"] == "FAILED"
+    assert "ResourceNotFoundException" in response_url.answers[-1]["Reason"]
+
+
+@pytest.fixture
+def departments_written(fresh: LocalStack, response_url: ResponseUrl) -> None:
+    run_custom_resource(cloudformation_event("Create", fresh.environment["STACK_NAME"], response_url.url,
+                                             template_properties(fresh)))
+    assert response_url.answers[-1]["Status"] == "SUCCESS"
+    _forget_cached_clients()
+
+
+def test_a_customer_opens_a_ticket_on_the_web_and_by_mail(fresh: LocalStack, departments_written: None) -> None:
+    from supportdesk_dev.devserver import behind_cloudfront, load_portal, origin_secret
+
+    table = Table(fresh.client("dynamodb"), fresh.environment["TABLE_NAME"])
+    email_address = f"dia-uno-{uuid.uuid4().hex[:8]}@example.org"
+    register_account(fresh.client("cognito-idp"), table, fresh.environment["USER_POOL_ID"], email=email_address,
+                     name="Lucía Día Uno", password="correct horse 1", language="es", services=("Hosting — lucia.es",))
+
+    # On the web, with a forged Host and X-Forwarded-Host: no link may take them.
+    forged = {"Host": FORGED, "X-Forwarded-Host": FORGED, "Forwarded": f"host={FORGED}"}
+    with browser_client(behind_cloudfront(load_portal(), origin_secret(fresh))) as client:
+        assert log_in(client, email_address, "correct horse 1", **forged).status_code == 303
+        departments = client.get("/api/departments", headers=forged)
+        assert "Soporte" in departments.text and "Facturación" in departments.text
+        created = client.post("/api/tickets", follow_redirects=False, headers=forged, data={
+            "department": "support", "subject": "La web no carga", "priority": "normal",
+            "message": "Desde esta mañana ana.es da error 500.", "csrf_token": csrf_token(client, "/api/departments")})
+        assert created.status_code == 303, created.text
+        assert FORGED not in created.headers["location"]
+        page = client.get(created.headers["location"], headers=forged)
+        assert "La web no carga" in page.text
+        assert FORGED not in page.text
+        web_id = re.search(r"[A-Z]{3}-\d{6}", created.headers["location"]).group(0)  # type: ignore[union-attr]
+
+    # By mail: the raw MIME where the receipt rule stores it, then the intake's SES event.
+    from inbound.handler import handler
+
+    message = EmailMessage()
+    message["From"] = f"Lucía <{email_address}>"
+    message["To"] = "support@example.com"
+    message["Subject"] = "El correo no llega"
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
+    message.set_content("Desde ayer no recibo correo en info@lucia.es.")
+    ses_id = uuid.uuid4().hex
+    fresh.client("s3").put_object(Bucket=fresh.environment["INBOUND_BUCKET"], Key=f"inbound/{ses_id}",
+                                  Body=bytes(message))
+    result = handler(ses_receipt_event(ses_id, sender=email_address, recipients=["support@example.com"]),
+                     LambdaContext())
+    (outcome,) = result["outcomes"]
+    assert outcome["outcome"] == "created", outcome
+    mail_id = outcome["ticket"]
+
+    # Both acknowledgements link to PUBLIC_URL (the stack's configuration), never the forged host.
+    fresh.deliver_events()
+    acks = {tid: [m for m in sent_mails_to(email_address) if f"[#{tid}]" in str(m["Subject"])]
+            for tid in (web_id, mail_id)}
+    for ticket_id, mails in acks.items():
+        assert mails, f"no acknowledgement of {ticket_id}"
+        text = every_text(mails[0])
+        assert f"{PORTAL}/ticket.html?id={ticket_id}" in text
+        assert FORGED not in text

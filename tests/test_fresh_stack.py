@@ -259,3 +259,91 @@ def test_a_customer_opens_a_ticket_on_the_web_and_by_mail(fresh: LocalStack, dep
         text = every_text(mails[0])
         assert f"{PORTAL}/ticket.html?id={ticket_id}" in text
         assert FORGED not in text
+
+
+@pytest.fixture
+def cli(fresh: LocalStack, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The operators' CLI against this stack, as against the one `make dev` runs."""
+    from supportdesk_dev.cli import main
+    from supportdesk_dev.stack import write_stack_file
+
+    write_stack_file(tmp_path / "stack.json", fresh)
+    monkeypatch.setenv("SUPPORTDESK_DEV_DIR", str(tmp_path))
+
+    def run(*argv: str) -> int:
+        return main(list(argv))
+
+    return run
+
+
+def test_the_cli_adds_edits_disables_and_lists_departments(
+        fresh: LocalStack, departments_written: None, cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    table = Table(fresh.client("dynamodb"), fresh.environment["TABLE_NAME"])
+    key = f"dominios{uuid.uuid4().hex[:4]}"
+    assert cli("department", "add", key, "--name-es", "Dominios", "--name-en", "Domains",
+               "--description-es", "Registros y traslados.", "--description-en", "Registrations and transfers.",
+               "--mail-local-part", "dominios", "--guests") == 0
+    added = {d.slug: d for d in list_departments(table)}[key]
+    assert added.email == "dominios@example.com" and added.open_to_guests and added.position == 4
+    assert cli("department", "add", key, "--name-es", "Otra", "--name-en", "Other") == 1  # exists: not replaced
+    assert cli("department", "add", "Bad Key", "--name-es", "X", "--name-en", "X") == 2
+    assert "lower-case letters" in capsys.readouterr().err
+
+    assert cli("department", "edit", key, "--name-en", "Domain names", "--no-guests") == 0
+    edited = {d.slug: d for d in list_departments(table)}[key]
+    assert edited.name_en == "Domain names" and not edited.guests_allowed and edited.name_es == "Dominios"
+    assert cli("department", "edit", "nosuch", "--name-en", "X") == 1
+
+    assert cli("department", "disable", key) == 0
+    assert not {d.slug: d for d in list_departments(table)}[key].enabled
+    capsys.readouterr()
+    assert cli("department", "list") == 0
+    listed = capsys.readouterr().out
+    assert re.search(rf"^{key} .*Dominios / Domain names.*disabled$", listed, re.M)
+    assert re.search(r"^support .*support@example.com.*enabled$", listed, re.M)
+    assert cli("department", "enable", key) == 0
+    assert {d.slug: d for d in list_departments(table)}[key].enabled
+
+
+def test_a_disabled_department_takes_no_new_tickets_but_its_tickets_carry_on(
+        fresh: LocalStack, departments_written: None, cli: Any) -> None:
+    from inbound.handler import handler
+    from supportdesk_dev.devserver import behind_cloudfront, load_portal, origin_secret
+
+    sender = f"invitado-{uuid.uuid4().hex[:8]}@example.org"
+
+    def mail_to_sales(subject: str, **headers: str) -> dict[str, Any]:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, "sales@example.com", subject
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
+        for name, value in headers.items():
+            message[name] = value
+        message.set_content("¿Tienen planes para tiendas online?")
+        ses_id = uuid.uuid4().hex
+        fresh.client("s3").put_object(Bucket=fresh.environment["INBOUND_BUCKET"], Key=f"inbound/{ses_id}",
+                                      Body=bytes(message))
+        result = handler(ses_receipt_event(ses_id, sender=sender, recipients=["sales@example.com"]), LambdaContext())
+        return dict(result["outcomes"][0])
+
+    opened = mail_to_sales("Planes de tienda")
+    assert opened["outcome"] == "created"
+    assert cli("department", "disable", "sales") == 0
+    _forget_cached_clients()  # as new Lambda instances read the departments
+    try:
+        refused = mail_to_sales("Otra pregunta")
+        assert (refused["outcome"], refused["reason"]) == ("rejected", "unknown-recipient")
+        follow_up = mail_to_sales(f"Re: Planes de tienda [#{opened['ticket']}]")
+        assert (follow_up["outcome"], follow_up["ticket"]) == ("replied", opened["ticket"])
+
+        with browser_client(behind_cloudfront(load_portal(), origin_secret(fresh))) as client:
+            listed = client.get("/api/departments", headers={"Accept-Language": "es"})
+            assert "Facturación" in listed.text and "Ventas" not in listed.text
+            assert client.get("/api/tickets/new?department=sales").status_code == 404
+            refused_web = client.post("/api/tickets", follow_redirects=False, data={
+                "department": "sales", "subject": "Planes", "priority": "normal", "email": sender, "name": "Invitado",
+                "message": "¿Tienen planes para tiendas online?", "csrf_token": csrf_token(client, "/api/departments")})
+            assert 400 <= refused_web.status_code < 500
+            assert "Traceback" not in refused_web.text
+    finally:
+        assert cli("department", "enable", "sales") == 0
+        _forget_cached_clients()

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCALE := shared/supportdesk/locale
 CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
 
-.PHONY: dev test lint bench site catalogs messages chromium deploy-site clean
+.PHONY: dev test lint bench site catalogs messages chromium deploy-site smoke clean
 
 dev: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m supportdesk_dev.devserver
@@ -85,6 +85,13 @@ build-SharedLayer:
 	cp -r shared/supportdesk "$(ARTIFACTS_DIR)/python/supportdesk"
 	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -m babel.messages.frontend compile -d "$(ARTIFACTS_DIR)/python/supportdesk/locale"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# The customer's path against a running stack (scripts/smoke.py says what it needs):
+# make smoke URL=http://127.0.0.1:8000 (`make dev`), or URL=https://... with SMOKE_EMAIL,
+# SMOKE_PASSWORD (and SMOKE_SMTP... for the mail round trip) for a stack in AWS.
+URL ?= http://127.0.0.1:8000
+smoke: $(VENV)/.installed
+	$(BIN)/python scripts/smoke.py $(URL) $(SMOKE_ARGS)
 
 # Upload site/ to the stack's site bucket (after `sam deploy`): make deploy-site STACK=name
 deploy-site:

@@ -189,6 +189,10 @@ def test_a_bad_declaration_is_answered_failed_not_left_hanging(
     (answer,) = response_url.answers
     assert answer["Status"] == "FAILED"
     assert "LoginRequired must be true or false" in answer["Reason"]
+    twice = {**properties, "Departments": [*properties["Departments"], {**properties["Departments"][1], "Key": "cobros"}]}
+    run_custom_resource(cloudformation_event("Create", fresh.environment["STACK_NAME"], response_url.url, twice))
+    assert response_url.answers[-1]["Status"] == "FAILED"
+    assert "more than one department with the address billing@example.com" in response_url.answers[-1]["Reason"]
     # Whatever fails (here: a table that does not exist), CloudFormation hears of it.
     os.environ["TABLE_NAME"] = "no-such-table"
     try:

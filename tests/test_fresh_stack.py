@@ -48,10 +48,11 @@ def _forget_cached_clients() -> None:
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    state = tmp_path_factory.mktemp("fresh")
+def fresh() -> Iterator[LocalStack]:
     name = f"fresh-{uuid.uuid4().hex[:8]}"
-    local = start_local_stack(outbox=state / "outbox", stack_name=name, public_url=PORTAL)
+    # No outbox: the session's stack may write sent mail to its own (moto keeps every mail
+    # SES is given either way; sent_mails_to reads them there).
+    local = start_local_stack(stack_name=name, public_url=PORTAL)
     local.environment["STACK_NAME"] = name
     saved = dict(os.environ)
     os.environ.update(local.environment)

@@ -227,3 +227,19 @@ def test_every_function_has_its_build_target_and_handler() -> None:
         assert f"\nbuild-{name}:" in makefile, name
         module = resource["Properties"]["Handler"].rsplit(".", 1)[0]
         assert (REPO / "functions" / (module.replace(".", "/") + ".py")).is_file(), name
+
+
+def test_the_departments_function_builds_alone_and_imports_with_the_domain(tmp_path: Path) -> None:
+    """`sam build` runs build-DepartmentsFunction; the bundle holds its package only and
+    imports with nothing beside it but the domain package (which the layer ships)."""
+    from supportdesk_dev.artifacts import build
+
+    build("build-DepartmentsFunction", tmp_path / "function")
+    files = sorted(str(p.relative_to(tmp_path / "function")) for p in (tmp_path / "function").rglob("*"))
+    assert files == ["departments", "departments/__init__.py", "departments/handler.py"]
+    probe = "import departments.handler as h; assert callable(h.handler); print(h.__file__)"
+    done = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env={"PYTHONPATH": f"{tmp_path / 'function'}:{REPO / 'shared'}",
+                                             "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "function" / "departments" / "handler.py")

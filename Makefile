@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCALE := shared/supportdesk/locale
 CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
 
-.PHONY: dev test lint bench site catalogs messages chromium deploy-site clean
+.PHONY: dev test lint bench site catalogs messages chromium deploy-site smoke clean
 
 dev: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m supportdesk_dev.devserver
@@ -72,7 +72,7 @@ LAYER_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-
 # speak (supportdesk.i18n.LANGUAGES) and root, which both inherit from.
 LAYER_LOCALES := root es en
 
-.PHONY: build-python lock build-SharedLayer build-WebFunction build-InboundFunction build-NotifierFunction
+.PHONY: build-python lock build-SharedLayer build-WebFunction build-InboundFunction build-NotifierFunction build-DepartmentsFunction
 
 # BUILD_PYTHON runs (a pyenv shim of a version not selected does not) and is the runtime's version.
 build-python:
@@ -123,6 +123,10 @@ build-InboundFunction: build-python
 build-NotifierFunction: build-python
 	$(call build-function,notifier)
 
+# The departments function (the Departments custom resource): its package only.
+build-DepartmentsFunction: build-python
+	$(call build-function,departments)
+
 # The layer: the supportdesk package (the domain only; the local stack and the CLI are
 # supportdesk_dev, which stays out) and the locked dependencies (shared/requirements.txt,
 # every version and hash; `make lock` makes it), with the wheels of the runtime's platform.
@@ -145,6 +149,13 @@ lock: $(VENV)/.installed
 	$(BIN)/uv pip compile shared/requirements.in --python-platform aarch64-manylinux2014 \
 	  --python-version $(RUNTIME_VERSION) --generate-hashes --custom-compile-command "make lock" \
 	  -o shared/requirements.txt
+
+# The customer's path against a running stack (scripts/smoke.py says what it needs):
+# make smoke URL=http://127.0.0.1:8000 (`make dev`), or URL=https://... with SMOKE_EMAIL,
+# SMOKE_PASSWORD (and SMOKE_SMTP... for the mail round trip) for a stack in AWS.
+URL ?= http://127.0.0.1:8000
+smoke: $(VENV)/.installed
+	$(BIN)/python scripts/smoke.py $(URL) $(SMOKE_ARGS)
 
 # Upload site/ to the stack's site bucket (after `sam deploy`): make deploy-site STACK=name
 deploy-site:

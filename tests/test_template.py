@@ -141,3 +141,122 @@ def test_the_stack_stops_early_outside_the_regions_where_ses_receives_mail() -> 
     outside = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--regions", "ap-east-1", "--",
                               str(TEMPLATE_PATH)], capture_output=True, text=True)
     assert "Resource type 'AWS::SES::ReceiptRule' does not exist in 'ap-east-1'" in outside.stdout
+
+
+# --- departments as configuration, one portal address, the edge --------------------------
+
+def _resolved_public_url(**parameters: str) -> Any:
+    from supportdesk_dev.provision import Resolver, function_variables
+
+    template = load_template()
+    values = {name: str(parameters.get(name, spec.get("Default", "")))
+              for name, spec in template["Parameters"].items()}
+    resolve = Resolver("supportdesk", values, "us-east-1", conditions=template["Conditions"])
+    resolve.values["Distribution.DomainName"] = "d111111abcdef8.cloudfront.net"
+    return resolve(function_variables(template)["PUBLIC_URL"])
+
+
+def test_the_portal_has_one_address_from_configuration_only() -> None:
+    assert _resolved_public_url() == "https://d111111abcdef8.cloudfront.net"
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000"
+    assert _resolved_public_url(PortalDomain="support.example.com",
+                                PortalCertificateArn=certificate) == "https://support.example.com"
+    assert _resolved_public_url(PublicUrl="http://127.0.0.1:8000") == "http://127.0.0.1:8000"
+    template = load_template()
+    # The same address is the attachments bucket's one CORS origin and the stack's SiteUrl.
+    url = template["Globals"]["Function"]["Environment"]["Variables"]["PUBLIC_URL"]
+    (rule,) = template["Resources"]["AttachmentsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == [url]
+    assert template["Outputs"]["SiteUrl"]["Value"] == url
+    # No function sets its own, and the code reads it in the one settings module.
+    for name, resource in resources_of("AWS::Serverless::Function").items():
+        assert "PUBLIC_URL" not in resource["Properties"].get("Environment", {}).get("Variables", {}), name
+    import re
+
+    code = {p.relative_to(REPO): p.read_text()
+            for p in [*REPO.glob("shared/supportdesk/**/*.py"), *REPO.glob("functions/**/*.py")]}
+    reads = re.compile(r"""[(\[]\s*["']PUBLIC_URL["']""")  # env.get("PUBLIC_URL"), environ["PUBLIC_URL"]
+    assert [path for path, text in code.items() if reads.search(text)] == [Path("shared/supportdesk/config.py")]
+    # Nothing builds an address from what a request says its host is.
+    host = re.compile(r"""forwarded-host|["']host["']|url\.(netloc|hostname)|base_url""", re.I)
+    assert [path for path, text in code.items() if host.search(text)] == []
+
+
+def test_a_portal_domain_gets_aliases_and_a_modern_sni_certificate() -> None:
+    template = load_template()
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    assert config["Aliases"] == {"Fn::If": ["HasPortalDomain", [{"Ref": "PortalDomain"}], {"Ref": "AWS::NoValue"}]}
+    condition, certificate, otherwise = config["ViewerCertificate"]["Fn::If"]
+    assert condition == "HasPortalDomain" and otherwise == {"Ref": "AWS::NoValue"}
+    assert certificate == {"AcmCertificateArn": {"Ref": "PortalCertificateArn"},
+                           "MinimumProtocolVersion": "TLSv1.2_2021", "SslSupportMethod": "sni-only"}
+    assert "us-east-1" in template["Parameters"]["PortalCertificateArn"]["AllowedPattern"]
+    # A domain without its certificate (or next to PublicUrl) is refused before anything is made.
+    rule = template["Rules"]["PortalDomainHasItsCertificate"]
+    assertions = [a["Assert"] for a in rule["Assertions"]]
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "PortalCertificateArn"}, ""]}]} in assertions
+    assert {"Fn::Equals": [{"Ref": "PublicUrl"}, ""]} in assertions
+
+
+def test_every_cache_behaviour_sends_the_security_headers() -> None:
+    config = load_template()["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    assert len(behaviours) >= 2
+    for behaviour in behaviours:
+        assert behaviour.get("ResponseHeadersPolicyId") == {"Ref": "SecurityHeadersPolicy"}, behaviour
+
+
+def test_the_departments_resource_is_answered_by_its_function_with_department_items_only() -> None:
+    translated = sam_translate(load_template())
+    resources = translated["Resources"]
+    departments = resources["Departments"]
+    assert departments["Type"] == "Custom::Departments"
+    assert departments["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["DepartmentsFunction", "Arn"]}
+    function = resources["DepartmentsFunction"]["Properties"]
+    assert function["Handler"] == "departments.handler.handler"
+    role = resources[function["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    assert statements == [{
+        "Sid": "DepartmentItemsOnly", "Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Resource": {"Fn::GetAtt": ["Table", "Arn"]},
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["DEPARTMENT"]}},
+    }]
+
+
+def test_every_declared_department_is_valid_and_has_a_receipt_rule() -> None:
+    from supportdesk.departments import default_departments
+    from supportdesk_dev.provision import declared_departments
+
+    declared = declared_departments("example.com")
+    assert [d.slug for d in declared] == ["support", "billing", "sales"]
+    # What the tests and benchmarks seed without deploying is what a deploy writes.
+    assert declared == default_departments("example.com")
+    recipients = {str(r).replace("${MailDomain}", "example.com")
+                  for rule in resources_of("AWS::SES::ReceiptRule").values()
+                  for r in (x["Fn::Sub"] if isinstance(x, dict) else x for x in rule["Properties"]["Rule"]["Recipients"])}
+    assert {d.email for d in declared if d.enabled} <= recipients
+
+
+def test_every_function_has_its_build_target_and_handler() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    for name, resource in resources_of("AWS::Serverless::Function").items():
+        assert f"\nbuild-{name}:" in makefile, name
+        module = resource["Properties"]["Handler"].rsplit(".", 1)[0]
+        assert (REPO / "functions" / (module.replace(".", "/") + ".py")).is_file(), name
+
+
+def test_the_departments_function_builds_alone_and_imports_with_the_domain(tmp_path: Path) -> None:
+    """`sam build` runs build-DepartmentsFunction; the bundle holds its package only and
+    imports with nothing beside it but the domain package (which the layer ships)."""
+    from supportdesk_dev.artifacts import build, host_settings
+
+    build("build-DepartmentsFunction", tmp_path / "function", **host_settings())
+    files = sorted(str(p.relative_to(tmp_path / "function")) for p in (tmp_path / "function").rglob("*.py"))
+    assert files == ["departments/__init__.py", "departments/handler.py"]
+    assert {p.parent.name for p in (tmp_path / "function").rglob("*.pyc")} == {"__pycache__"}
+    probe = "import departments.handler as h; assert callable(h.handler); print(h.__file__)"
+    done = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env={"PYTHONPATH": f"{tmp_path / 'function'}:{REPO / 'shared'}",
+                                             "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "function" / "departments" / "handler.py")

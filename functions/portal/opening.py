@@ -44,12 +44,14 @@ PREVIEW_WINDOW_SECONDS = 10 * 60
 
 async def departments_page(request: Request) -> Response:
     optional_identity(request)  # the header shows who is signed in
-    return render(request, "departments.html", {"departments": list(resources.departments().values())})
+    # A disabled department takes no new tickets: it is not offered (its tickets carry on).
+    offered = [d for d in resources.departments().values() if d.enabled]
+    return render(request, "departments.html", {"departments": offered})
 
 
 def _department_or_404(slug: str) -> Department:
     department = resources.departments().get(slug)
-    if department is None:
+    if department is None or not department.enabled:
         raise HTTPException(404)
     return department
 

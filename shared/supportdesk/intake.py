@@ -288,14 +288,18 @@ class _Filed:
 
 
 def _file(room: Mailroom, mail: ParsedMail, accepted: _Accepted, envelope: _Envelope, held: Item | None) -> Outcome:
-    """An accepted mail joins the ticket it refers to (if its sender's), or opens one."""
-    attachments, not_imported = _store_parts(room, mail.attachments, envelope.ses_message_id)
-    filed = _Filed(_message_body(mail, not_imported), attachments, envelope, held,
-                   trimmed=mail.trimmed if mail.text.strip() else "")
+    """An accepted mail joins the ticket it refers to (if its sender's), or opens one; a
+    disabled department takes no new tickets (its tickets' replies still join them)."""
     reference = _referenced_ticket(mail, list(envelope.recipients), room.reply_secret)
     ticket = get_ticket_head(room.table, reference) if reference else None
     account_id = accepted.account.id if accepted.account else None
-    if ticket is not None and access_to(ticket, account_id=account_id, mail_from=accepted.sender) in CUSTOMER:
+    joins = ticket is not None and access_to(ticket, account_id=account_id, mail_from=accepted.sender) in CUSTOMER
+    if not joins and not accepted.department.enabled:
+        return Outcome("rejected", "unknown-recipient")
+    attachments, not_imported = _store_parts(room, mail.attachments, envelope.ses_message_id)
+    filed = _Filed(_message_body(mail, not_imported), attachments, envelope, held,
+                   trimmed=mail.trimmed if mail.text.strip() else "")
+    if joins and ticket is not None:
         return _join(room, ticket, filed)
     return _open(room, mail, accepted, filed)
 

@@ -66,7 +66,7 @@ def validate(request: TicketRequest, departments: Mapping[str, Department],
     """Problems by field name, each as a reason the templates put into words."""
     errors: dict[str, str] = {}
     department = departments.get(request.department)
-    if department is None:
+    if department is None or not department.enabled:
         errors["department"] = "unknown-department"
     elif not department.admits(account):
         errors["department"] = "login-required"

@@ -1,5 +1,8 @@
 """Demo data for `make dev`: the departments, a customer with services, an agent.
 
+The departments are the ones template.yaml declares (its Departments custom resource), so
+the demo and a freshly deployed stack have the same ones.
+
 The credentials are printed in the banner and listed in README.md.
 """
 
@@ -9,8 +12,9 @@ from typing import Any
 
 from supportdesk.accounts import AccountExists, find_account_by_email, register_account
 from supportdesk.agents import record_agent
-from supportdesk.departments import seed_departments
+from supportdesk.departments import DepartmentExists, add_department
 from supportdesk.store import Table
+from supportdesk_dev.provision import declared_departments
 
 DEMO_CUSTOMER = {
     "email": "cliente@example.com",
@@ -27,7 +31,11 @@ DEMO_AGENT = {
 
 def seed_demo(cognito: Any, table: Table, user_pool_id: str, mail_domain: str) -> None:
     """Add what is missing; what a developer changed since is left alone."""
-    seed_departments(table, mail_domain)
+    for department in declared_departments(mail_domain):
+        try:
+            add_department(table, department)
+        except DepartmentExists:
+            pass
     for data, agent in ((DEMO_CUSTOMER, False), (DEMO_AGENT, True)):
         try:
             register_account(cognito, table, user_pool_id, agent=agent, **data)

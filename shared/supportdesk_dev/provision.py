@@ -431,3 +431,36 @@ def function_variables(template: dict[str, Any]) -> dict[str, Any]:
             own[name] = value
     merged.update({k: v for k, v in own.items() if k not in conflicting})
     return merged
+
+
+def _as_cloudformation_sends(value: Any) -> Any:
+    """A custom resource gets every scalar of its properties as text ("true", "3")."""
+    if isinstance(value, dict):
+        return {k: _as_cloudformation_sends(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_cloudformation_sends(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def custom_resource_properties(logical_id: str, *, stack_name: str = "supportdesk-local",
+                               parameters: dict[str, str] | None = None, region: str = "us-east-1",
+                               template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ResourceProperties CloudFormation sends the handler of the custom resource
+    `logical_id`: its properties resolved with `parameters`, scalars as text."""
+    template = template or load_template()
+    given = parameters or {}
+    values = {name: str(given.get(name, spec.get("Default", "")))
+              for name, spec in template.get("Parameters", {}).items()}
+    functions = tuple(k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function")
+    resolve = Resolver(stack_name, values, region, functions, template.get("Conditions", {}))
+    return dict(_as_cloudformation_sends(resolve(template["Resources"][logical_id]["Properties"])))
+
+
+def declared_departments(mail_domain: str, template: dict[str, Any] | None = None) -> list[Any]:
+    """The departments template.yaml declares (its Departments custom resource), for `mail_domain`."""
+    from supportdesk.departments import declared_departments as declared
+
+    return declared(custom_resource_properties("Departments", parameters={"MailDomain": mail_domain},
+                                               template=template))

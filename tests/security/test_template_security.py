@@ -28,8 +28,10 @@ FUNCTIONS = ("WebFunction", "InboundFunction", "NotifierFunction")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self' https://*.amazonaws.com; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'; object-src 'none'")
+# PublicUrl, else the portal's own domain (PortalDomain), else the distribution's: configuration only.
 PORTAL_ORIGIN = {"Fn::If": ["HasPublicUrl", {"Ref": "PublicUrl"},
-                            {"Fn::Sub": "https://${Distribution.DomainName}"}]}
+                            {"Fn::If": ["HasPortalDomain", {"Fn::Sub": "https://${PortalDomain}"},
+                                        {"Fn::Sub": "https://${Distribution.DomainName}"}]}]}
 MAIL_IDENTITY = {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailDomain}"}
 TABLE_AND_INDEXES = [{"Fn::GetAtt": ["Table", "Arn"]}, {"Fn::Sub": "${Table.Arn}/index/*"}]
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",

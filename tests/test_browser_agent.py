@@ -63,7 +63,7 @@ def desks(stack: LocalStack, table: Table) -> dict[str, Department]:
     The mail answering our reply goes to the department's signed address (slug+id.sig@),
     which that rule takes as well.
     """
-    from inbound.handler import mailroom
+    from inbound.handler import forget_departments
     from portal import resources
 
     made = {}
@@ -80,7 +80,7 @@ def desks(stack: LocalStack, table: Table) -> dict[str, Department]:
         "Recipients": [d.email for d in made.values()],
         "Actions": [a for a in support["Actions"] if "S3Action" in a]})
     resources._kept.clear()  # the portal's departments, as a minute later
-    mailroom.cache_clear()  # intake's, as in a fresh Lambda instance
+    forget_departments()  # intake's, as a minute later
     return made
 
 

@@ -311,7 +311,7 @@ def test_the_cli_adds_edits_disables_and_lists_departments(
 
 
 def test_a_disabled_department_takes_no_new_tickets_but_its_tickets_carry_on(
-        fresh: LocalStack, departments_written: None, cli: Any) -> None:
+        fresh: LocalStack, departments_written: None, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from inbound.handler import handler
     from supportdesk_dev.devserver import behind_cloudfront, load_portal, origin_secret
 
@@ -333,7 +333,16 @@ def test_a_disabled_department_takes_no_new_tickets_but_its_tickets_carry_on(
     opened = mail_to_sales("Planes de tienda")
     assert opened["outcome"] == "created"
     assert cli("department", "disable", "sales") == 0
-    _forget_cached_clients()  # as new Lambda instances read the departments
+    # A warm intake container still takes the department's mail for at most a minute...
+    assert mail_to_sales("Una pregunta más")["outcome"] == "created"
+    # ...and then reads the departments again (the web function's are kept as long).
+    import inbound.handler
+
+    later = inbound.handler.monotonic() + inbound.handler.DEPARTMENTS_KEPT_SECONDS
+    monkeypatch.setattr(inbound.handler, "monotonic", lambda: later)
+    from portal import resources
+
+    resources.reset()
     try:
         refused = mail_to_sales("Otra pregunta")
         assert (refused["outcome"], refused["reason"]) == ("rejected", "unknown-recipient")

@@ -72,8 +72,10 @@ def test_an_error_in_the_lambda_is_logged_as_json_and_answered_kindly(
 
 def test_the_built_function_finds_its_templates(tmp_path: Path) -> None:
     """`sam build` runs `make build-WebFunction`; the bundle must render pages on its own."""
-    subprocess.run(["make", "--no-print-directory", "build-WebFunction", f"ARTIFACTS_DIR={tmp_path}"],
-                   cwd=REPO, check=True, capture_output=True)
+    from supportdesk_dev.artifacts import build, host_settings
+
+    tmp_path = tmp_path / "function"
+    build("build-WebFunction", tmp_path, **host_settings())
     assert (tmp_path / "portal" / "app.py").exists()
     probe = ("from portal.rendering import TEMPLATES, environment; print(TEMPLATES); "
              "environment('es').get_template('login.html')")

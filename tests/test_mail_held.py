@@ -32,9 +32,9 @@ _hours = itertools.count(1)
 
 @pytest.fixture
 def room(stack: LocalStack) -> Mailroom:
-    from inbound.handler import mailroom
+    from inbound.handler import current_mailroom
 
-    return mailroom()[0]
+    return current_mailroom()[0]
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ bucket either way.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
+from time import monotonic
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -23,6 +25,11 @@ from supportdesk.secrets import read_secrets
 from supportdesk.store import Table
 
 logger = Logger()
+
+# An operator's change to the departments (one added, disabled, its address changed) reaches
+# a warm container within this time, as it reaches the web function (portal.resources).
+DEPARTMENTS_KEPT_SECONDS = 60.0
+_departments_read: tuple[float, Mailroom] | None = None
 
 
 @cache
@@ -47,16 +54,34 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
             max_files=settings.attachment_max_files,
             extensions=frozenset(settings.attachment_extensions) or DEFAULT_EXTENSIONS,
         ),
-        departments={d.slug: d for d in list_departments(table)},
+        departments={},  # read by current_mailroom(), and again once they are a minute old
         reply_secret=read_secrets(client("secretsmanager"), [settings.signing_secret_arn])[
             settings.signing_secret_arn],
     )
     return room, s3, settings
 
 
+def current_mailroom() -> tuple[Mailroom, Settings]:
+    """The cached mailroom with departments read at most DEPARTMENTS_KEPT_SECONDS ago (one
+    Query a minute at most, not one per mail)."""
+    global _departments_read
+    room, _, settings = mailroom()
+    now = monotonic()
+    if _departments_read is None or _departments_read[0] <= now or _departments_read[1].table is not room.table:
+        fresh = replace(room, departments={d.slug: d for d in list_departments(room.table)})
+        _departments_read = (now + DEPARTMENTS_KEPT_SECONDS, fresh)
+    return _departments_read[1], settings
+
+
+def forget_departments() -> None:
+    """Read the departments again on the next mail (as a minute later)."""
+    global _departments_read
+    _departments_read = None
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    room, _, settings = mailroom()
+    room, settings = current_mailroom()
     if event.get("let_in_held_mail"):  # template.yaml: the InboundFunction's HeldMail schedule
         let_in = let_in_held_mail(room, limit=50)
         logger.info("held mail let in", extra={"outcomes": [o.kind for o in let_in]})

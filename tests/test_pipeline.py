@@ -74,7 +74,7 @@ def test_aws_is_reached_with_openid_connect_and_no_stored_key(workflow: dict[str
     assert workflow["permissions"] == {"contents": "read"}
     for name, job in jobs.items():
         credentials = uses(job, "aws-actions/configure-aws-credentials")
-        if name in ("staging", "prod"):
+        if name in ("staging", "smoke", "prod"):  # smoke makes its own customer in staging
             assert job["permissions"]["id-token"] == "write"
             (step,) = credentials
             assert re.fullmatch(r"\$\{\{ vars\.AWS_[A-Z]+_ROLE_ARN \}\}", step["with"]["role-to-assume"])
@@ -96,3 +96,16 @@ def test_actions_are_pinned_to_a_version_and_python_is_the_runtimes(workflow: di
         assert python["with"]["python-version"] == "${{ env.PYTHON_VERSION }}"
     assert workflow["env"]["PYTHON_VERSION"] == "3.12"
     assert re.fullmatch(r"\d+\.\d+\.\d+", workflow["env"]["SAM_CLI_VERSION"])
+
+
+def test_the_stack_names_it_reads_are_those_of_samconfig() -> None:
+    import tomllib
+
+    config = tomllib.loads((WORKFLOW.parents[2] / "samconfig.toml").read_text())
+    paths = re.findall(r"tomllib\.load\(open\('samconfig\.toml', 'rb'\)\)((?:\['[a-z_]+'\])+)", WORKFLOW.read_text())
+    assert len(paths) == 2
+    for path in paths:
+        value: Any = config
+        for key in re.findall(r"\['([a-z_]+)'\]", path):
+            value = value[key]
+        assert value.startswith("supportdesk-")

@@ -334,17 +334,26 @@ def _hosting_delimiters(src: str, start: int, end: int) -> tuple[int, bool, bool
     before_that = src[start - 2] if start > 1 else " "
     after = src[pos] if pos < end else " "
     after_that = src[pos + 1] if pos + 1 < end else " "
-    other_marker = "_" if marker == "*" else "*"
+    dunder = marker == "_" and length == 2
     can_open = (
         _outside_a_word(before, before_that)
-        and (after.isalnum() or after in _OPENS_INSIDE or after == other_marker)
-        and not (marker == "_" and length == 2 and _DUNDER.match(src, start, end))
+        and (after.isalnum() or after in _OPENS_INSIDE)
+        and not (dunder and _DUNDER.match(src, start, end))
     )
     can_close = (
         _outside_a_word(after, after_that)
-        and (before.isalnum() or before in _CLOSES_INSIDE or before == other_marker)
+        and (before.isalnum() or before in _CLOSES_INSIDE)
+        and not (dunder and _ends_a_dunder(src, start, pos))
     )
     return length, can_open, can_close
+
+
+def _ends_a_dunder(src: str, start: int, pos: int) -> bool:
+    # Whether the "__" at start..pos closes a name like "__DIR__": back over its word only.
+    first = start
+    while first > 0 and (src[first - 1].isalnum() or src[first - 1] == "_"):
+        first -= 1
+    return _DUNDER.fullmatch(src, first, pos) is not None
 
 
 def _outside_a_word(char: str, next_char: str) -> bool:

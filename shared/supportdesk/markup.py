@@ -37,6 +37,17 @@ time in proportion to the text whatever it holds, and never to lose a word of it
   empty header cells; only a table so ragged that widening would mostly add empty cells
   keeps a row's extra cells in its last one instead. (A link's address is its target, not text; an image inside a link or
   inside another image's description keeps only its description.)
+* Hosting text stays as typed (globs, cron lines, products, snake_case, dunder names, shell
+  comments). Emphasis: a run of `*` or `_` opens only between a space or punctuation
+  outside (not punctuation joining words, as in "/tmp/" or ".py") and a letter, digit or
+  opening punctuation inside, and closes the same way mirrored; so never inside a word
+  ("mi_variable", "2*3", "{{ 7*7 }}") nor from a glob ("*.php", "*/5 * * * *"), and
+  "__init__" is never bold. Headings: a "#" line is a heading only if its text starts with
+  a capital letter or a digit (maybe after "¿", "¡", quotes or "("), is at most
+  MAX_TITLE_CHARS long, is followed by a blank line, the end, a list, a quote or a fence,
+  and does not come right under a line of text; otherwise it is a line of text as typed
+  ("# comentario", "#!/bin/bash", "# Forzar HTTPS" over a config line, "# A\n# B").
+  Setext headings ("Title\n=====") are unchanged.
 * Control characters other than whitespace are removed first: HTML cannot carry NUL, and
   none of them is visible.
 * Text longer than any message can be (MAX_MARKDOWN_CHARS: only the preview receives
@@ -185,8 +196,8 @@ def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
     from markdown_it.common.utils import escapeHtml, mdTrim, unescapeAll
     from markdown_it.renderer import RendererHTML
-    from markdown_it.rules_block.table import escapedSplit, getLine, table
     from markdown_it.rules_block.heading import heading
+    from markdown_it.rules_block.table import escapedSplit, getLine, table
     from markdown_it.rules_inline.state_inline import Delimiter
     from markdown_it.token import Token
 

@@ -92,6 +92,13 @@ def test_long_content_never_makes_a_customer_page_wider_than_the_window(
         page.goto(live_server + "/tickets.html")
         page.locator("#ticket-rows a.ticket-id").first.wait_for()
         seen[f"my tickets, {name}"] = width_overflow(page)
+        if size is PHONE:  # a card: the row's cells one under the other, each with its label
+            cells = page.locator("#ticket-rows tbody tr").first.locator("td")
+            first, last = cells.first.bounding_box(), cells.last.bounding_box()
+            assert first["x"] == last["x"] and last["y"] >= first["y"] + first["height"]
+            label = cells.last.evaluate("td => getComputedStyle(td, '::before').content")
+            assert label == '"Last activity: "'
+            assert page.locator("#ticket-rows thead").bounding_box()["height"] <= 1
 
         page.goto(ticket_url)
         page.locator(".message-body table").wait_for()

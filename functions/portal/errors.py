@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.pages import LoginRequired, go_to_screen
-from portal.rendering import is_htmx, render
+from portal.rendering import here, is_htmx, render, safe_next
 from supportdesk.i18n import DEFAULT_LANGUAGE
 
 logger = Logger()
@@ -28,14 +28,33 @@ def _ensure_state(request: Request) -> None:
         request.state.csrf_token = ""
 
 
+def return_to(request: Request) -> str | None:
+    """Where the login should bring the user back: the page they see (a form posted without
+    JavaScript has no page to return to but its own address, which is not one to GET)."""
+    if request.method != "GET" and not is_htmx(request):
+        return None
+    return safe_next(here(request))
+
+
 async def login_required(request: Request, exc: Exception) -> Response:
-    return go_to_screen(request, "login")
+    return go_to_screen(request, "login", next=return_to(request))
+
+
+def _page_load(request: Request) -> bool:
+    """The request that fills a static page's #page: its error is the page, not a notice
+    above a page that would otherwise stay "…" for ever."""
+    return request.headers.get("hx-target") == "page" and request.method == "GET"
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _ensure_state(request)
     reason = exc.detail if exc.detail in DETAILS else REASONS.get(exc.status_code, "bad-request")
+    if not is_htmx(request) or _page_load(request):
+        # The header (who is signed in, the ways on) needs the session: one GetItem.
+        if hasattr(request.state, "session"):
+            request.state.session.identity()
+        return render(request, "error_page.html", {"reason": reason}, status_code=exc.status_code)
     response = render(request, "error.html", {"reason": reason}, status_code=exc.status_code)
     if is_htmx(request):
         # Show it above the page instead of in place of it: nothing on screen is lost.
@@ -47,7 +66,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     _ensure_state(request)
-    return render(request, "error.html", {"reason": "server"}, status_code=500)
+    return render(request, "error_page.html" if _page_load(request) or not is_htmx(request) else "error.html",
+                  {"reason": "server"}, status_code=500)
 
 
 HANDLERS = {LoginRequired: login_required, HTTPException: http_error, Exception: server_error}

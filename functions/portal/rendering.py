@@ -95,6 +95,30 @@ def is_htmx(request: Request) -> bool:
     )
 
 
+def safe_next(value: str | None) -> str | None:
+    """A return-to address (`next`) if it stays on this site: a relative path only. Never an
+    absolute URL, a scheme, `//host` or a backslash (browsers read `/\\host` as `//host`)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    # The login page itself is no place to return to.
+    if parts.path in ("/", "/index.html", "/api/login"):
+        return None
+    return value
+
+
+def here(request: Request) -> str:
+    """The address the user sees (path and query): under htmx the static page
+    (HX-Current-URL), else this request's own. A path only, never a host."""
+    current = request.headers.get("hx-current-url") if is_htmx(request) else None
+    parts = urlsplit(current or str(request.url))
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 def language_links(request: Request) -> dict[str, str]:
     """The current address in each language, for the switcher.
 
@@ -172,6 +196,7 @@ def render(
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),
+        "here": safe_next(here(request)),
         "viewer": _viewer(request),
         **(context or {}),
     }

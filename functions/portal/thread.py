@@ -24,7 +24,7 @@ from portal.pages import (
     session,
     url,
 )
-from portal.rendering import is_htmx, render
+from portal.rendering import is_htmx, render, screen_url
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.store import BadCursor
@@ -77,8 +77,17 @@ def thread_page(request: Request, ticket: Ticket, access: Access, key: str | Non
 
 async def ticket_page(request: Request) -> Response:
     key = request.query_params.get("key")
-    ticket, access = _ticket_for(request, request.path_params["id"], key)
-    return thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
+    ticket_id = request.path_params["id"].strip()
+    if not is_ticket_id(ticket_id) and is_ticket_id(ticket_id.upper()):
+        ticket_id = ticket_id.upper()  # abc-123456, as typed or copied: the same ticket
+    if not key and optional_identity(request) is None:
+        # The mail's link, opened signed out: log in, and come back to this ticket.
+        raise LoginRequired()
+    ticket, access = _ticket_for(request, ticket_id, key)
+    response = thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
+    if ticket_id != request.path_params["id"] and is_htmx(request):
+        response.headers["HX-Replace-Url"] = screen_url(request.app.router, "ticket", False, id=ticket_id, key=key)
+    return response
 
 
 def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None) -> Response:

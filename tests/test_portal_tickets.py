@@ -59,7 +59,9 @@ def test_departments_guests_see_support_needs_login(signed_in: Any, customer: Pe
 
 def test_the_support_form_needs_a_login(signed_in: Any) -> None:
     response = signed_in(None).get("/api/tickets/new?department=support", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/api/login"
+    # Soporte → login → back to the form (see test_browser_dead_ends.py)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/api/login?next=%2Fapi%2Ftickets%2Fnew%3Fdepartment%3Dsupport"
 
 
 def test_an_unknown_department_is_404(signed_in: Any, customer: Person) -> None:

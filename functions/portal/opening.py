@@ -72,8 +72,8 @@ def _form_page(request: Request, *, values: TicketRequest, account: Account | No
 
 
 async def new_ticket_form(request: Request) -> Response:
-    if request.query_params.get("department", "") not in resources.departments():
-        # new.html without a department (or an old one): choose it among those there are.
+    if not request.query_params.get("department"):
+        # new.html without a department: choose it among those there are.
         return go_to_screen(request, "departments")
     department = _department_or_404(request.query_params.get("department", ""))
     account = session(request).account()

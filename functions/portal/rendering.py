@@ -105,8 +105,8 @@ def safe_next(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         return None
-    # The login page itself is no place to return to.
-    if parts.path in ("/", "/index.html", "/api/login"):
+    # The login page is no place to return to, and the home page is where it leads anyway.
+    if parts.path in ("/", "/index.html", "/api/login", "/home.html", "/api/home"):
         return None
     return value
 

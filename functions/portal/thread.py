@@ -81,8 +81,9 @@ async def ticket_page(request: Request) -> Response:
     if not is_ticket_id(ticket_id) and is_ticket_id(ticket_id.upper()):
         ticket_id = ticket_id.upper()  # abc-123456, as typed or copied: the same ticket
     if not key and optional_identity(request) is None:
-        # The mail's link, opened signed out: log in, and come back to this ticket.
-        raise LoginRequired()
+        # The mail's link, opened signed out: nothing of the ticket (it may not exist), but
+        # the way to log in and come back to it.
+        raise HTTPException(404, "ticket-login")
     ticket, access = _ticket_for(request, ticket_id, key)
     response = thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
     if ticket_id != request.path_params["id"] and is_htmx(request):

@@ -29,6 +29,11 @@
     if (language) document.documentElement.lang = language;
     var heading = event.detail.target.querySelector && event.detail.target.querySelector("h1");
     if (heading) document.title = heading.textContent.trim() + " · supportdesk";
+    // A notice (an expired session, a refused form) is shown where the reader's eyes are,
+    // however far down the form they were writing; the form and its draft stay as they are.
+    if (event.detail.target.id === "notice" && event.detail.target.scrollIntoView) {
+      event.detail.target.scrollIntoView({ block: "start" });
+    }
   });
 
   // The server could not be reached: say so, and leave the form as it is.

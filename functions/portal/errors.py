@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from portal.pages import LoginRequired, go_to_screen
 from portal.rendering import here, is_htmx, render, safe_next
-from supportdesk.i18n import DEFAULT_LANGUAGE
+from supportdesk.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 logger = Logger()
 
@@ -46,6 +46,14 @@ def _page_load(request: Request) -> bool:
     return request.headers.get("hx-target") == "page" and request.method == "GET"
 
 
+def _unechoed(request: Request) -> dict[str, object]:
+    """The agents' side is not there for anyone else: its 404 page repeats nothing of the
+    address asked for (no return-to, language links to the start page)."""
+    if not request.url.path.startswith("/api/agent/"):
+        return {}
+    return {"here": None, "language_links": {code: f"/?lang={code}" for code in LANGUAGES}}
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _ensure_state(request)
@@ -53,8 +61,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if not is_htmx(request) or _page_load(request):
         # The header (who is signed in, the ways on) needs the session: one GetItem.
         if hasattr(request.state, "session"):
-            request.state.session.identity()
-        return render(request, "error_page.html", {"reason": reason}, status_code=exc.status_code)
+            try:
+                request.state.session.identity()
+            except Exception:  # the header then shows nobody; the error page still comes
+                logger.exception("no identity for the error page")
+        return render(request, "error_page.html", {"reason": reason, **_unechoed(request)},
+                      status_code=exc.status_code)
     response = render(request, "error.html", {"reason": reason}, status_code=exc.status_code)
     if is_htmx(request):
         # Show it above the page instead of in place of it: nothing on screen is lost.
@@ -66,8 +78,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     _ensure_state(request)
-    return render(request, "error_page.html" if _page_load(request) or not is_htmx(request) else "error.html",
-                  {"reason": "server"}, status_code=500)
+    whole = _page_load(request) or not is_htmx(request)
+    response = render(request, "error_page.html" if whole else "error.html", {"reason": "server"}, status_code=500)
+    if is_htmx(request) and whole:
+        # A 5xx goes to #notice (htmx-config); a page that failed to load shows it in its place.
+        response.headers["HX-Retarget"] = "#page"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 HANDLERS = {LoginRequired: login_required, HTTPException: http_error, Exception: server_error}

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.pages import LoginRequired, go_to_screen
-from portal.rendering import here, is_htmx, render, safe_next
+from portal.rendering import here, is_htmx, render, safe_next, url_for
 from supportdesk.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 logger = Logger()
@@ -33,7 +33,7 @@ def return_to(request: Request) -> str | None:
     JavaScript has no page to return to but its own address, which is not one to GET)."""
     if request.method != "GET" and not is_htmx(request):
         return None
-    return safe_next(here(request))
+    return safe_next(here(request), request.app.router)
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
@@ -49,7 +49,7 @@ def _page_load(request: Request) -> bool:
 def _unechoed(request: Request) -> dict[str, object]:
     """The agents' side is not there for anyone else: its 404 page repeats nothing of the
     address asked for (no return-to, language links to the start page)."""
-    if not request.url.path.startswith("/api/agent/"):
+    if not request.url.path.startswith(url_for(request.app.router, "agent_queue").rsplit("/", 1)[0] + "/"):
         return {}
     return {"here": None, "language_links": {code: f"/?lang={code}" for code in LANGUAGES}}
 

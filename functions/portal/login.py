@@ -33,7 +33,7 @@ def _status(error: auth.AuthError) -> int:
 
 async def login_form(request: Request) -> Response:
     # Where the user was going (a link followed while signed out): only a path of this site.
-    next_page = safe_next(request.query_params.get("next"))
+    next_page = safe_next(request.query_params.get("next"), request.app.router)
     if session(request).identity():
         return go_to(request, next_page) if next_page else go_to_screen(request, "home")
     notice = "password-changed" if request.query_params.get("reset") == "done" else None
@@ -44,7 +44,7 @@ async def log_in(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email", ""))
     password = str(form.get("password", ""))
-    next_page = safe_next(str(form.get("next", "")))
+    next_page = safe_next(str(form.get("next", "")), request.app.router)
     try:
         if first_reached(resources.table(), _for(LOGINS_PER_CLIENT, client_key(request))):
             raise auth.TooManyAttempts()

@@ -95,7 +95,7 @@ def is_htmx(request: Request) -> bool:
     )
 
 
-def safe_next(value: str | None) -> str | None:
+def safe_next(value: str | None, router: Router) -> str | None:
     """A return-to address (`next`) if it stays on this site: a relative path only. Never an
     absolute URL, a scheme, `//host` or a backslash (browsers read `/\\host` as `//host`)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -106,7 +106,8 @@ def safe_next(value: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     # The login page is no place to return to, and the home page is where it leads anyway.
-    if parts.path in ("/", "/index.html", "/api/login", "/home.html", "/api/home"):
+    ends = {"/index.html", *(p for name in ("login", "home") for p in (SCREENS[name][0], url_for(router, name)))}
+    if parts.path in ends:
         return None
     return value
 
@@ -196,7 +197,7 @@ def render(
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),
-        "here": safe_next(here(request)),
+        "here": safe_next(here(request), router),
         "viewer": _viewer(request),
         **(context or {}),
     }

@@ -68,6 +68,11 @@ build-NotifierFunction:
 	cp -r functions/notifier "$(ARTIFACTS_DIR)/notifier"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
+# Cognito's custom-message trigger: its package only.
+build-CognitoMessagesFunction:
+	cp -r functions/cognito_messages "$(ARTIFACTS_DIR)/cognito_messages"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
 # The layer: the supportdesk package (the domain only; the local stack and the CLI are
 # supportdesk_dev, which stays out) and its pinned dependencies, for the Lambda runtime.
 # LAYER_PLATFORM chooses the wheels: by default those of the runtime template.yaml names

@@ -47,6 +47,7 @@ from supportdesk.attachments import (
 )
 from supportdesk.departments import Department
 from supportdesk.i18n import DEFAULT_LANGUAGE, supported
+from supportdesk.language import detect_language
 from supportdesk.limits import MESSAGE_BYTES, SUBJECT_CHARS
 from supportdesk.mail.parsing import MailHeaders, MailPart, ParsedMail, parse_headers, parse_mail
 from supportdesk.opening import one_line
@@ -316,7 +317,8 @@ def _open(room: Mailroom, mail: ParsedMail, accepted: _Accepted, filed: _Filed) 
     if account is not None:
         requester = Requester.of(account)
     else:
-        language = supported(mail.language_hint) or DEFAULT_LANGUAGE
+        # A guest has no profile language: the mail's own header says it, or its words do.
+        language = supported(mail.language_hint) or detect_language(f"{mail.subject}\n{filed.body}")
         requester = Requester(mail.from_name or sender, sender, None, language)
     try:
         ticket = create_ticket(

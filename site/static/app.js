@@ -47,9 +47,10 @@
   });
 
   // --- the message editor -------------------------------------------------------------
+  // The sample word for Bold/Italic with nothing selected is the page's (data-sample-text).
   var FORMATS = {
-    bold: function (text) { return "**" + (text || "texto") + "**"; },
-    italic: function (text) { return "_" + (text || "texto") + "_"; },
+    bold: function (text, sample) { return "**" + (text || sample) + "**"; },
+    italic: function (text, sample) { return "_" + (text || sample) + "_"; },
     heading: function (text) { return "## " + (text || ""); },
     code: function (text) {
       // Several lines become a block that keeps every space; a word becomes `code`.
@@ -57,14 +58,14 @@
     }
   };
 
-  function format(textarea, kind) {
+  function format(textarea, kind, sample) {
     var start = textarea.selectionStart, end = textarea.selectionEnd;
     var value = textarea.value, selected = value.slice(start, end);
     if (kind === "heading") {
       start = value.lastIndexOf("\n", start - 1) + 1; // a heading starts its line
       selected = value.slice(start, end);
     }
-    var replacement = FORMATS[kind](selected);
+    var replacement = FORMATS[kind](selected, sample);
     textarea.setRangeText(replacement, start, end, "end");
     textarea.dispatchEvent(new Event("input", { bubbles: true }));
     textarea.focus();
@@ -77,7 +78,7 @@
     var textarea = editor && editor.querySelector("textarea");
     if (!textarea) return;
     if (button.hasAttribute("data-format")) {
-      format(textarea, button.getAttribute("data-format"));
+      format(textarea, button.getAttribute("data-format"), editor.getAttribute("data-sample-text") || "text");
     } else {
       var on = editor.classList.toggle("fullscreen");
       button.setAttribute("aria-pressed", on ? "true" : "false");
@@ -302,9 +303,10 @@
     if (!images.length) return;
     event.preventDefault();
     var stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15);
+    var stem = field.getAttribute("data-screenshot-name") || "screenshot"; // in the page's language
     uploadFiles(field, images.map(function (image, n) {
       var extension = (image.type.split("/")[1] || "png").replace("jpeg", "jpg");
-      return new File([image], "captura-" + stamp + (n ? "-" + n : "") + "." + extension, { type: image.type });
+      return new File([image], stem + "-" + stamp + (n ? "-" + n : "") + "." + extension, { type: image.type });
     }));
   });
 

@@ -79,6 +79,10 @@ def test_no_page_state_has_an_accessibility_violation(
     page.locator(".error").first.wait_for()
     found["not found (logged out)"] = violations(page)
 
+    page.goto(base + "/api/tickets/ZZZ-000000")  # the whole page a browser without JavaScript gets
+    page.locator(".error").first.wait_for()
+    found["not found, whole page"] = violations(page)
+
     customer = make_customer(language=language)
     log_in(page, base, customer, t)
     found["home"] = violations(page)
@@ -162,3 +166,33 @@ def test_a_form_error_is_referenced_by_its_field(live_server: str, page_in: Any,
         described = (element.get_attribute("aria-describedby") or "").split()
         assert f"{field}-error" in described
         assert page.locator(f"#{field}-error").inner_text().strip()
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two computed colours ("rgb(r, g, b)")."""
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_focus_ring_stands_out_from_its_background(live_server: str, page_in: Any, make_customer: Any) -> None:
+    t = TEXTS["en"]
+    page = page_in(t["locale"])
+    log_in(page, live_server, make_customer(language="en"), t)
+    open_form(page, live_server, t)
+    seen = {}
+    page.keyboard.press("Tab")  # the skip link, on the page's wash
+    for name, locator in (("skip link", "a.skip"), ("subject", "#subject"), ("priority", "#priority")):
+        if name != "skip link":
+            page.locator(locator).focus()
+        ring = page.locator(locator).evaluate("e => getComputedStyle(e).outlineColor")
+        assert page.locator(locator).evaluate("e => getComputedStyle(e).outlineStyle") == "solid", name
+        # what the ring is drawn on: the nearest ancestor with a background of its own
+        behind = page.locator(locator).evaluate("""e => { for (let p = e.parentElement; p; p = p.parentElement) {
+            const c = getComputedStyle(p).backgroundColor; if (c !== 'rgba(0, 0, 0, 0)') return c; }
+            return 'rgb(255, 255, 255)'; }""")
+        seen[name] = round(contrast(ring, behind), 2)
+    assert {name: ratio for name, ratio in seen.items() if ratio < 3} == {}

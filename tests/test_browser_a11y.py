@@ -196,3 +196,24 @@ def test_the_focus_ring_stands_out_from_its_background(live_server: str, page_in
             return 'rgb(255, 255, 255)'; }""")
         seen[name] = round(contrast(ring, behind), 2)
     assert {name: ratio for name, ratio in seen.items() if ratio < 3} == {}
+
+
+def test_the_file_input_is_tied_to_its_error(page_in: Any) -> None:
+    """A refused attachment (the server's answer to a sent form) marks the file input and
+    points it at the error; without an error the input is neither."""
+    from types import SimpleNamespace
+
+    from portal.rendering import environment
+    from supportdesk.attachments import AttachmentRefused
+
+    policy = SimpleNamespace(max_files=10, max_bytes=10 << 20, max_megabytes=10, extensions={"png", "txt"})
+    template = environment("en").get_template("_attachments.html")
+    page = page_in("en-GB")
+    page.set_content(template.render(policy=policy, uploads=[],
+                                     attachment_error=AttachmentRefused("too-large", "backup.png")))
+    files = page.locator("#attachment-files")
+    assert files.get_attribute("aria-invalid") == "true"
+    assert files.get_attribute("aria-describedby") == "attachments-error"
+    assert "backup.png" in page.locator("#attachments-error").inner_text()
+    page.set_content(template.render(policy=policy, uploads=[], attachment_error=None))
+    assert files.get_attribute("aria-invalid") is None and files.get_attribute("aria-describedby") is None

@@ -25,8 +25,9 @@ SHELL = """<!doctype html>
 {head}
 </head>
 <body>
+<a class="skip" href="#main"><span lang="es">Saltar al contenido</span><span lang="en">Skip to content</span></a>
 <div id="notice" role="alert" aria-live="assertive"></div>
-<div id="page" hx-get="{fragment}" hx-trigger="load" data-page="{name}"><p class="loading" aria-busy="true">…</p></div>
+<div id="page" hx-get="{fragment}" hx-trigger="load" data-page="{name}"><main id="main" tabindex="-1" aria-busy="true"><h1 class="loading"><span lang="es">Soporte</span><span lang="en">Support</span> …</h1></main></div>
 </body>
 </html>
 """

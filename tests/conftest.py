@@ -326,20 +326,28 @@ def page_in(browser: Any, table: Any) -> Iterator[Any]:
 
 
 @contextmanager
-def datastore_calls() -> Iterator[list[str]]:
-    """Every DynamoDB and S3 call the web function's clients make inside the block."""
+def on_web_clients(event: str, handler: Any) -> Iterator[None]:
+    """`handler` hooked on `event` ("before-call.*", "after-call.*") of the web function's own
+    DynamoDB and S3 clients inside the block."""
     from portal import resources
 
+    clients = [resources._client("dynamodb"), resources._client("s3")]
+    for client in clients:
+        client.meta.events.register(event, handler)
+    try:
+        yield
+    finally:
+        for client in clients:
+            client.meta.events.unregister(event, handler)
+
+
+@contextmanager
+def datastore_calls() -> Iterator[list[str]]:
+    """Every DynamoDB and S3 call the web function's clients make inside the block."""
     calls: list[str] = []
 
     def count(event_name: str, **_: Any) -> None:
         calls.append(event_name.split(".", 2)[-1])
 
-    clients = [resources._client("dynamodb"), resources._client("s3")]
-    for client in clients:
-        client.meta.events.register("before-call.*", count)
-    try:
+    with on_web_clients("before-call.*", count):
         yield calls
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.*", count)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Person
+from conftest import Person, on_web_clients
 
 from supportdesk.search_index import term_items
 from supportdesk.store import Table, to_dynamodb
@@ -49,21 +49,13 @@ def veteran(stack: Any, table: Table) -> Iterator[tuple[Person, list[str]]]:
 @contextmanager
 def reads() -> Iterator[list[tuple[str, int]]]:
     """(operation, items read) of every DynamoDB and S3 call of the web function's clients."""
-    from portal import resources
-
     seen: list[tuple[str, int]] = []
 
     def after(event_name: str, parsed: dict[str, Any], **_: Any) -> None:
         seen.append((event_name.rsplit(".", 1)[-1], int(parsed.get("ScannedCount", len(parsed.get("Items", []))))))
 
-    clients = [resources._client("dynamodb"), resources._client("s3")]
-    for client in clients:
-        client.meta.events.register("after-call.*", after)
-    try:
+    with on_web_clients("after-call.*", after):
         yield seen
-    finally:
-        for client in clients:
-            client.meta.events.unregister("after-call.*", after)
 
 
 def test_every_list_and_search_reads_one_page_of_a_long_archive(

@@ -144,6 +144,22 @@ def test_a_sender_without_a_display_name_is_greeted_without_the_address(
     assert ack.get_content().startswith("Hola,\n") and stranger not in ack.get_content().split("\n")[0]
 
 
+def test_a_stranger_refused_by_a_department_is_told_in_the_language_of_the_mail(
+        deliver: Any, stack: LocalStack) -> None:
+    # Support takes mail from customers only: the notice is all a stranger gets, in their words.
+    stranger = f"visitor{uuid.uuid4().hex[:6]}@example.org"
+    english = guest_mail(stranger, "Website down", "Hi, my website is not working since this morning. "
+                                                   "Could you help me? Thanks")
+    assert deliver(english, to="support@example.com")["reason"] == "unknown-sender"
+    (notice,) = mails_to(stack, stranger)
+    assert notice["Content-Language"] == "en" and notice["Auto-Submitted"] == "auto-replied"
+    stranger = f"visitante{uuid.uuid4().hex[:6]}@example.org"
+    spanish = guest_mail(stranger, "Web caída", "Hola, mi página no funciona desde esta mañana. ¿Me pueden ayudar? Gracias")
+    assert deliver(spanish, to="support@example.com")["reason"] == "unknown-sender"
+    (notice,) = mails_to(stack, stranger)
+    assert notice["Content-Language"] == "es"
+
+
 # --- the editor's inserts ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("language", "sample", "screenshot"), [("en", "text", "screenshot"),

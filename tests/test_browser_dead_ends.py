@@ -120,6 +120,26 @@ def test_an_unknown_ticket_says_so_with_the_header_and_my_tickets(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("address", ["/nonexistent.html", "/agent/nope.html", "/static/none.css/x"])
+def test_an_address_the_site_does_not_have_is_a_404_page_with_the_header_and_a_way_on(
+        live_server: str, page_in: Any, address: str) -> None:
+    page = page_in("es-ES")
+    answer = page.goto(live_server + address)
+    assert answer is not None and answer.status == 404
+    page.locator("[data-reason=not-found]").wait_for()
+    has_header(page)
+    expect(page.locator("h1")).to_have_text("No encontramos esa página.")
+    page.locator("#page .ways [data-way=login]").click()
+    page.get_by_label("Correo electrónico").wait_for()
+
+
+def test_the_404_page_without_javascript_is_the_whole_error_page(client: Any) -> None:
+    answer = client.get("/api/not-found", headers={"Accept-Language": "en"})
+    assert answer.status_code == 404
+    assert "We could not find that page." in answer.text and 'class="bar"' in answer.text
+
+
+@pytest.mark.browser
 def test_new_without_a_department_shows_the_departments(live_server: str, page_in: Any) -> None:
     page = page_in("es-ES")
     page.goto(live_server + "/new.html")

@@ -35,6 +35,7 @@ routes = [
     *path("/api/password/forgot", "forgot", GET=login.forgot_form, POST=login.send_reset_code),
     *path("/api/password/reset", "reset", POST=login.reset_password),
     *path("/api/home", "home", GET=home.home_page),
+    *path("/api/not-found", "not_found", GET=errors.not_found_page),
     *path("/api/departments", "departments", GET=opening.departments_page),
     *path("/api/tickets/new", "new_ticket", GET=opening.new_ticket_form),
     *path("/api/tickets/similar", "subject_advice", GET=opening.subject_advice),

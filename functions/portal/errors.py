@@ -54,6 +54,11 @@ def _unechoed(request: Request) -> dict[str, object]:
     return {"here": None, "language_links": {code: f"/?lang={code}" for code in LANGUAGES}}
 
 
+async def not_found_page(request: Request) -> Response:
+    """The site's 404.html: the not-found page, with the header and the ways on."""
+    raise HTTPException(404)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _ensure_state(request)

@@ -151,6 +151,9 @@ SCREENS: dict[str, tuple[str, str, str | None]] = {
     "agent_ticket": ("/agent/ticket.html", "agent_ticket", "agent_queue"),
     "agent_search": ("/agent/search.html", "agent_search", None),
     "agent_saved": ("/agent/saved.html", "agent_saved", None),
+    # What the site answers for an address it does not have (the local server serves it
+    # with a 404 status, as StaticFiles does with a 404.html).
+    "not_found": ("/404.html", "not_found", None),
 }
 
 

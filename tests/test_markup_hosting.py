@@ -61,6 +61,16 @@ HOSTING_TEXT = [
     "UPDATE wp_options SET option_value = 'x' WHERE option_name = '_site_transient_x';",
     "{{ precio*cantidad }} y {% if a*b %}",
     "el precio es 3*4 euros y el plazo *aprox* 2*3 dias",
+    # backslashes: Windows paths, UNC shares, regular expressions, shell
+    r"C:\inetpub\logs\LogFiles\W3SVC1\*.log",
+    r"C:\Users\ana\_backup\[2024]\web.config",
+    r"\\servidor\compartido\copias",
+    r"RewriteRule ^index\.php$ - [L]",
+    r"RewriteCond %{REQUEST_URI} !^/\.well-known/ y ^(.*)\/$",
+    r"grep -E 'jpg\|png' access.log",
+    r"preg_match('/^\d{3}\-\d{4}$/', $tel)",
+    r"echo \$HOME \&\& echo una \* \# y \<br\>",
+    "una línea que acaba en barra \\\nC:\\temp\\",
 ]
 
 

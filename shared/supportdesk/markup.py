@@ -1,4 +1,4 @@
-"""Messages are Markdown, rendered to safe HTML.
+r"""Messages are Markdown, rendered to safe HTML.
 
 Customers and agents write Markdown; everyone who opens the ticket sees the HTML. The text
 is untrusted, so the rendering is built to stay safe even if one layer fails, to take
@@ -47,7 +47,10 @@ time in proportion to the text whatever it holds, and never to lose a word of it
   MAX_TITLE_CHARS long, is followed by a blank line, the end, a list, a quote or a fence,
   and does not come right under a line of text; otherwise it is a line of text as typed
   ("# comentario", "#!/bin/bash", "# Forzar HTTPS" over a config line, "# A\n# B").
-  Setext headings ("Title\n=====") are unchanged.
+  Setext headings ("Title\n=====") are unchanged. A backslash is text, shown as typed: hosting
+  text is full of them (C:\inetpub\logs\*.log, \\server\share, RewriteRule ^index\.php$,
+  grep 'jpg\|png'), and nobody writing to a help desk means one as Markdown's escape; only
+  "\|" in a table's row is a pipe in its cell (GFM's way to write one; the table rule reads it).
 * Control characters other than whitespace are removed first: HTML cannot carry NUL, and
   none of them is visible.
 * Text longer than any message can be (MAX_MARKDOWN_CHARS: only the preview receives
@@ -323,6 +326,7 @@ def _markdown() -> MarkdownIt:
     # comment in pasted config), as it is on every other line of a paragraph.
     markdown.block.ruler.at("heading", heading_like_a_title, {"alt": ["reference", "blockquote"]})
     markdown.inline.ruler.at("emphasis", emphasis)
+    markdown.disable("escape")  # a backslash is text (see the module docstring)
     for name, rule in (("fence", fence), ("image", image), ("link_open", link_open),
                        ("link_close", link_close)):
         markdown.add_render_rule(name, rule)

@@ -35,6 +35,7 @@ WORDS = {
     "mine": ("Mis tickets", "My tickets"),
     "back": ("← Mis tickets", "← My tickets"),
     "subject": ("Asunto", "Subject"),
+    "sales": ("Ventas", "Sales"),
     "locked": ("requiere iniciar sesión", "requires login"),
     "department": ("Departamento", "Department"),
     "priority": ("Prioridad", "Priority"),
@@ -228,6 +229,22 @@ def test_the_lock_on_support_is_a_drawing_with_words_not_an_emoji(
     assert t["locked"] in (locked.get_attribute("aria-label") or locked.text_content() or "")
     # The open departments carry no lock.
     assert page.locator(".department:not(.locked) svg.lock").count() == 0
+    page.context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_guests_start_is_the_login_and_the_departments(live_server: str, browser: Any, language: str) -> None:
+    t = TEXTS[language]
+    page = visitor(browser, language, "phone")
+    page.goto(live_server + "/")
+    page.get_by_label(t["password"]).wait_for()
+    cards = page.locator(".guest-start a.department")
+    assert cards.count() == 3
+    assert cards.filter(has_text=t["support"]).locator("svg.lock").count() == 1  # Support needs the login
+    cards.filter(has_text=t["sales"]).click()  # one click from the start to a guest's form
+    page.get_by_label(t["subject"]).wait_for()
+    assert page.url.endswith("/new.html?department=sales")
     page.context.close()
 
 

@@ -400,3 +400,9 @@ def test_the_template_gives_the_provider_to_the_functions() -> None:
     pattern = re.compile(template["Parameters"]["ProviderLogoUrl"]["AllowedPattern"])
     assert pattern.match("/static/acme.png") and not pattern.match("//evil.example/logo.svg")
     assert not pattern.match("https://evil.example/logo.svg")
+
+
+def test_a_refused_form_without_javascript_still_ends_with_the_footer(client: Any) -> None:
+    refused = client.post("/api/preview", data={"message": "**x**"})  # no CSRF token: refused
+    assert refused.status_code >= 400
+    assert '<footer class="foot">' in refused.text and "Demo Hosting</p>" in refused.text

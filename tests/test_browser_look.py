@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from conftest import Person, browser_client, datastore_calls
 from supportdesk.store import Table
 from supportdesk.tickets import Priority, Requester, close_ticket, create_ticket
 
-REPO_SITE = Path(__file__).resolve().parents[1] / "site"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 SIZES = {"laptop": LAPTOP, "phone": PHONE}
@@ -382,24 +380,6 @@ def test_home_lists_only_the_signed_in_customers_tickets(
     # Signed out, the home page is the login's way in, with nobody's tickets.
     guest = signed_in(None).get("/api/home", follow_redirects=False)
     assert guest.status_code == 303 and my_open not in guest.text
-
-
-def test_the_template_gives_the_provider_to_the_functions() -> None:
-    from supportdesk.config import Settings
-    from supportdesk_dev.provision import function_variables, load_template
-
-    template = load_template()
-    variables = function_variables(template)
-    assert variables["PROVIDER_NAME"] == {"Ref": "ProviderName"}
-    assert variables["PROVIDER_LOGO_URL"] == {"Ref": "ProviderLogoUrl"}
-    defaults = Settings.from_environ({"TABLE_NAME": "t", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
-                                      "PROVIDER_NAME": template["Parameters"]["ProviderName"]["Default"],
-                                      "PROVIDER_LOGO_URL": template["Parameters"]["ProviderLogoUrl"]["Default"]})
-    assert (defaults.provider_name, defaults.provider_logo_url) == ("Demo Hosting", "/static/logo.svg")
-    assert (REPO_SITE / defaults.provider_logo_url.lstrip("/")).is_file()  # the demo's logo ships with the site
-    pattern = re.compile(template["Parameters"]["ProviderLogoUrl"]["AllowedPattern"])
-    assert pattern.match("/static/acme.png") and not pattern.match("//evil.example/logo.svg")
-    assert not pattern.match("https://evil.example/logo.svg")
 
 
 def test_a_refused_form_without_javascript_still_ends_with_the_footer(client: Any) -> None:

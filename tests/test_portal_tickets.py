@@ -383,6 +383,7 @@ def test_each_customer_action_costs_at_most_two_datastore_calls(
             ticket_id = created_id(response)
     for name, action in {
         "view": lambda: client.get(f"/api/tickets/{ticket_id}"),
+        "home": lambda: client.get("/api/home"),
         "reply": lambda: client.post(f"/api/tickets/{ticket_id}/replies", headers={"HX-Request": "true"},
                                      data={"message": "más datos", "csrf_token": token}),
         "close": lambda: client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token},

@@ -37,7 +37,10 @@ async def login_form(request: Request) -> Response:
     if session(request).identity():
         return go_to(request, next_page) if next_page else go_to_screen(request, "home")
     notice = "password-changed" if request.query_params.get("reset") == "done" else None
-    return render(request, "login.html", {"email": "", "error": None, "notice": notice, "next": next_page})
+    # A guest's start page: the departments below the login (not when a page sent them here).
+    start = {} if next_page else {"departments": list(resources.departments().values())}
+    return render(request, "login.html", {"email": "", "error": None, "notice": notice, "next": next_page,
+                                          **start})
 
 
 async def log_in(request: Request) -> Response:

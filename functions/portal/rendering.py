@@ -7,7 +7,7 @@ fragment inside the whole page. Templates auto-escape; texts come from the catal
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route, Router
 
+from portal import resources
 from supportdesk.i18n import LANGUAGES, translations
 from supportdesk.limits import LIMITS
 from supportdesk.tickets import Priority
@@ -49,6 +50,7 @@ def environment(language: str) -> jinja2.Environment:
     env.filters["message_html"] = _message_html
     env.filters["when"] = lambda iso: _when(iso, language)
     env.filters["duration"] = lambda minutes: _duration(minutes, language)
+    env.globals["department_name"] = lambda slug: _department_name(slug, language)
     return env
 
 
@@ -70,12 +72,16 @@ def _message_html(message: Message) -> Markup:
 
 def _when(iso: str, language: str) -> str:
     """A stored UTC time in the reader's language (the browser then shows it in its zone)."""
-    from datetime import datetime
-
     from babel.dates import format_datetime
 
     moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return str(format_datetime(moment, "medium", tzinfo=timezone.utc, locale=language)) + " UTC"
+
+
+def _department_name(slug: str, language: str) -> str:
+    """A department's name in the reader's language (the list is kept a minute: no call)."""
+    department = resources.departments().get(slug)
+    return department.name(language) if department else slug
 
 
 def _duration(minutes: int, language: str) -> str:
@@ -182,6 +188,13 @@ def _viewer(request: Request) -> Any:
     return session.viewer() if session is not None else None
 
 
+def _provider() -> dict[str, Any]:
+    """Whose client area this is, from the settings (template.yaml: ProviderName, ProviderLogoUrl)."""
+    current = resources.settings()
+    return {"name": current.provider_name, "logo": current.provider_logo_url,
+            "year": datetime.now(timezone.utc).year}
+
+
 def render(
     request: Request,
     template: str,
@@ -202,6 +215,7 @@ def render(
         "language_links": language_links(request),
         "here": safe_next(here(request), router),
         "viewer": _viewer(request),
+        "provider": _provider(),
         **(context or {}),
     }
     body = env.get_template(template).render(values)

@@ -28,7 +28,8 @@
     var language = event.detail.xhr && event.detail.xhr.getResponseHeader("Content-Language");
     if (language) document.documentElement.lang = language;
     var heading = event.detail.target.querySelector && event.detail.target.querySelector("h1");
-    if (heading) document.title = heading.textContent.trim() + " · supportdesk";
+    var brand = document.querySelector("[data-provider]");
+    if (heading) document.title = heading.textContent.trim() + " · " + (brand ? brand.getAttribute("data-provider") : "supportdesk");
     // A notice (an expired session, a refused form) is shown where the reader's eyes are,
     // however far down the form they were writing; the form and its draft stay as they are.
     if (event.detail.target.id === "notice" && event.detail.target.scrollIntoView) {
@@ -335,5 +336,22 @@
     root.querySelectorAll("form[data-draft]").forEach(restoreDraft);
     root.querySelectorAll("textarea[data-coach]").forEach(coach);
     localTimes(root);
+  });
+
+  // --- the header's menus (details elements: they work without this) -------------------
+  // Escape closes the open one and gives the focus back to its toggle; a click elsewhere
+  // closes them all.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = event.target.closest && event.target.closest("details[data-menu][open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
   });
 })();

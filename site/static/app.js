@@ -105,6 +105,65 @@
     hint.hidden = !short;
   }
 
+  // --- limits: a counter near the limit, counted as the server counts ----------------------
+  // "utf8-bytes" (the message): UTF-8 bytes, each line break as the CR LF a form sends, so
+  // 40,000 "ñ" (80,000 bytes) are over 64 KB here as on the server. "chars" (the subject):
+  // characters (code points) of the text with its spaces collapsed, as the server keeps it.
+  function measure(field) {
+    var value = field.value;
+    if (field.getAttribute("data-limit-unit") === "utf8-bytes") {
+      return new TextEncoder().encode(value.replace(/\r?\n/g, "\r\n")).length;
+    }
+    return Array.from(value.split(/\s+/).filter(Boolean).join(" ")).length;
+  }
+
+  function describedBy(field, id, on) {
+    var ids = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (x) { return x && x !== id; });
+    if (on) ids.push(id);
+    if (ids.length) field.setAttribute("aria-describedby", ids.join(" "));
+    else field.removeAttribute("aria-describedby");
+  }
+
+  // The live line speaks when the text crosses 80, 90 or 95 % of the limit, or the limit
+  // itself; the visible counter follows every keystroke in silence.
+  var SPOKEN_SHARES = [0.8, 0.9, 0.95];
+
+  function count(field, speak) {
+    var counter = document.querySelector(field.getAttribute("data-counter"));
+    if (!counter) return;
+    var limit = Number(field.getAttribute("data-limit"));
+    var used = measure(field);
+    var left = limit - used;
+    var over = left < 0;
+    var near = used >= SPOKEN_SHARES[0] * limit;
+    var kind = over ? "data-text-over" : "data-text-left";
+    var words = fill(counter.getAttribute(Math.abs(left) === 1 ? kind + "-one" : kind), { n: number(Math.abs(left), 0) });
+    var invalid = counter.getAttribute("data-text-invalid");
+    counter.textContent = over ? words + ". " + invalid : words;
+    counter.hidden = !near;
+    counter.classList.toggle("over", over);
+    describedBy(field, counter.id, near);
+    // Over the limit the field is invalid: the browser refuses Send and shows why; the text stays.
+    field.setCustomValidity(over ? invalid : "");
+    if (over) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("data-invalid-by-counter", "");
+    } else if (field.hasAttribute("data-invalid-by-counter")) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("data-invalid-by-counter");
+    }
+    var level = over ? SPOKEN_SHARES.length + 1
+      : SPOKEN_SHARES.filter(function (share) { return used >= share * limit; }).length;
+    var before = field.getAttribute("data-counter-level");
+    field.setAttribute("data-counter-level", String(level));
+    var news = counter.nextElementSibling;
+    if (speak && news && news.hasAttribute("data-counter-news") && before !== null && Number(before) !== level) news.textContent = level ? counter.textContent : "";
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-limit")) count(event.target, true);
+  });
+
   // A saved reply chosen in the list goes into the message where the cursor is.
   document.addEventListener("change", function (event) {
     var select = event.target;
@@ -457,6 +516,7 @@
     if (!root.querySelectorAll) return;
     root.querySelectorAll("form[data-draft]").forEach(restoreDraft);
     root.querySelectorAll("textarea[data-coach]").forEach(coach);
+    root.querySelectorAll("[data-limit]").forEach(function (field) { count(field, false); });
     sizeRows(root);
     localTimes(root);
   });

@@ -176,3 +176,21 @@ def test_dragging_over_the_zone_highlights_it(live_server: str, page_in: Any, cu
     zone.dispatch_event("dragover", {"dataTransfer": page.evaluate_handle("new DataTransfer()")})
     expect(zone).to_have_class(re.compile(r"\bdragging\b"))
     assert zone.evaluate("e => getComputedStyle(e).backgroundColor") != still
+
+
+def test_the_server_still_refuses_what_the_browser_would_have(
+        live_server: str, page_in: Any, customer: Person) -> None:
+    """The browser's check saves a trip; the server's is the one that counts."""
+    page = new_ticket(page_in, live_server, customer, "Sin pasar por la lista.")
+    answer = page.evaluate("""async () => {
+        const token = JSON.parse(document.querySelector("[hx-headers]").getAttribute("hx-headers"))["X-CSRF-Token"];
+        const ask = new FormData();
+        ask.append("filename", "programa.exe");
+        ask.append("size", "20");
+        ask.append("content_type", "application/octet-stream");
+        const response = await fetch("/api/uploads", { method: "POST", body: ask, headers: { "X-CSRF-Token": token } });
+        return { status: response.status, body: await response.json() };
+    }""")
+    assert answer["status"] == 400
+    assert answer["body"]["reason"] == "type-not-allowed"
+    assert "programa.exe" in answer["body"]["error"]

@@ -194,3 +194,33 @@ def test_the_server_still_refuses_what_the_browser_would_have(
     assert answer["status"] == 400
     assert answer["body"]["reason"] == "type-not-allowed"
     assert "programa.exe" in answer["body"]["error"]
+
+
+def test_without_javascript_the_form_says_files_need_it_and_still_sends(
+        live_server: str, browser: Any, customer: Person) -> None:
+    """Files go from the browser straight to S3, which takes a script; without one the form
+    shows no control that would do nothing, says so, and sends the text."""
+    context = browser.new_context(locale="es-ES", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(live_server + "/")
+        page.get_by_label("Correo electrónico").fill(customer.email)
+        page.get_by_label("Contraseña").fill(customer.password)
+        page.get_by_role("button", name="Ingresar").click()
+        page.get_by_role("link", name="Abrir un ticket").click()
+        page.get_by_role("link", name=re.compile("Soporte")).click()
+        field = page.get_by_role("group", name="Adjuntos")
+        # (Playwright's text matching skips <noscript>: the hint is found by its place.)
+        hint = field.locator("noscript > p.hint")
+        expect(hint).to_be_visible()
+        expect(hint).to_have_text("Adjuntar archivos requiere JavaScript; su mensaje se envía sin ellos.")
+        expect(field.locator("input[type=file], label, button")).to_have_count(3)  # all in the hidden zone
+        for control in field.locator("input[type=file], label, button").all():
+            expect(control).to_be_hidden()
+        page.get_by_label("Asunto").fill("Sin JavaScript, sin adjuntos")
+        page.get_by_label("Mensaje").fill("El texto llega igual.")
+        page.get_by_role("button", name="Enviar", exact=True).click()
+        expect(page.locator("#created-ticket-id")).to_have_text(re.compile(r"^[A-Z]{3}-\d{6}$"))
+    finally:
+        context.close()

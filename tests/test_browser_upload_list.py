@@ -224,3 +224,26 @@ def test_without_javascript_the_form_says_files_need_it_and_still_sends(
         expect(page.locator("#created-ticket-id")).to_have_text(re.compile(r"^[A-Z]{3}-\d{6}$"))
     finally:
         context.close()
+
+
+def test_in_english_the_rows_and_the_counter_speak_english(
+        live_server: str, page_in: Any, customer: Person) -> None:
+    page = page_in("en-GB")
+    page.goto(live_server + "/")
+    page.get_by_label("E-mail").fill(customer.email)
+    page.get_by_label("Password").fill(customer.password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.locator("#greeting").wait_for()
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label("Message").fill("a" * 60_000)
+    expect(page.locator("#message-counter")).to_have_text("5,536 characters left")
+    expect(page.get_by_role("group", name="Attachments")).to_contain_text("Drop files here or choose files")
+    drop_files(page, "[data-dropzone]", [("note.txt", "text/plain", b"twelve bytes"),
+                                          ("dump.log", "text/plain", b"d" * 1_300_000),
+                                          ("setup.exe", "application/octet-stream", b"MZ")])
+    expect(page.locator(".upload.done")).to_have_count(2)
+    expect(page.locator(".upload", has_text="note.txt").locator(".upload-size")).to_have_text("12 bytes")
+    expect(page.locator(".upload", has_text="dump.log").locator(".upload-size")).to_have_text("1.2 MB")
+    expect(page.locator(".upload", has_text="note.txt").locator(".upload-state")).to_have_text("ready")
+    expect(page.get_by_role("button", name="Remove note.txt", exact=True)).to_be_visible()
+    expect(page.locator(".upload.failed .upload-state")).to_have_text("refused: type .exe not allowed")

@@ -125,3 +125,28 @@ def test_the_reply_form_has_the_same_counter(live_server: str, page_in: Any, cus
     page.get_by_role("button", name="Enviar respuesta").click()
     assert sent == []
     assert reply.input_value() == "ñ" * 40_000
+
+
+def test_at_the_exact_limit_the_browser_and_the_server_agree(
+        live_server: str, page_in: Any, customer: Person) -> None:
+    """Line breaks and accents counted as the server counts them: a message of exactly the
+    limit passes both, one byte more is stopped in the browser."""
+    text = "ñ\n" * (MESSAGE_BYTES // 3) + "a" * (MESSAGE_BYTES % 3)
+    assert len(text.encode()) == MESSAGE_BYTES
+    page = new_ticket(page_in, live_server, customer, "", subject="Justo en el límite")
+    message = page.get_by_label("Mensaje")
+    # 21,845 lines typed one by one take minutes: the text arrives as one input, as a paste.
+    message.evaluate("""(area, text) => {
+        area.value = text;
+        area.dispatchEvent(new Event("input", { bubbles: true }));
+    }""", text + "a")
+    counter = page.locator("#message-counter")
+    expect(counter).to_contain_text("1 carácter de más")
+    expect(message).to_have_attribute("aria-invalid", "true")
+    message.press("End")
+    message.press("Backspace")  # the one byte too many
+    expect(counter).to_have_text("Quedan 0 caracteres")
+    assert message.input_value() == text
+    expect(message).not_to_have_attribute("aria-invalid", "true")
+    submit(page)
+    expect(page.locator(".thread .message-body").first).to_contain_text("ñ")

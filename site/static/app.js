@@ -106,14 +106,12 @@
   }
 
   // --- limits: a counter near the limit, counted as the server counts ----------------------
-  // "utf8-bytes" (the message): UTF-8 bytes, each line break as the CR LF a form sends, so
-  // 40,000 "ñ" (80,000 bytes) are over 64 KB here as on the server. "chars" (the subject):
-  // characters (code points) of the text with its spaces collapsed, as the server keeps it.
+  // "utf8-bytes" (the message): the UTF-8 bytes of the text as htmx sends it (line breaks as
+  // they are), so 40,000 "ñ" (80,000 bytes) are over 64 KB here as on the server. "chars"
+  // (the subject): characters (code points) with the spaces collapsed, as the server keeps it.
   function measure(field) {
     var value = field.value;
-    if (field.getAttribute("data-limit-unit") === "utf8-bytes") {
-      return new TextEncoder().encode(value.replace(/\r?\n/g, "\r\n")).length;
-    }
+    if (field.getAttribute("data-limit-unit") === "utf8-bytes") return new TextEncoder().encode(value).length;
     return Array.from(value.split(/\s+/).filter(Boolean).join(" ")).length;
   }
 

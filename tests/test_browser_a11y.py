@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 from conftest import Person
+from test_browser_attachments import drop_files
+
+from supportdesk.limits import LIMITS
 
 pytestmark = pytest.mark.browser
 
@@ -105,6 +108,22 @@ def test_no_page_state_has_an_accessibility_violation(
     page.get_by_role("button", name=t["preview"], exact=True).click()
     page.locator("#preview .message-body").wait_for()
     found["new ticket with preview"] = violations(page)
+
+    drop_files(page, "[data-dropzone]", [("registro.log", "text/plain", b"10:00 550 5.1.1 unknown\n"),
+                                          ("programa.exe", "application/octet-stream", b"MZ" * 10)])
+    page.locator(".upload.done").wait_for()
+    page.locator(".upload.failed").wait_for()
+    found["new ticket with a ready and a refused file"] = violations(page)
+
+    message = page.get_by_label(t["message"])
+    written = message.input_value()
+    message.fill("a" * (LIMITS.message_bytes - 10))
+    page.locator("#message-counter").wait_for()
+    found["new ticket with the counter"] = violations(page)
+    message.fill("a" * (LIMITS.message_bytes + 10))
+    page.locator("#message-counter.over").wait_for()
+    found["new ticket over the limit"] = violations(page)
+    message.fill(written)
 
     page.get_by_role("button", name=t["submit"], exact=True).click()
     page.locator("#created-ticket-id").wait_for()
@@ -215,7 +234,7 @@ def test_the_focus_ring_stands_out_from_its_background(live_server: str, page_in
 
 def test_the_file_input_is_tied_to_its_error(page_in: Any) -> None:
     """A refused attachment (the server's answer to a sent form) marks the file input and
-    points it at the error; without an error the input is neither."""
+    points it at the error; without an error it is not marked, and points at the limits only."""
     from types import SimpleNamespace
 
     from portal.rendering import environment
@@ -228,7 +247,9 @@ def test_the_file_input_is_tied_to_its_error(page_in: Any) -> None:
                                      attachment_error=AttachmentRefused("too-large", "backup.png")))
     files = page.locator("#attachment-files")
     assert files.get_attribute("aria-invalid") == "true"
-    assert files.get_attribute("aria-describedby") == "attachments-error"
+    # The limits' hint describes it always; the error, when there is one.
+    assert files.get_attribute("aria-describedby") == "attachment-limits attachments-error"
     assert "backup.png" in page.locator("#attachments-error").inner_text()
     page.set_content(template.render(policy=policy, uploads=[], attachment_error=None))
-    assert files.get_attribute("aria-invalid") is None and files.get_attribute("aria-describedby") is None
+    assert files.get_attribute("aria-invalid") is None
+    assert files.get_attribute("aria-describedby") == "attachment-limits"

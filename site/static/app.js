@@ -106,6 +106,63 @@
     hint.hidden = !short;
   }
 
+  // --- limits: a counter near the limit, counted as the server counts ----------------------
+  // "utf8-bytes" (the message): the UTF-8 bytes of the text as htmx sends it (line breaks as
+  // they are), so 40,000 "ñ" (80,000 bytes) are over 64 KB here as on the server. "chars"
+  // (the subject): characters (code points) with the spaces collapsed, as the server keeps it.
+  function measure(field) {
+    var value = field.value;
+    if (field.getAttribute("data-limit-unit") === "utf8-bytes") return new TextEncoder().encode(value).length;
+    return Array.from(value.split(/\s+/).filter(Boolean).join(" ")).length;
+  }
+
+  function describedBy(field, id, on) {
+    var ids = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (x) { return x && x !== id; });
+    if (on) ids.push(id);
+    if (ids.length) field.setAttribute("aria-describedby", ids.join(" "));
+    else field.removeAttribute("aria-describedby");
+  }
+
+  // The live line speaks when the text crosses 80, 90 or 95 % of the limit, or the limit
+  // itself; the visible counter follows every keystroke in silence.
+  var SPOKEN_SHARES = [0.8, 0.9, 0.95];
+
+  function count(field, speak) {
+    var counter = document.querySelector(field.getAttribute("data-counter"));
+    if (!counter) return;
+    var limit = Number(field.getAttribute("data-limit"));
+    var used = measure(field);
+    var left = limit - used;
+    var over = left < 0;
+    var near = used >= SPOKEN_SHARES[0] * limit;
+    var kind = over ? "data-text-over" : "data-text-left";
+    var words = fill(counter.getAttribute(Math.abs(left) === 1 ? kind + "-one" : kind), { n: number(Math.abs(left), 0) });
+    var invalid = counter.getAttribute("data-text-invalid");
+    counter.textContent = over ? words + ". " + invalid : words;
+    counter.hidden = !near;
+    counter.classList.toggle("over", over);
+    describedBy(field, counter.id, near);
+    // Over the limit the field is invalid: the browser refuses Send and shows why; the text stays.
+    field.setCustomValidity(over ? invalid : "");
+    if (over) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("data-invalid-by-counter", "");
+    } else if (field.hasAttribute("data-invalid-by-counter")) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("data-invalid-by-counter");
+    }
+    var level = over ? SPOKEN_SHARES.length + 1
+      : SPOKEN_SHARES.filter(function (share) { return used >= share * limit; }).length;
+    var before = field.getAttribute("data-counter-level");
+    field.setAttribute("data-counter-level", String(level));
+    var news = counter.nextElementSibling;
+    if (speak && news && news.hasAttribute("data-counter-news") && before !== null && Number(before) !== level) news.textContent = level ? counter.textContent : "";
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-limit")) count(event.target, true);
+  });
+
   // A saved reply chosen in the list goes into the message where the cursor is.
   document.addEventListener("change", function (event) {
     var select = event.target;
@@ -165,7 +222,9 @@
     }
   });
 
-  // --- attachments: straight to S3, a progress bar each ----------------------------------
+  // --- attachments: checked here first, then straight to S3, one row each ----------------
+  // The limits and every text come from the page (data attributes the server wrote from its
+  // own policy and catalogs); the server checks each file again.
   function csrfToken() {
     var holder = document.querySelector("[hx-headers]");
     try { return JSON.parse(holder.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (e) { return ""; }
@@ -180,35 +239,140 @@
       });
   }
 
-  function uploadFiles(field, files) {
-    Array.prototype.forEach.call(files, function (file) { uploadOne(field, file); });
+  function fill(text, values) {
+    return String(text || "").replace(/\{(\w+)\}/g, function (whole, key) {
+      return key in values ? values[key] : whole;
+    });
   }
 
-  function uploadOne(field, file) {
-    var list = field.querySelector("[data-upload-list]");
+  function number(value, digits) {
+    return new Intl.NumberFormat(document.documentElement.lang || undefined,
+      { maximumFractionDigits: digits }).format(value);
+  }
+
+  // "12 bytes", "3.4 KB", "1.2 MB" in the page's language, in the units of the limits
+  // (1 KB = 1024 bytes); never "0.0 KB".
+  function humanSize(list, bytes) {
+    if (bytes < 1024) {
+      return fill(list.getAttribute(bytes === 1 ? "data-text-byte" : "data-text-bytes"), { n: number(bytes, 0) });
+    }
+    if (bytes < 1024 * 1024) return fill(list.getAttribute("data-text-kb"), { n: number(bytes / 1024, 1) });
+    return fill(list.getAttribute("data-text-mb"), { n: number(bytes / (1024 * 1024), 1) });
+  }
+
+  function extensionOf(name) {
+    var dot = name.lastIndexOf(".");
+    return dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
+  }
+
+  // Why the server would refuse this file, as a short reason (one line), or "" if it would not.
+  function refusalOf(field, list, file, taken) {
+    var allowed = (field.getAttribute("data-extensions") || "").split(",");
+    var extension = extensionOf(file.name);
+    if (allowed.indexOf(extension) < 0) {
+      return extension ? fill(list.getAttribute("data-reason-type-not-allowed"), { ext: extension })
+        : list.getAttribute("data-reason-no-type");
+    }
+    if (file.size <= 0) return list.getAttribute("data-reason-empty");
+    if (file.size > Number(field.getAttribute("data-max-bytes"))) return list.getAttribute("data-reason-too-large");
+    if (taken >= Number(field.getAttribute("data-max-files"))) return list.getAttribute("data-reason-too-many");
+    return "";
+  }
+
+  // A long name is cut in its middle: its start and its end (the type) stay visible; the
+  // whole name is in the row's text for screen readers and in the title on hover.
+  function showName(holder, name) {
+    var extension = extensionOf(name);
+    var tail = extension && name.length > extension.length + 12 ? name.slice(-(extension.length + 6)) : "";
+    var head = document.createElement("span");
+    head.className = "upload-name-head";
+    head.textContent = tail ? name.slice(0, name.length - tail.length) : name;
+    holder.textContent = "";
+    holder.title = name;
+    holder.appendChild(head);
+    if (!tail) return;
+    var end = document.createElement("span");
+    end.className = "upload-name-tail";
+    end.textContent = tail;
+    holder.appendChild(end);
+  }
+
+  // One row: the name (whole for screen readers and on hover, its end always visible), the
+  // size, a progress bar, the state and a Remove button that names the file.
+  function uploadRow(list, file) {
     var item = document.createElement("li");
     item.className = "upload";
     var name = document.createElement("span");
     name.className = "upload-name";
-    name.textContent = file.name;
+    showName(name, file.name);
+    var size = document.createElement("span");
+    size.className = "upload-size";
+    size.textContent = humanSize(list, file.size);
     var bar = document.createElement("progress");
     bar.max = 100;
     bar.value = 0;
     bar.setAttribute("aria-label", file.name);
     var state = document.createElement("span");
     state.className = "upload-state";
-    state.textContent = list.getAttribute("data-text-uploading");
     var remove = document.createElement("button");
     remove.type = "button";
     remove.className = "link";
     remove.setAttribute("data-remove-upload", "");
     remove.textContent = list.getAttribute("data-text-remove");
-    item.append(name, bar, state, remove);
+    remove.setAttribute("aria-label", fill(list.getAttribute("data-text-remove-named"), { name: file.name }));
+    item.append(name, size, bar, state, remove);
     list.appendChild(item);
+    return item;
+  }
 
-    function fail(text) {
-      item.classList.add("failed");
-      state.textContent = text || list.getAttribute("data-text-failed");
+  // The live line says what changed to a file, once, not every percent of its progress.
+  function tell(field, text) {
+    var news = field.querySelector("[data-upload-news]");
+    if (news) news.textContent = text;
+  }
+
+  function setState(field, item, kind, text) {
+    item.classList.remove("done", "failed");
+    if (kind) item.classList.add(kind);
+    var state = item.querySelector(".upload-state");
+    state.textContent = text;
+    tell(field, item.querySelector(".upload-name").title + ": " + text);
+  }
+
+  function refuse(field, item, reason) {
+    var list = field.querySelector("[data-upload-list]");
+    item.querySelector("progress").hidden = true;
+    setState(field, item, "failed", fill(list.getAttribute("data-text-refused"), { reason: reason }));
+  }
+
+  // The files that count against the limit: those on their way or ready, not the refused.
+  function filesTaken(field) {
+    return field.querySelectorAll(".upload:not(.failed)").length;
+  }
+
+  function uploadFiles(field, files) {
+    var list = field.querySelector("[data-upload-list]");
+    Array.prototype.forEach.call(files, function (file) {
+      var item = uploadRow(list, file);
+      var reason = refusalOf(field, list, file, filesTaken(field) - 1);
+      if (reason) refuse(field, item, reason);
+      else uploadOne(field, list, item, file);
+    });
+    field.querySelector("[data-add-more]").hidden = false;
+  }
+
+  function uploadOne(field, list, item, file) {
+    var bar = item.querySelector("progress");
+    item.querySelector(".upload-state").textContent = list.getAttribute("data-text-uploading");
+
+    // The server's answer: its short reason when this page has one, else its own words.
+    function fail(answer) {
+      var data = (answer && answer.data) || {};
+      var short = data.reason && list.getAttribute("data-reason-" + data.reason);
+      if (data.reason === "type-not-allowed") short = fill(short, { ext: extensionOf(file.name) });
+      if (short || data.error) { refuse(field, item, short || data.error); return; }
+      bar.hidden = true;
+      setState(field, item, "failed", list.getAttribute("data-text-failed"));
     }
 
     var ask = new FormData();
@@ -217,7 +381,7 @@
     ask.append("content_type", file.type || "application/octet-stream");
     post("/api/uploads", ask)
       .then(function (answer) {
-        if (!answer.ok) { fail(answer.data.error); return; }
+        if (!answer.ok) { fail(answer); return; }
         var upload = answer.data;
         var body = new FormData();
         Object.keys(upload.fields).forEach(function (key) { body.append(key, upload.fields[key]); });
@@ -234,14 +398,13 @@
           var check = new FormData();
           check.append("key", upload.key);
           post("/api/uploads/checked", check).then(function (checked) {
-            if (!checked.ok) { fail(checked.data.error); return; }
+            if (!checked.ok) { fail(checked); return; }
             var hidden = document.createElement("input");
             hidden.type = "hidden";
             hidden.name = "attachment";
             hidden.value = checked.data.token;
             item.appendChild(hidden);
-            item.classList.add("done");
-            state.textContent = list.getAttribute("data-text-done");
+            setState(field, item, "done", list.getAttribute("data-text-done"));
           }).catch(function () { fail(); });
         });
         xhr.addEventListener("error", function () { fail(); });
@@ -255,6 +418,16 @@
     return form && form.querySelector("[data-attachments]");
   }
 
+  // Rows the server sent back (a refused form keeps its files) get their size in words too.
+  function sizeRows(root) {
+    root.querySelectorAll("[data-upload-list] .upload[data-size]").forEach(function (item) {
+      var list = item.closest("[data-upload-list]");
+      item.querySelector(".upload-size").textContent = humanSize(list, Number(item.getAttribute("data-size")));
+      var name = item.querySelector(".upload-name");
+      showName(name, name.title);
+    });
+  }
+
   document.addEventListener("change", function (event) {
     if (!event.target.hasAttribute || !event.target.hasAttribute("data-file-input")) return;
     uploadFiles(attachmentsOf(event.target), event.target.files);
@@ -264,15 +437,21 @@
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (target.hasAttribute && target.hasAttribute("data-remove-upload")) {
-      target.closest("li").remove();
+      var field = attachmentsOf(target);
+      var item = target.closest("li");
+      // The focus stays in the field: on the next row's Remove, or on the file chooser.
+      var next = item.nextElementSibling || item.previousElementSibling;
+      item.remove();
+      var focus = next ? next.querySelector("[data-remove-upload]") : field.querySelector("[data-file-input]");
+      if (focus) focus.focus();
     } else if (target.hasAttribute && target.hasAttribute("data-add-more")) {
       // "+ Add More": one more file chooser; what it picks joins the list.
-      var field = attachmentsOf(target);
+      var more = attachmentsOf(target);
       var chooser = document.createElement("input");
       chooser.type = "file";
       chooser.multiple = true;
-      chooser.accept = field.querySelector("[data-file-input]").accept;
-      chooser.addEventListener("change", function () { uploadFiles(field, chooser.files); });
+      chooser.accept = more.querySelector("[data-file-input]").accept;
+      chooser.addEventListener("change", function () { uploadFiles(more, chooser.files); });
       chooser.click();
     }
   });
@@ -285,7 +464,8 @@
   });
   document.addEventListener("dragleave", function (event) {
     var zone = event.target.closest && event.target.closest("[data-dropzone]");
-    if (zone) zone.classList.remove("dragging");
+    // Leaving a child of the zone for another is no leaving of the zone.
+    if (zone && !(event.relatedTarget && zone.contains(event.relatedTarget))) zone.classList.remove("dragging");
   });
   document.addEventListener("drop", function (event) {
     var zone = event.target.closest && event.target.closest("[data-dropzone]");
@@ -335,6 +515,8 @@
     if (!root.querySelectorAll) return;
     root.querySelectorAll("form[data-draft]").forEach(restoreDraft);
     root.querySelectorAll("textarea[data-coach]").forEach(coach);
+    root.querySelectorAll("[data-limit]").forEach(function (field) { count(field, false); });
+    sizeRows(root);
     localTimes(root);
   });
 

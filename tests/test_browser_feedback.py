@@ -289,3 +289,28 @@ def test_a_session_gone_while_replying_says_so_by_the_button_and_keeps_the_draft
     page.get_by_role("button", name=t["login"], exact=True).click()
     page.wait_for_url(address)
     expect(page.get_by_label(t["message"])).to_have_value(draft)
+
+
+@pytest.mark.browser
+def test_the_support_form_with_only_the_session_cookie_gone_leads_to_login_not_to_the_guest_form(
+        live_server: str, page_in: Any, make_customer: Any) -> None:
+    t = TEXTS["en"]
+    person = make_customer(language="en")
+    page = page_in(t["locale"])
+    log_in(page, live_server, person, t)
+    page.goto(live_server + "/new.html?department=support")
+    page.get_by_label(t["subject"]).fill("FTP refuses the password")
+    page.get_by_label(t["message"]).fill("Since yesterday the FTP says 530 Login incorrect.")
+    page.context.clear_cookies(name="__Host-sd_since")  # the other cookies stay
+    page.reload()
+    # Not the guest's form (name and address to type): the way to log in, and back.
+    page.get_by_label(t["password"]).wait_for()
+    expect(page.locator("input#name")).to_have_count(0)
+    assert "next=" in page.url and "department%3Dsupport" in page.url
+    page.get_by_label(t["email"]).fill(person.email)
+    page.get_by_label(t["password"]).fill(person.password)
+    page.get_by_role("button", name=t["login"], exact=True).click()
+    page.wait_for_url("**/new.html?department=support")
+    expect(page.get_by_label(t["subject"])).to_have_value("FTP refuses the password")
+    expect(page.get_by_label(t["message"])).to_have_value("Since yesterday the FTP says 530 Login incorrect.")
+    expect(page.locator("input#name[readonly]")).to_have_count(1)  # the account's own, not a guest's

@@ -314,3 +314,31 @@ def test_the_support_form_with_only_the_session_cookie_gone_leads_to_login_not_t
     expect(page.get_by_label(t["subject"])).to_have_value("FTP refuses the password")
     expect(page.get_by_label(t["message"])).to_have_value("Since yesterday the FTP says 530 Login incorrect.")
     expect(page.locator("input#name[readonly]")).to_have_count(1)  # the account's own, not a guest's
+
+
+def test_an_earlier_page_of_the_thread_keeps_its_changes_of_status_on_both_sides(
+        signed_in: Any, customer: Person, make_customer: Any, table: Any) -> None:
+    from supportdesk.tickets import THREAD_PAGE, add_customer_reply, close_ticket
+
+    client = signed_in(customer)
+    ticket_id = open_ticket(client)
+    ticket = get_ticket(table, ticket_id)
+    assert ticket is not None
+    ticket = close_ticket(table, ticket)
+    for number in range(THREAD_PAGE + 1):  # the first reply reopens it; the close goes to an earlier page
+        ticket = add_customer_reply(table, ticket, author_name="Ana Pérez", body=f"Dato número {number}.")
+    page = client.get(f"/api/tickets/{ticket_id}").text
+    assert "Cerrado por" not in page
+    cursor = re.search(r'/api/tickets/[^"]+/earlier\?cursor=([^"&]+)', page)
+    assert cursor
+    earlier = client.get(f"/api/tickets/{ticket_id}/earlier", params={"cursor": cursor.group(1)}).text
+    assert "Cerrado por Ana Pérez el" in earlier and "Reabierto por Ana Pérez el" in earlier
+    assert earlier.index("Desde esta mañana") < earlier.index("Cerrado por") < earlier.index("Reabierto por") \
+        < earlier.index("Dato número 0.")
+
+    agent = signed_in(make_customer(name="Beto Agente", agent=True))
+    desk = agent.get(f"/api/agent/tickets/{ticket_id}").text
+    agent_cursor = re.search(r'/api/agent/tickets/[^"]+/earlier\?cursor=([^"&]+)', desk)
+    assert agent_cursor
+    older = agent.get(f"/api/agent/tickets/{ticket_id}/earlier", params={"cursor": agent_cursor.group(1)}).text
+    assert "Cerrado por Ana Pérez el" in older and "Reabierto por Ana Pérez el" in older

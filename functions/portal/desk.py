@@ -32,9 +32,10 @@ from supportdesk.tickets import (
     add_agent_reply,
     add_note,
     change_ticket,
-    earlier_messages,
+    earlier_thread,
     get_ticket,
     get_ticket_head,
+    in_time_order,
     is_ticket_id,
     mark_presence,
     reply_problem,
@@ -193,15 +194,16 @@ async def original_mail(request: Request) -> Response:
 
 
 async def earlier(request: Request) -> Response:
-    """The page of older messages (notes included) of a long thread."""
+    """The page of older messages (notes included) and changes of status of a long thread."""
     account, _ = require_agent(request)
     ticket_id = request.path_params["id"]
     if not is_ticket_id(ticket_id):
         raise HTTPException(404)
     try:
-        messages, cursor = earlier_messages(resources.table(), ticket_id, request.query_params.get("cursor", ""))
+        messages, events, cursor = earlier_thread(resources.table(), ticket_id, request.query_params.get("cursor", ""))
     except BadCursor:
         raise HTTPException(400, "bad-cursor") from None
     return render(request, "thread_earlier.html", {
-        "viewer": account, "ticket": {"id": ticket_id, "messages": messages, "earlier": cursor}, "key": None,
+        "viewer": account, "ticket": {"id": ticket_id, "thread": in_time_order(messages, events), "earlier": cursor},
+        "key": None,
         "routes": {"attachment": "agent_attachment", "original": "agent_original_mail", "earlier": "agent_earlier"}})

@@ -281,8 +281,8 @@ class Ticket:
 
     @property
     def thread(self) -> tuple[Message | StatusChange, ...]:
-        """Its messages and changes of status, in time order (their sort keys)."""
-        return tuple(sorted((*self.messages, *self.events), key=lambda item: item.key))
+        """Its messages and changes of status, in time order."""
+        return in_time_order(self.messages, self.events)
 
     def customer_view(self) -> Ticket:
         """The ticket as its customer may see it: no agents' notes, no agents' presence."""
@@ -291,6 +291,13 @@ class Ticket:
     def viewers_besides(self, agent_id: str, now: float | None = None) -> tuple[Viewer, ...]:
         moment = time.time() if now is None else now
         return tuple(v for v in self.viewers if v.agent_id != agent_id and v.until > moment)
+
+
+def in_time_order(messages: Sequence[Message],
+                  events: Sequence[StatusChange]) -> tuple[Message | StatusChange, ...]:
+    """Messages and changes of status as the thread shows them: by their sort keys (time)."""
+    items: list[Message | StatusChange] = [*messages, *events]
+    return tuple(sorted(items, key=lambda item: item.key))
 
 
 def owner_key(account_id: str | None, email: str) -> str:
@@ -654,11 +661,6 @@ def earlier_thread(table: Table, ticket_id: str,
     messages, events = _thread_items(list(reversed(page.items)))
     return messages, events, page.cursor
 
-
-def earlier_messages(table: Table, ticket_id: str, cursor: str) -> tuple[tuple[Message, ...], str | None]:
-    """The page of messages before `cursor` (oldest first), and where the ones before go on."""
-    messages, _, next_cursor = earlier_thread(table, ticket_id, cursor)
-    return messages, next_cursor
 
 
 def get_ticket_head(table: Table, ticket_id: str) -> Ticket | None:

@@ -341,8 +341,9 @@
   // After htmx swaps part of the page, focus never falls to <body>: it goes to what the
   // action said (the banner), else to the first field in error, else to the step the page
   // asks for (data-focus), else to the swapped region's heading. A swap that left the focus
-  // in place (a list filtered while typing, a preview) keeps it there; the first load of a
-  // static page leaves it at the top, where the skip link is.
+  // in place (a list filtered while typing, a preview) keeps it there; a page's first load,
+  // and a swap that shows another screen (its address pushed: a login, a new ticket), start
+  // at the top, where the skip link is, as any page load does, unless a banner speaks.
   function focusTarget(root) {
     return root.querySelector("[data-feedback]") || root.querySelector("[aria-invalid=true]") ||
       root.querySelector("[data-focus]") || root.querySelector("h1, h2");
@@ -358,9 +359,11 @@
     var source = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (!region || !region.isConnected) region = document.getElementById("main");
     if (!region || !region.querySelector || region.id === "notice") return;
-    if (source && source.id === "page" && region.id === "page") return; // a page's first load
     var said = region.querySelector("[data-feedback], [data-form-notice]");
-    if (!said && !focusLost()) return;
+    var xhr = event.detail.xhr;
+    var newScreen = (source && source.id === "page" && region.id === "page") ||
+      (xhr && xhr.getResponseHeader("HX-Push-Url"));
+    if (!said && (newScreen || !focusLost())) return;
     var target = said || focusTarget(region);
     if (!target) return;
     if (!target.matches("a[href], button, input, select, textarea, [tabindex]")) target.setAttribute("tabindex", "-1");

@@ -342,3 +342,22 @@ def test_an_earlier_page_of_the_thread_keeps_its_changes_of_status_on_both_sides
     assert agent_cursor
     older = agent.get(f"/api/agent/tickets/{ticket_id}/earlier", params={"cursor": agent_cursor.group(1)}).text
     assert "Cerrado por Ana Pérez el" in older and "Reabierto por Ana Pérez el" in older
+
+
+def test_without_javascript_an_expired_form_leads_back_to_its_ticket_not_to_a_dead_end(
+        signed_in: Any, customer: Person) -> None:
+    client = signed_in(customer)
+    ticket_id = open_ticket(client)
+    token = csrf_token(client, f"/api/tickets/{ticket_id}")
+    client.cookies.delete("__Host-sd_since")  # the session ended while the reply was written
+    refused = client.post(f"/api/tickets/{ticket_id}/replies", follow_redirects=False,
+                          data={"message": "Otro dato más.", "csrf_token": token})
+    assert refused.status_code == 403 and 'data-reason="expired-form"' in refused.text
+    ways = re.findall(r'<a href="([^"]+)"[^>]*data-way="login"', refused.text)
+    assert ways and "next=%2Fapi%2Ftickets%2F" in ways[0]
+    again = signed_in(customer)  # logged in again: where the login's return leads
+    for action in ("replies", "close"):
+        back = again.get(f"/api/tickets/{ticket_id}/{action}", follow_redirects=False)
+        assert back.status_code == 303 and back.headers["location"] == f"/api/tickets/{ticket_id}"
+    assert again.get(f"/api/tickets/{ticket_id}/close").status_code == 200
+    assert again.get("/api/tickets/not-an-id/replies", follow_redirects=False).status_code == 404

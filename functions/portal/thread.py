@@ -178,6 +178,15 @@ async def close(request: Request) -> Response:
     return _after_change(request, ticket, access, key, "closed")
 
 
+async def back_to_ticket(request: Request) -> Response:
+    """An action's address opened as a page (a login's return after a form refused without
+    JavaScript, "Reload this page"): the ticket it acts on, not a dead end."""
+    ticket_id = request.path_params["id"]
+    if not is_ticket_id(ticket_id):
+        raise HTTPException(404)
+    return go_to(request, url(request, "ticket", id=ticket_id, key=request.query_params.get("key")))
+
+
 async def confirm(request: Request) -> Response:
     """The guest's address confirmed the ticket (a button: mail scanners follow links, not forms)."""
     form = await request.form()

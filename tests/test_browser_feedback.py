@@ -361,3 +361,41 @@ def test_without_javascript_an_expired_form_leads_back_to_its_ticket_not_to_a_de
         assert back.status_code == 303 and back.headers["location"] == f"/api/tickets/{ticket_id}"
     assert again.get(f"/api/tickets/{ticket_id}/close").status_code == 200
     assert again.get("/api/tickets/not-an-id/replies", follow_redirects=False).status_code == 404
+
+
+@pytest.mark.browser
+def test_without_javascript_the_banner_and_the_confirmation_take_the_focus(
+        live_server: str, browser: Any, make_customer: Any, table: Any) -> None:
+    t = TEXTS["en"]
+    person = make_customer(language="en")
+    context = browser.new_context(locale=t["locale"], java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(live_server + "/api/login")
+        page.get_by_label(t["email"]).fill(person.email)
+        page.get_by_label(t["password"]).fill(person.password)
+        page.get_by_role("button", name=t["login"], exact=True).click()
+        page.wait_for_url("**/api/home")
+        page.goto(live_server + "/api/tickets/new?department=support")
+        page.get_by_label(t["subject"]).fill("Mail bounces")
+        page.get_by_label(t["message"]).fill("Since 10:00 every mail to info@ana.es bounces with 550.")
+        page.get_by_role("button", name=t["submit"], exact=True).click()
+        expect_banner(page, "opened", t["opened"])
+
+        page.get_by_label(t["message"]).fill("It bounces for sales@ana.es too.")
+        page.get_by_role("button", name=t["reply"]).click()
+        page.wait_for_url("**done=replied")
+        expect_banner(page, "replied", t["replied"])
+
+        page.get_by_role("button", name=t["close"]).click()
+        expect(page.get_by_role("heading", name=t["ask"])).to_be_focused()
+        page.get_by_role("link", name=t["keep"]).click()
+        expect(page.locator("#ticket-status")).to_have_text(t["status"])
+        page.get_by_role("button", name=t["close"]).click()
+        page.get_by_role("button", name=t["sure"]).click()
+        page.wait_for_url("**done=closed")
+        expect_banner(page, "closed", t["closed"])
+        expect(page.locator(".thread [data-mark=closed]")).to_contain_text("Closed by Ana Pérez on")
+    finally:
+        context.close()

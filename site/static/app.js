@@ -340,10 +340,11 @@
   // --- feedback: where the focus goes after an action, and errors by their form --------
   // After htmx swaps part of the page, focus never falls to <body>: it goes to what the
   // action said (the banner), else to the first field in error, else to the step the page
-  // asks for (data-focus), else to the swapped region's heading. A swap that left the focus
-  // in place (a list filtered while typing, a preview) keeps it there; a page's first load,
-  // and a swap that shows another screen (its address pushed: a login, a new ticket), start
-  // at the top, where the skip link is, as any page load does, unless a banner speaks.
+  // asks for (data-focus), else to the swapped region's heading. A swap that did not take
+  // the focused element away (a list filtered while typing, a part loaded by itself) leaves
+  // the focus where it is; a page's first load, and a swap that shows another screen (its
+  // address pushed: a login, a new ticket), start at the top, where the skip link is, as any
+  // page load does, unless a banner speaks.
   function focusTarget(root) {
     return root.querySelector("[data-feedback]") || root.querySelector("[aria-invalid=true]") ||
       root.querySelector("[data-focus]") || root.querySelector("h1, h2");
@@ -354,6 +355,19 @@
     return !active || active === document.body || !active.isConnected;
   }
 
+  // Whether the element that had the focus when the request left (a button disabled while
+  // it runs has lost it since) is in the region its answer replaces.
+  var focusedAtRequest = new WeakMap();
+  var swappedFocus = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.xhr) focusedAtRequest.set(event.detail.xhr, document.activeElement);
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = focusedAtRequest.get(event.detail.xhr);
+    swappedFocus = Boolean(event.detail.target && active && active !== document.body &&
+      event.detail.target.contains(active));
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     var region = event.detail.target;
     var source = event.detail.requestConfig && event.detail.requestConfig.elt;
@@ -363,7 +377,9 @@
     var xhr = event.detail.xhr;
     var newScreen = (source && source.id === "page" && region.id === "page") ||
       (xhr && xhr.getResponseHeader("HX-Push-Url"));
-    if (!said && (newScreen || !focusLost())) return;
+    var lost = swappedFocus && focusLost();
+    swappedFocus = false;
+    if (!said && (newScreen || !lost)) return;
     var target = said || focusTarget(region);
     if (!target) return;
     if (!target.matches("a[href], button, input, select, textarea, [tabindex]")) target.setAttribute("tabindex", "-1");

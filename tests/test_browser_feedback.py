@@ -399,3 +399,42 @@ def test_without_javascript_the_banner_and_the_confirmation_take_the_focus(
         expect(page.locator(".thread [data-mark=closed]")).to_contain_text("Closed by Ana Pérez on")
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_an_agents_reply_note_and_change_each_say_so_on_the_console(
+        live_server: str, page_in: Any, signed_in: Any, customer: Person, make_customer: Any,
+        language: str) -> None:
+    from portal import resources
+
+    words = {"es": ("Enviar respuesta al cliente", "Añadir nota interna", "Guardar cambios", "Estado",
+                    "Su respuesta fue enviada al cliente.", "La nota fue añadida; solo la ven los agentes.",
+                    "Los cambios fueron guardados.", "Carla Agente cambió el estado a «En espera» el"),
+             "en": ("Send reply to the customer", "Add internal note", "Save changes", "Status",
+                    "Your reply was sent to the customer.", "The note was added; only agents see it.",
+                    "The changes were saved.", "Carla Agente changed the status to “On Hold” on")}[language]
+    reply, note, save, status, answered, noted, changed, changed_by = words
+    t = TEXTS[language]
+    ticket_id = open_ticket(signed_in(customer))
+    agent = make_customer(name="Carla Agente", services=(), language=language, agent=True)
+    resources._kept.clear()  # the agents' directory, as a minute later
+    page = page_in(t["locale"])
+    page.goto(live_server + "/")
+    page.get_by_label(t["email"]).fill(agent.email)
+    page.get_by_label(t["password"]).fill(agent.password)
+    page.get_by_role("button", name=t["login"], exact=True).click()
+    page.locator(".queue-page").wait_for()
+    page.goto(f"{live_server}/agent/ticket.html?id={ticket_id}")
+    page.locator("main.ticket").wait_for()
+
+    page.locator("#message").fill("Revisamos el servidor web de ana.es.")
+    page.get_by_role("button", name=note).click()
+    expect_banner(page, "noted", noted)
+    page.locator("#message").fill("Ya está resuelto: el disco estaba lleno.")
+    page.get_by_role("button", name=reply).click()
+    expect_banner(page, "answered", answered)
+    page.get_by_label(status, exact=True).select_option("on-hold")
+    page.get_by_role("button", name=save).click()
+    expect_banner(page, "changed", changed)
+    expect(page.locator(".thread [data-mark=changed]")).to_contain_text(changed_by)

@@ -438,3 +438,21 @@ def test_an_agents_reply_note_and_change_each_say_so_on_the_console(
     page.get_by_role("button", name=save).click()
     expect_banner(page, "changed", changed)
     expect(page.locator(".thread [data-mark=changed]")).to_contain_text(changed_by)
+
+
+@pytest.mark.browser
+def test_a_changed_password_is_announced_with_the_focus_on_it(
+        live_server: str, page_in: Any, make_customer: Any, stack: Any) -> None:
+    from test_login import latest_code
+
+    t = TEXTS["en"]
+    person = make_customer(language="en")
+    page = page_in(t["locale"])
+    page.goto(live_server + "/password.html")
+    page.get_by_label(t["email"]).fill(person.email)
+    page.get_by_label(t["email"]).press("Enter")
+    page.locator("#code").wait_for()
+    page.locator("#code").fill(latest_code(stack.outbox, person.email))
+    page.get_by_label("New password").fill("a brand new one")
+    page.get_by_role("button", name="Change password").click()
+    expect_banner(page, "password-changed", "Your password was changed. Log in with the new one.")

@@ -456,3 +456,23 @@ def test_a_changed_password_is_announced_with_the_focus_on_it(
     page.get_by_label("New password").fill("a brand new one")
     page.get_by_role("button", name="Change password").click()
     expect_banner(page, "password-changed", "Your password was changed. Log in with the new one.")
+
+
+def test_without_javascript_a_guest_confirming_the_address_is_told_so_and_keeps_the_key(
+        signed_in: Any, stack: Any) -> None:
+    from conftest import mails_to
+    from test_portal_tickets import created_id, guest_fields, submit
+
+    guest = signed_in(None)
+    address = f"bea-{id(guest)}@example.org"
+    ticket_id = created_id(submit(guest, htmx=True, **guest_fields(address)))
+    (confirmation,) = mails_to(stack, address)
+    key = re.search(rf"ticket\.html\?id={ticket_id}&key=([\w-]+)", confirmation.get_content())
+    assert key
+    token = csrf_token(guest, "/api/departments")
+    confirmed = guest.post(f"/api/tickets/{ticket_id}/confirm", follow_redirects=False,
+                           data={"key": key.group(1), "csrf_token": token})
+    assert confirmed.status_code == 303
+    assert confirmed.headers["location"] == f"/api/tickets/{ticket_id}?key={key.group(1)}&done=confirmed"
+    page = guest.get(confirmed.headers["location"]).text
+    assert "Su dirección está confirmada: el ticket ya está con nuestro equipo." in banner(page)

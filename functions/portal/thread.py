@@ -34,7 +34,7 @@ from portal.pages import (
 from portal.rendering import is_htmx, render, screen_url
 
 # What an action can say it did (templates/_feedback.html); any other `done` says nothing.
-DONE = frozenset({"replied", "reopened", "closed"})
+DONE = frozenset({"replied", "reopened", "closed", "confirmed"})
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.store import BadCursor
@@ -197,7 +197,7 @@ async def confirm(request: Request) -> Response:
             ticket = confirm_ticket(resources.table(), ticket)
         except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
             ticket, access = _ticket_for(request, ticket.id, key)
-    return _after_change(request, ticket, access, key)
+    return _after_change(request, ticket, access, key, "confirmed")
 
 
 async def download(request: Request) -> Response:

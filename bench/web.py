@@ -174,7 +174,7 @@ def serve_actions(rounds: int) -> dict[str, Any]:
         measure("view", customer, "GET", f"/api/tickets/{ticket_id}")
         measure("reply", customer, "POST", f"/api/tickets/{ticket_id}/replies", {"message": "Más datos: el log."})
         work_on(agent, ticket_id, round_number, call, measure)
-        measure("close", customer, "POST", f"/api/tickets/{ticket_id}/close", {})
+        measure("close", customer, "POST", f"/api/tickets/{ticket_id}/close", {"sure": "yes"})
     form_fragment = call(customer, "GET", "/api/tickets/new?department=support")["body"]
     return {
         "costs": {role: {name: max(values) for name, values in by_name.items()} for role, by_name in costs.items()},

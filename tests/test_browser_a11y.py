@@ -26,6 +26,9 @@ WORDS = {
     "submit": ("Enviar", "Submit"),
     "support": ("Soporte", "Support"),
     "skip": ("Saltar al contenido", "Skip to content"),
+    "reply": ("Enviar respuesta", "Send reply"),
+    "close": ("Cerrar ticket", "Close ticket"),
+    "sure": ("Sí, cerrar el ticket", "Yes, close the ticket"),
 }
 TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 
@@ -129,6 +132,17 @@ def test_no_page_state_has_an_accessibility_violation(
     page.locator("#created-ticket-id").wait_for()
     ticket_id = page.locator("#created-ticket-id").inner_text().strip()
     found["ticket"] = violations(page)
+
+    page.get_by_label(t["message"]).fill("El rebote también llega a ventas@ana.es.")
+    page.get_by_role("button", name=t["reply"], exact=True).click()
+    page.locator("#feedback[data-feedback=replied]").wait_for()
+    found["ticket, reply sent (banner)"] = violations(page)
+    page.get_by_role("button", name=t["close"], exact=True).click()
+    page.locator("#close-confirm").wait_for()
+    found["ticket, close confirmation"] = violations(page)
+    page.get_by_role("button", name=t["sure"], exact=True).click()
+    page.locator("#feedback[data-feedback=closed]").wait_for()
+    found["ticket closed (banner, status in the thread)"] = violations(page)
 
     page.goto(base + "/tickets.html")
     page.locator("#ticket-rows a.ticket-id").first.wait_for()

@@ -194,8 +194,10 @@ def test_a_session_gone_while_writing_offers_login_and_keeps_the_draft(
     # Only the session's cookie goes (it expired, or another tab logged out).
     page.context.clear_cookies(name="__Host-sd_since")
     page.get_by_role("button", name="Enviar", exact=True).click()
-    notice = page.locator("#notice")
+    # Said by the form's own button, where the reader is, not at the top of the page.
+    notice = page.locator("form.ticket-form [data-form-notice]")
     notice.locator("[data-reason=expired-form]").wait_for()
+    expect(notice).to_be_focused()
     expect(page.get_by_label("Mensaje")).to_have_value(draft)  # nothing typed is lost
     notice.locator("[data-way=login]").click()
     fill_login(page, customer)

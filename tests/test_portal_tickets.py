@@ -182,7 +182,7 @@ def test_my_tickets_filter_and_search(signed_in: Any, customer: Person, stack: L
     second = created_id(submit(client, subject="Factura duplicada de octubre",
                                message="Me cobraron dos veces el plan Hosting Pro."))
     token = csrf_token(client, "/api/tickets")
-    client.post(f"/api/tickets/{second}/close", data={"csrf_token": token})
+    client.post(f"/api/tickets/{second}/close", data={"csrf_token": token, "sure": "yes"})
 
     def listed(**params: str) -> list[str]:
         return rows(client, **params)
@@ -210,7 +210,7 @@ def test_reply_close_and_reopen(signed_in: Any, customer: Person) -> None:
     reply = client.post(f"/api/tickets/{ticket_id}/replies",
                         data={"message": "También falla **smtp**", "csrf_token": token})
     assert reply.status_code == 200 and "También falla <strong>smtp</strong>" in reply.text
-    closed = client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token})
+    closed = client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token, "sure": "yes"})
     assert re.search(r'id="ticket-status">\s*Cerrado', closed.text)
     assert "Responda para reabrir este ticket" in closed.text
     reopened = client.post(f"/api/tickets/{ticket_id}/replies",
@@ -386,7 +386,9 @@ def test_each_customer_action_costs_at_most_two_datastore_calls(
         "home": lambda: client.get("/api/home"),
         "reply": lambda: client.post(f"/api/tickets/{ticket_id}/replies", headers={"HX-Request": "true"},
                                      data={"message": "más datos", "csrf_token": token}),
-        "close": lambda: client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token},
+        "close, asked": lambda: client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token},
+                                            headers={"HX-Request": "true"}),
+        "close": lambda: client.post(f"/api/tickets/{ticket_id}/close", data={"csrf_token": token, "sure": "yes"},
                                      headers={"HX-Request": "true"}),
     }.items():
         with datastore_calls() as calls:

@@ -536,4 +536,84 @@
       if (!menu.contains(event.target)) menu.open = false;
     });
   });
+
+  // --- feedback: where the focus goes after an action, and errors by their form --------
+  // After htmx swaps part of the page, focus never falls to <body>: it goes to what the
+  // action said (the banner), else to the first field in error, else to the step the page
+  // asks for (data-focus), else to the swapped region's heading. A swap that did not take
+  // the focused element away (a list filtered while typing, a part loaded by itself) leaves
+  // the focus where it is; a page's first load, and a swap that shows another screen (its
+  // address pushed: a login, a new ticket), start at the top, where the skip link is, as any
+  // page load does, unless a banner speaks.
+  function focusTarget(root) {
+    return root.querySelector("[data-feedback]") || root.querySelector("[aria-invalid=true]") ||
+      root.querySelector("[data-focus]") || root.querySelector("h1, h2");
+  }
+
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+
+  // Whether the element that had the focus when the request left (a button disabled while
+  // it runs has lost it since) is in the region its answer replaces.
+  var focusedAtRequest = new WeakMap();
+  var swappedFocus = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.xhr) focusedAtRequest.set(event.detail.xhr, document.activeElement);
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = focusedAtRequest.get(event.detail.xhr);
+    swappedFocus = Boolean(event.detail.target && active && active !== document.body &&
+      event.detail.target.contains(active));
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = event.detail.target;
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!region || !region.isConnected) region = document.getElementById("main");
+    if (!region || !region.querySelector || region.id === "notice") return;
+    var said = region.querySelector("[data-feedback], [data-form-notice]");
+    var xhr = event.detail.xhr;
+    var newScreen = (source && source.id === "page" && region.id === "page") ||
+      (xhr && xhr.getResponseHeader("HX-Push-Url"));
+    var lost = swappedFocus && focusLost();
+    swappedFocus = false;
+    if (!said && (newScreen || !lost)) return;
+    var target = said || focusTarget(region);
+    if (!target) return;
+    if (!target.matches("a[href], button, input, select, textarea, [tabindex]")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+
+  // A refusal of a form (an expired session, a form too large, a failure on our side) is
+  // shown by the form's own button, where the reader is, instead of at the top of the page;
+  // the form and its draft stay as they are, and the focus goes to the message.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    var form = elt && elt.closest && elt.closest("form");
+    if (!detail.target || detail.target.id !== "notice" || !form || !form.isConnected) return;
+    var slot = form.querySelector("[data-form-notice]");
+    if (!slot) {
+      slot = document.createElement("div");
+      slot.className = "form-notice";
+      slot.setAttribute("data-form-notice", "");
+      slot.setAttribute("tabindex", "-1");
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.parentNode.insertBefore(slot, button); else form.appendChild(slot);
+    }
+    detail.target = slot;
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var slot = event.detail.target;
+    if (slot && slot.hasAttribute && slot.hasAttribute("data-form-notice")) slot.focus();
+  });
+  // A new request of the form clears what the last one said.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    var slot = form && form.querySelector("[data-form-notice]");
+    if (slot) slot.remove();
+  });
 })();

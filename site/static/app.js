@@ -547,7 +547,7 @@
   // page load does, unless a banner speaks.
   function focusTarget(root) {
     return root.querySelector("[data-feedback]") || root.querySelector("[aria-invalid=true]") ||
-      root.querySelector("[data-focus]") || root.querySelector("h1, h2");
+      root.querySelector("[data-focus]") || root.querySelector("h1") || root.querySelector("h2");
   }
 
   function focusLost() {

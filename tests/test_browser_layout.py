@@ -140,10 +140,19 @@ def test_enter_in_the_subject_sends_the_ticket_not_the_preview(
 
 def test_long_content_never_makes_an_agent_or_signed_out_page_wider_than_the_window(
         live_server: str, browser: Any, make_customer: Any, table: Any) -> None:
+    import uuid
+
+    from portal import resources
+    from supportdesk.departments import Department, _department_item
     from supportdesk.tickets import Requester, create_ticket
 
+    # A department of its own, so its queue shows this ticket on its first page.
+    slug = f"w{uuid.uuid4().hex[:8]}"
+    table.put(_department_item(Department(slug, f"Mesa {slug}", f"Desk {slug}", f"{slug}@example.com",
+                                          login_required=False, guests_allowed=True, position=9)))
+    resources._kept.clear()  # the portal's departments, as a minute later
     owner = make_customer(language="en")
-    ticket = create_ticket(table, department="support", subject=SUBJECT, body=MESSAGE,
+    ticket = create_ticket(table, department=slug, subject=SUBJECT, body=MESSAGE,
                            requester=Requester.of(owner.account), service="Hosting Pro — " + "d" * 120 + ".es")
     context = browser.new_context(locale="en-GB", viewport=LAPTOP)
     page = context.new_page()
@@ -169,6 +178,7 @@ def test_long_content_never_makes_an_agent_or_signed_out_page_wider_than_the_win
             page.get_by_label("Password").fill("correct horse 1")
             page.get_by_role("button", name="Log in", exact=True).click()
             page.locator(".queue-page").wait_for()
+            page.goto(f"{live_server}/agent/queue.html?department={slug}")
             page.locator(f"#queue tr[data-ticket='{ticket.id}']").wait_for()
             seen[f"agent queue, {name}"] = overflow(page)
 

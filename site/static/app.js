@@ -163,6 +163,25 @@
     if (event.target.hasAttribute && event.target.hasAttribute("data-limit")) count(event.target, true);
   });
 
+  // The forms ask the browser to check nothing (novalidate: its bubbles would speak the
+  // browser's language, not the page's), so a field over its limit stops its form here; the
+  // counter beside it already says why, and the text stays as it is.
+  function overTheLimit(form) {
+    var field = form && form.querySelector && form.querySelector("[data-invalid-by-counter]");
+    if (field) field.focus();
+    return Boolean(field);
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (overTheLimit(event.target)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var sends = event.detail.requestConfig && event.detail.requestConfig.verb !== "get";  // not the advice
+    if (sends && elt && elt.closest && overTheLimit(elt.closest("form"))) event.preventDefault();
+  });
+
   // A saved reply chosen in the list goes into the message where the cursor is.
   document.addEventListener("change", function (event) {
     var select = event.target;

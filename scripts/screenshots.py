@@ -27,10 +27,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 WORDS = {
     "es": {"locale": "es-ES", "email": "Correo electrónico", "password": "Contraseña", "login": "Ingresar",
            "subject": "Asunto", "message": "Mensaje", "preview": "Previsualizar", "submit": "Enviar",
-           "support": "Soporte"},
+           "support": "Soporte", "reply": "Enviar respuesta", "close": "Cerrar ticket",
+           "sure": "Sí, cerrar el ticket", "menu": "Menú"},
     "en": {"locale": "en-GB", "email": "E-mail", "password": "Password", "login": "Log in",
            "subject": "Subject", "message": "Message", "preview": "Preview", "submit": "Submit",
-           "support": "Support"},
+           "support": "Support", "reply": "Send reply", "close": "Close ticket",
+           "sure": "Yes, close the ticket", "menu": "Menu"},
 }
 PASSWORD = "correct horse 1"
 
@@ -101,7 +103,13 @@ def walk(page: Any, base: str, stack: Any, language: str, shoot: Any) -> None:
     shoot("password-reset")
     page.goto(base + "/ticket.html?id=ZZZ-000000")
     page.locator(".error").first.wait_for()
+    shoot("ticket-signed-out")
+    page.goto(base + "/nonexistent.html")
+    page.locator("[data-reason=not-found]").wait_for()
     shoot("not-found")
+    page.goto(base + "/new.html?department=sales")
+    page.get_by_label(t["subject"]).wait_for()
+    shoot("guest-form")
 
     log_in(page, base, person(stack, "Ana Pérez", language), t)
     shoot("home")
@@ -114,10 +122,17 @@ def walk(page: Any, base: str, stack: Any, language: str, shoot: Any) -> None:
     page.get_by_role("link", name=re.compile(t["support"])).click()
     page.get_by_label(t["subject"]).wait_for()
     shoot("new-ticket")
-    page.locator("form.ticket-form").evaluate("form => { form.noValidate = true; }")
     page.get_by_role("button", name=t["submit"], exact=True).click()
     page.locator("#form-error").wait_for()
     shoot("new-ticket-errors")
+    page.locator("input[type=file]").set_input_files([
+        {"name": "captura.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + b"0" * 2048},
+        {"name": "instalador.exe", "mimeType": "application/octet-stream", "buffer": b"MZ" + b"0" * 100}])
+    page.locator(".upload.done").wait_for()
+    page.locator(".upload.failed").wait_for()
+    page.get_by_label(t["message"]).fill("a" * 60_000)
+    page.locator("#message-counter").wait_for()
+    shoot("new-ticket-files-and-counter")
     page.get_by_label(t["subject"]).fill("Error 500 en la tienda de ana.es desde las 10:00")
     page.get_by_label(t["message"]).fill(
         "**Desde las 10:00** la tienda muestra un error.\n\nEl log dice:\n\n```\nPHP Fatal error:  Allowed memory\n```")
@@ -128,6 +143,24 @@ def walk(page: Any, base: str, stack: Any, language: str, shoot: Any) -> None:
     page.locator("#created-ticket-id").wait_for()
     ticket_id = page.locator("#created-ticket-id").inner_text().strip()
     shoot("ticket")
+    page.get_by_label(t["message"]).fill("El error también aparece en el panel de administración.")
+    page.get_by_role("button", name=t["reply"], exact=True).click()
+    page.locator("#feedback[data-feedback=replied]").wait_for()
+    shoot("ticket-reply-sent")
+    page.get_by_role("button", name=t["close"], exact=True).click()
+    page.locator("#close-confirm").wait_for()
+    shoot("ticket-close-confirmation")
+    page.get_by_role("button", name=t["sure"], exact=True).click()
+    page.locator("#feedback[data-feedback=closed]").wait_for()
+    shoot("ticket-closed")
+    page.goto(base + "/home.html")
+    page.locator("#greeting").wait_for()
+    page.locator(".bar .submenu > summary").click()
+    shoot("support-menu-open")
+    page.set_viewport_size(SIZES["phone"])
+    page.locator(".bar .menu > summary").click()
+    page.screenshot(path=OUT / f"{language}-phone-menu-open-phone.png", full_page=True)
+    page.set_viewport_size(SIZES["laptop"])
     page.goto(base + "/tickets.html")
     page.locator("#ticket-rows a.ticket-id").first.wait_for()
     shoot("my-tickets")
@@ -139,6 +172,13 @@ def walk(page: Any, base: str, stack: Any, language: str, shoot: Any) -> None:
     page.goto(f"{base}/agent/ticket.html?id={ticket_id}")
     page.locator("main.ticket").wait_for()
     shoot("agent-ticket")
+    page.goto(f"{base}/agent/search.html")
+    page.locator("#q").fill(ticket_id)
+    page.locator(f"#search-rows a:has-text('{ticket_id}')").first.wait_for()
+    shoot("agent-search")
+    page.goto(f"{base}/agent/saved.html")
+    page.locator("main h1").wait_for()
+    shoot("agent-saved-replies")
 
 
 def main() -> int:

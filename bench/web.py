@@ -222,8 +222,8 @@ def page_weight(form_fragment: str) -> dict[str, int]:
         "site/new.html": (REPO / "site/new.html").read_bytes(),
         "form fragment (/api/tickets/new)": form_fragment.encode(),
         "static/htmx.min.js": (REPO / "site/static/htmx.min.js").read_bytes(),
-        "static/app.js": (REPO / "site/static/app.js").read_bytes(),
-        "static/app.css": (REPO / "site/static/app.css").read_bytes(),
+        "static/app.min.js": (REPO / "site/static/app.min.js").read_bytes(),
+        "static/app.min.css": (REPO / "site/static/app.min.css").read_bytes(),
     }
     return {name: len(gzip.compress(data, compresslevel=9)) for name, data in parts.items()}
 

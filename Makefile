@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCALE := shared/supportdesk/locale
 CATALOGS := $(LOCALE)/es/LC_MESSAGES/messages.mo $(LOCALE)/en/LC_MESSAGES/messages.mo
 
-.PHONY: dev test lint bench site catalogs messages chromium deploy-site smoke clean
+.PHONY: dev test lint bench screenshots site catalogs messages chromium deploy-site smoke clean
 
 dev: $(VENV)/.installed $(CATALOGS)
 	$(BIN)/python -m supportdesk_dev.devserver
@@ -22,6 +22,11 @@ lint: $(VENV)/.installed
 # `make bench BENCHES="web mail"` runs some (`bench/all.py --list`). Not part of `make test`.
 bench: $(VENV)/.installed $(CATALOGS) chromium
 	$(BIN)/python bench/all.py $(BENCHES)
+
+# PNG screenshots of every page state, in both languages, at 1366x768 and 390x844, into
+# screenshots/ (not committed): the system started as the browser tests start it. Not part of `make test`.
+screenshots: $(VENV)/.installed $(CATALOGS) chromium
+	$(BIN)/python scripts/screenshots.py
 
 # The static pages are one shell each; edit scripts/build_site.py or templates/_head.html.
 site: $(VENV)/.installed
@@ -126,6 +131,11 @@ build-NotifierFunction: build-python
 # The departments function (the Departments custom resource): its package only.
 build-DepartmentsFunction: build-python
 	$(call build-function,departments)
+
+# Cognito's custom-message trigger: its package only.
+build-CognitoMessagesFunction:
+	cp -r functions/cognito_messages "$(ARTIFACTS_DIR)/cognito_messages"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 # The layer: the supportdesk package (the domain only; the local stack and the CLI are
 # supportdesk_dev, which stays out) and the locked dependencies (shared/requirements.txt,

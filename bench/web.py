@@ -174,7 +174,7 @@ def serve_actions(rounds: int) -> dict[str, Any]:
         measure("view", customer, "GET", f"/api/tickets/{ticket_id}")
         measure("reply", customer, "POST", f"/api/tickets/{ticket_id}/replies", {"message": "Más datos: el log."})
         work_on(agent, ticket_id, round_number, call, measure)
-        measure("close", customer, "POST", f"/api/tickets/{ticket_id}/close", {})
+        measure("close", customer, "POST", f"/api/tickets/{ticket_id}/close", {"sure": "yes"})
     form_fragment = call(customer, "GET", "/api/tickets/new?department=support")["body"]
     return {
         "costs": {role: {name: max(values) for name, values in by_name.items()} for role, by_name in costs.items()},
@@ -222,8 +222,8 @@ def page_weight(form_fragment: str) -> dict[str, int]:
         "site/new.html": (REPO / "site/new.html").read_bytes(),
         "form fragment (/api/tickets/new)": form_fragment.encode(),
         "static/htmx.min.js": (REPO / "site/static/htmx.min.js").read_bytes(),
-        "static/app.js": (REPO / "site/static/app.js").read_bytes(),
-        "static/app.css": (REPO / "site/static/app.css").read_bytes(),
+        "static/app.min.js": (REPO / "site/static/app.min.js").read_bytes(),
+        "static/app.min.css": (REPO / "site/static/app.min.css").read_bytes(),
     }
     return {name: len(gzip.compress(data, compresslevel=9)) for name, data in parts.items()}
 

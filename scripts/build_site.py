@@ -1,7 +1,11 @@
-"""Write the static pages of site/ from one shell: `make site` (a test checks they are current).
+"""Write the static pages of site/ from one shell, and the minified assets every page loads:
+`make site` (a test checks they are current).
 
 Each page is the same shell that loads its screen's fragment from the API with htmx; the
-<head> is templates/_head.html, shared with the whole pages the API renders.
+<head> is templates/_head.html, shared with the whole pages the API renders. The pages load
+static/app.min.js and static/app.min.css, made from app.js and app.css (which are the ones
+to edit) by rjsmin and rcssmin: the comments that explain the code stay out of what every
+customer downloads.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ SHELL = """<!doctype html>
 {head}
 </head>
 <body>
+<a class="skip" href="#main"><span lang="es">Saltar al contenido</span><span lang="en">Skip to content</span></a>
 <div id="notice" role="alert" aria-live="assertive"></div>
-<div id="page" hx-get="{fragment}" hx-trigger="load" data-page="{name}"><p class="loading" aria-busy="true">…</p></div>
+<div id="page" hx-get="{fragment}" hx-trigger="load" data-page="{name}"><main id="main" tabindex="-1" aria-busy="true"><h1 class="loading"><span lang="es">Soporte</span><span lang="en">Support</span> …</h1></main></div>
 </body>
 </html>
 """
@@ -44,6 +49,18 @@ def pages() -> dict[str, str]:
     return pages
 
 
+def assets() -> dict[str, str]:
+    import rcssmin
+    import rjsmin
+
+    static = REPO / "site" / "static"
+    note = "/* Made by `make site` from {source}: edit that file, not this one. */\n"
+    return {
+        "static/app.min.js": note.format(source="app.js") + rjsmin.jsmin((static / "app.js").read_text()) + "\n",
+        "static/app.min.css": note.format(source="app.css") + rcssmin.cssmin((static / "app.css").read_text()) + "\n",
+    }
+
+
 def fragment(route: str) -> str:
     """The route's path, with each path parameter as {name}: app.js fills it in from the
     static page's query (ticket.html?id=… loads /api/tickets/{id})."""
@@ -54,7 +71,7 @@ def fragment(route: str) -> str:
 def main() -> int:
     check = "--check" in sys.argv
     stale = []
-    for file, text in pages().items():
+    for file, text in {**pages(), **assets()}.items():
         path = REPO / "site" / file
         if not path.exists() or path.read_text() != text:
             stale.append(file)

@@ -72,6 +72,7 @@ def test_every_list_and_search_reads_one_page_of_a_long_archive(
         "words": ("/api/tickets", {"q": "certificado"}),
         "id": ("/api/tickets", {"q": ids[100]}),
         "advice": ("/api/tickets/similar", {"subject": "el certificado caducó"}),
+        "home": ("/api/home", {}),
     }
     pages: dict[str, str] = {}
     for name, (path, params) in actions.items():
@@ -90,6 +91,7 @@ def test_every_list_and_search_reads_one_page_of_a_long_archive(
     assert listed("open") == [i for i in newest_first if int(i[4:]) % 3 == 0][:PAGE]
     assert listed("closed") == [i for i in newest_first if int(i[4:]) % 3][:PAGE]
     assert listed("id") == [ids[100]]
+    assert listed("home") == listed("open")[:10]  # the home's first open tickets, the same index
     assert listed("words") and all(int(i[4:]) % 40 == 0 for i in listed("words"))
     # The next page goes on where the first stopped.
     cursor = re.search(r'cursor=([\w-]+)', pages["list"])

@@ -99,13 +99,16 @@ def test_a_file_removed_before_submit_is_not_attached(live_server: str, page_in:
     expect(page.get_by_role("link", name="sobra.txt")).to_have_count(0)
 
 
-def test_a_refused_file_is_named_with_the_limit_and_nothing_typed_is_lost(
+def test_a_refused_file_keeps_its_name_with_one_short_reason_and_nothing_typed_is_lost(
         live_server: str, page_in: Any, customer: Person) -> None:
     page = new_ticket(page_in, live_server, customer, "Texto que no se pierde")
     drop_files(page, "[data-dropzone]", [("programa.exe", "application/octet-stream", b"MZ" * 10)])
     row = page.locator(".upload", has_text="programa.exe")
     expect(row).to_have_class(re.compile(r"\bfailed\b"))
-    expect(row).to_contain_text("los tipos permitidos son")
+    expect(row.locator(".upload-state")).to_have_text("rechazado: el tipo .exe no está permitido")
+    # The allowed types are listed once, by the drop zone, not in the row.
+    assert "docx" not in row.inner_text()
+    expect(page.locator("#attachment-limits")).to_contain_text("docx")
     assert page.get_by_label("Mensaje").input_value() == "Texto que no se pierde"
 
 

@@ -139,6 +139,17 @@ def test_a_notice_in_english_for_an_english_speaker(room: Mailroom, make_custome
     assert "It is not lost." in notice.get_content() and "You do not need to send them again." in notice.get_content()
 
 
+def test_a_guests_notice_is_in_the_language_of_the_mail(room: Mailroom, stack: LocalStack, hour: float) -> None:
+    guest = f"prospect{uuid.uuid4().hex[:6]}@example.org"
+    for n in range(MAILS_PER_SENDER_PER_HOUR):
+        receive(room, mail(guest, f"Quote {n}", to="sales@example.com"), hour + n, to="sales@example.com")
+    words = "Hi, one more question about the price of the VPS for my shop. Thanks"
+    _, outcome = receive(room, mail(guest, "Quote", words, to="sales@example.com"), hour + 60, to="sales@example.com")
+    assert outcome == Outcome("held", "rate-limited")
+    (notice,) = notices(stack, guest)
+    assert str(notice["Subject"]) == "Your mail is waiting: Quote" and notice["Content-Language"] == "en"
+
+
 def test_a_notice_that_failed_to_go_goes_with_the_retried_delivery(room: Mailroom, customer: Person,
                                                                    table: Table, stack: LocalStack,
                                                                    hour: float) -> None:

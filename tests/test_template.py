@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,22 @@ def test_the_departments_function_builds_alone_and_imports_with_the_domain(tmp_p
                                              "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path / "function" / "departments" / "handler.py")
+
+
+def test_the_template_gives_the_provider_to_the_functions() -> None:
+    from supportdesk.config import Settings
+    from supportdesk_dev.provision import function_variables
+
+    template = load_template()
+    variables = function_variables(template)
+    assert variables["PROVIDER_NAME"] == {"Ref": "ProviderName"}
+    assert variables["PROVIDER_LOGO_URL"] == {"Ref": "ProviderLogoUrl"}
+    defaults = Settings.from_environ({"TABLE_NAME": "t", "USER_POOL_ID": "p", "USER_POOL_CLIENT_ID": "c",
+                                      "PROVIDER_NAME": template["Parameters"]["ProviderName"]["Default"],
+                                      "PROVIDER_LOGO_URL": template["Parameters"]["ProviderLogoUrl"]["Default"]})
+    assert (defaults.provider_name, defaults.provider_logo_url) == ("Demo Hosting", "/static/logo.svg")
+    assert (REPO / "site" / defaults.provider_logo_url.lstrip("/")).is_file()  # the demo's logo ships with the site
+    pattern = re.compile(template["Parameters"]["ProviderLogoUrl"]["AllowedPattern"])
+    assert pattern.match("/static/acme.png") and not pattern.match("//evil.example/logo.svg")
+    assert not pattern.match("https://evil.example/logo.svg")
+

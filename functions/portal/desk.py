@@ -32,9 +32,10 @@ from supportdesk.tickets import (
     add_agent_reply,
     add_note,
     change_ticket,
-    earlier_messages,
+    earlier_thread,
     get_ticket,
     get_ticket_head,
+    in_time_order,
     is_ticket_id,
     mark_presence,
     reply_problem,
@@ -49,27 +50,34 @@ def _ticket(ticket_id: str, *, whole: bool = False) -> Ticket:
     return ticket
 
 
+# What an agent's change can say it did (templates/_feedback.html), carried by the 303.
+DONE = frozenset({"answered", "noted", "changed"})
+
+
 def ticket_view(request: Request, ticket: Ticket, *, errors: dict[str, str] | None = None, reply: str = "",
                 status_code: int = 200, pending: list[dict[str, Any]] | None = None,
-                attachment_error: AttachmentRefused | None = None, viewer: Any = None) -> Response:
+                attachment_error: AttachmentRefused | None = None, viewer: Any = None,
+                done: str | None = None) -> Response:
     return render(request, "agent_ticket.html", {
         **editor_context(pending, attachment_error),
         **({"viewer": viewer} if viewer is not None else {}),
         "ticket": ticket, "errors": errors or {}, "reply": reply,
         "departments": resources.departments(), "agents": resources.agents(),
         "statuses": list(Status), "priorities_list": list(Priority),
+        "done": done if done in DONE else None,
     }, status_code=status_code)
 
 
 async def view(request: Request) -> Response:
     account, _ = require_agent(request)
-    return ticket_view(request, _ticket(request.path_params["id"]), viewer=account)
+    return ticket_view(request, _ticket(request.path_params["id"]), viewer=account,
+                       done=request.query_params.get("done"))
 
 
-def _back_to_view(request: Request, ticket_id: str) -> Response:
+def _back_to_view(request: Request, ticket_id: str, done: str) -> Response:
     # Plain forms and htmx alike follow it (htmx's request follows the redirect and shows the
-    # view it leads to): the change itself stays at two calls.
-    return RedirectResponse(url(request, "agent_ticket", id=ticket_id), status_code=303)
+    # view it leads to): the change itself stays at two calls. The view says what was done.
+    return RedirectResponse(url(request, "agent_ticket", id=ticket_id, done=done), status_code=303)
 
 
 def _head(ticket_id: str) -> Ticket:
@@ -118,7 +126,7 @@ async def write(request: Request) -> Response:
     except TicketUnconfirmed:
         return ticket_view(request, _ticket(ticket_id), reply=message, errors={"message": "unconfirmed"},
                            status_code=409, pending=pending)
-    return _back_to_view(request, ticket_id)
+    return _back_to_view(request, ticket_id, "answered" if kind == "reply" else "noted")
 
 
 def _changes(form: Any, ticket: Ticket) -> Changes:
@@ -157,7 +165,7 @@ async def change(request: Request) -> Response:
         raise LoginRequired() from None
     except TicketChanged:
         return ticket_view(request, _ticket(ticket_id), errors={"changes": "stale"}, status_code=409)
-    return _back_to_view(request, ticket_id)
+    return _back_to_view(request, ticket_id, "changed")
 
 
 async def presence(request: Request) -> Response:
@@ -193,15 +201,16 @@ async def original_mail(request: Request) -> Response:
 
 
 async def earlier(request: Request) -> Response:
-    """The page of older messages (notes included) of a long thread."""
+    """The page of older messages (notes included) and changes of status of a long thread."""
     account, _ = require_agent(request)
     ticket_id = request.path_params["id"]
     if not is_ticket_id(ticket_id):
         raise HTTPException(404)
     try:
-        messages, cursor = earlier_messages(resources.table(), ticket_id, request.query_params.get("cursor", ""))
+        messages, events, cursor = earlier_thread(resources.table(), ticket_id, request.query_params.get("cursor", ""))
     except BadCursor:
         raise HTTPException(400, "bad-cursor") from None
     return render(request, "thread_earlier.html", {
-        "viewer": account, "ticket": {"id": ticket_id, "messages": messages, "earlier": cursor}, "key": None,
+        "viewer": account, "ticket": {"id": ticket_id, "thread": in_time_order(messages, events), "earlier": cursor},
+        "key": None,
         "routes": {"attachment": "agent_attachment", "original": "agent_original_mail", "earlier": "agent_earlier"}})

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from portal import resources
 from portal.home import home_page
-from portal.pages import client_key, go_to_screen, session
-from portal.rendering import render, screen_url
+from portal.pages import client_key, go_to, go_to_screen, session
+from portal.rendering import render, safe_next, screen_url
 from supportdesk import auth
 from supportdesk.accounts import end_sessions, normalize_email
 from supportdesk.limits import PASSWORD_MIN_CHARS
@@ -32,16 +32,22 @@ def _status(error: auth.AuthError) -> int:
 
 
 async def login_form(request: Request) -> Response:
+    # Where the user was going (a link followed while signed out): only a path of this site.
+    next_page = safe_next(request.query_params.get("next"), request.app.router)
     if session(request).identity():
-        return go_to_screen(request, "home")
+        return go_to(request, next_page) if next_page else go_to_screen(request, "home")
     notice = "password-changed" if request.query_params.get("reset") == "done" else None
-    return render(request, "login.html", {"email": "", "error": None, "notice": notice})
+    # A guest's start page: the departments below the login (not when a page sent them here).
+    start = {} if next_page else {"departments": list(resources.departments().values())}
+    return render(request, "login.html", {"email": "", "error": None, "notice": notice, "next": next_page,
+                                          **start})
 
 
 async def log_in(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email", ""))
     password = str(form.get("password", ""))
+    next_page = safe_next(str(form.get("next", "")), request.app.router)
     try:
         if first_reached(resources.table(), _for(LOGINS_PER_CLIENT, client_key(request))):
             raise auth.TooManyAttempts()
@@ -50,10 +56,13 @@ async def log_in(request: Request) -> Response:
         )
     except auth.AuthError as error:
         return render(
-            request, "login.html", {"email": email, "error": error.reason, "notice": None},
+            request, "login.html", {"email": email, "error": error.reason, "notice": None, "next": next_page},
             status_code=_status(error),
         )
     session(request).start(tokens)
+    if next_page:
+        # Back where the user was going: the whole page there (a form's draft comes back too).
+        return go_to(request, next_page)
     # htmx swaps the home page in at once (one round trip); a plain form is redirected.
     if request.headers.get("hx-request") == "true":
         response = await home_page(request)

@@ -19,6 +19,7 @@ from portal.pages import (
     editor_context,
     form_text,
     go_to,
+    go_to_screen,
     optional_identity,
     screen_url,
     session,
@@ -73,6 +74,9 @@ def _form_page(request: Request, *, values: TicketRequest, account: Account | No
 
 
 async def new_ticket_form(request: Request) -> Response:
+    if not request.query_params.get("department"):
+        # new.html without a department: choose it among those there are.
+        return go_to_screen(request, "departments")
     department = _department_or_404(request.query_params.get("department", ""))
     account = session(request).account()
     if not department.admits(account):

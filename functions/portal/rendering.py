@@ -7,7 +7,7 @@ fragment inside the whole page. Templates auto-escape; texts come from the catal
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route, Router
 
+from portal import resources
 from supportdesk.i18n import LANGUAGES, translations
 from supportdesk.limits import LIMITS
 from supportdesk.tickets import Priority
@@ -49,6 +50,7 @@ def environment(language: str) -> jinja2.Environment:
     env.filters["message_html"] = _message_html
     env.filters["when"] = lambda iso: _when(iso, language)
     env.filters["duration"] = lambda minutes: _duration(minutes, language)
+    env.globals["department_name"] = lambda slug: _department_name(slug, language)
     return env
 
 
@@ -70,12 +72,16 @@ def _message_html(message: Message) -> Markup:
 
 def _when(iso: str, language: str) -> str:
     """A stored UTC time in the reader's language (the browser then shows it in its zone)."""
-    from datetime import datetime
-
     from babel.dates import format_datetime
 
     moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return str(format_datetime(moment, "medium", tzinfo=timezone.utc, locale=language)) + " UTC"
+
+
+def _department_name(slug: str, language: str) -> str:
+    """A department's name in the reader's language (the list is kept a minute: no call)."""
+    department = resources.departments().get(slug)
+    return department.name(language) if department else slug
 
 
 def _duration(minutes: int, language: str) -> str:
@@ -93,6 +99,31 @@ def is_htmx(request: Request) -> bool:
         request.headers.get("hx-request") == "true"
         and request.headers.get("hx-history-restore-request") != "true"
     )
+
+
+def safe_next(value: str | None, router: Router) -> str | None:
+    """A return-to address (`next`) if it stays on this site: a relative path only. Never an
+    absolute URL, a scheme, `//host` or a backslash (browsers read `/\\host` as `//host`)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    # The login page is no place to return to, and the home page is where it leads anyway.
+    ends = {"/index.html", *(p for name in ("login", "home") for p in (SCREENS[name][0], url_for(router, name)))}
+    if parts.path in ends:
+        return None
+    return value
+
+
+def here(request: Request) -> str:
+    """The address the user sees (path and query): under htmx the static page
+    (HX-Current-URL), else this request's own. A path only, never a host."""
+    current = request.headers.get("hx-current-url") if is_htmx(request) else None
+    parts = urlsplit(current or str(request.url))
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def language_links(request: Request) -> dict[str, str]:
@@ -126,6 +157,9 @@ SCREENS: dict[str, tuple[str, str, str | None]] = {
     "agent_ticket": ("/agent/ticket.html", "agent_ticket", "agent_queue"),
     "agent_search": ("/agent/search.html", "agent_search", None),
     "agent_saved": ("/agent/saved.html", "agent_saved", None),
+    # What the site answers for an address it does not have (the local server serves it
+    # with a 404 status, as StaticFiles does with a 404.html).
+    "not_found": ("/404.html", "not_found", None),
 }
 
 
@@ -154,6 +188,13 @@ def _viewer(request: Request) -> Any:
     return session.viewer() if session is not None else None
 
 
+def _provider() -> dict[str, Any]:
+    """Whose client area this is, from the settings (template.yaml: ProviderName, ProviderLogoUrl)."""
+    current = resources.settings()
+    return {"name": current.provider_name, "logo": current.provider_logo_url,
+            "year": datetime.now(timezone.utc).year}
+
+
 def render(
     request: Request,
     template: str,
@@ -172,7 +213,9 @@ def render(
         "lang": language,
         "csrf_token": request.state.csrf_token,
         "language_links": language_links(request),
+        "here": safe_next(here(request), router),
         "viewer": _viewer(request),
+        "provider": _provider(),
         **(context or {}),
     }
     body = env.get_template(template).render(values)

@@ -3,6 +3,13 @@
 Who may reach a ticket is the domain's rule (supportdesk.access); this side keeps only the
 customer's ways in (its owner, a guest with the key of its link). Each action costs at most
 two data-store calls: the ticket it acts on, and the write.
+
+Every action says what it did (templates/_feedback.html). Under htmx the page comes back
+with the banner in it; without JavaScript the 303 after the POST carries it as `done` in
+the ticket's address, as `created` does for a new ticket: the static page hands its query to
+the fragment, so the same address works both ways, and nothing is kept on the server or in
+a cookie for it. Closing asks first: the Close button's POST answers with a second form
+(`sure=yes`), in the page's language, with or without JavaScript.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ from portal.pages import (
     session,
     url,
 )
-from portal.rendering import is_htmx, render
+from portal.rendering import is_htmx, render, screen_url
+
+# What an action can say it did (templates/_feedback.html); any other `done` says nothing.
+DONE = frozenset({"replied", "reopened", "closed", "confirmed"})
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.store import BadCursor
@@ -35,7 +45,7 @@ from supportdesk.tickets import (
     add_customer_reply,
     close_ticket,
     confirm_ticket,
-    earlier_messages,
+    earlier_thread,
     get_ticket,
     is_ticket_id,
     reply_problem,
@@ -63,7 +73,8 @@ def _ticket_for(request: Request, ticket_id: str, key: str | None, *,
 def thread_page(request: Request, ticket: Ticket, access: Access, key: str | None,
                 *, created: bool = False, reply: str = "", errors: dict[str, str] | None = None,
                 status_code: int = 200, pending: list[dict[str, Any]] | None = None,
-                attachment_error: AttachmentRefused | None = None) -> Response:
+                attachment_error: AttachmentRefused | None = None, done: str | None = None,
+                closing: bool = False) -> Response:
     return render(request, "ticket.html", {
         **editor_context(pending, attachment_error),
         "ticket": ticket,
@@ -72,19 +83,33 @@ def thread_page(request: Request, ticket: Ticket, access: Access, key: str | Non
         "created": created,
         "reply": reply,
         "errors": errors or {},
+        "done": done if done in DONE else None,
+        "closing": closing,
     }, status_code=status_code)
 
 
 async def ticket_page(request: Request) -> Response:
     key = request.query_params.get("key")
-    ticket, access = _ticket_for(request, request.path_params["id"], key)
-    return thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1")
+    ticket_id = request.path_params["id"].strip()
+    if not is_ticket_id(ticket_id) and is_ticket_id(ticket_id.upper()):
+        ticket_id = ticket_id.upper()  # abc-123456, as typed or copied: the same ticket
+    if not key and optional_identity(request) is None:
+        # The mail's link, opened signed out: nothing of the ticket (it may not exist), but
+        # the way to log in and come back to it.
+        raise HTTPException(404, "ticket-login")
+    ticket, access = _ticket_for(request, ticket_id, key)
+    response = thread_page(request, ticket, access, key, created=request.query_params.get("created") == "1",
+                           done=request.query_params.get("done"))
+    if ticket_id != request.path_params["id"] and is_htmx(request):
+        response.headers["HX-Replace-Url"] = screen_url(request.app.router, "ticket", False, id=ticket_id, key=key)
+    return response
 
 
-def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None) -> Response:
+def _after_change(request: Request, ticket: Ticket, access: Access, key: str | None,
+                  done: str | None = None) -> Response:
     if is_htmx(request):
-        return thread_page(request, ticket, access, key)
-    return go_to(request, url(request, "ticket", id=ticket.id, key=key))
+        return thread_page(request, ticket, access, key, done=done)
+    return go_to(request, url(request, "ticket", id=ticket.id, key=key, done=done))
 
 
 def _writer_checks(request: Request, access: Access) -> list[dict[str, Any]]:
@@ -117,6 +142,7 @@ async def reply_to_ticket(request: Request) -> Response:
         taken = uploads.claim(request, form, session(request).token_identity())
     except AttachmentRefused as refused:
         return files_refused(refused)
+    reopens = ticket.is_closed
     try:
         # The author is the ticket's requester, named as our profile named them. Another
         # message landing first (an agent's answer) is no reason to refuse this one.
@@ -126,15 +152,22 @@ async def reply_to_ticket(request: Request) -> Response:
     except AlsoRefused as refused:
         files = taken.refusal(refused.failed)
         return _session_ended(request) if files is None else files_refused(files)
-    return _after_change(request, ticket.customer_view(), access, key)
+    return _after_change(request, ticket.customer_view(), access, key, "reopened" if reopens else "replied")
 
 
 async def close(request: Request) -> Response:
     form = await request.form()
     key = form_text(form, "key") or None
-    ticket, access = _ticket_for(request, request.path_params["id"], key, for_write=True)
+    sure = form_text(form, "sure") == "yes"
+    # The first step shows the ticket: the session is checked as for viewing it (the
+    # profile); the second is checked by its write.
+    ticket, access = _ticket_for(request, request.path_params["id"], key, for_write=sure)
     if not ticket.confirmed:
         return thread_page(request, ticket, access, key, errors={"close": "unconfirmed"}, status_code=409)
+    if ticket.is_closed:  # closed meanwhile (another tab, an agent): nothing to ask or write
+        return _after_change(request, ticket, access, key, "closed")
+    if not sure:
+        return thread_page(request, ticket, access, key, closing=True)
     try:
         ticket = close_ticket(resources.table(), ticket, also=_writer_checks(request, access))
     except AlsoRefused:
@@ -142,7 +175,16 @@ async def close(request: Request) -> Response:
     except TicketChanged:
         fresh, _ = _ticket_for(request, ticket.id, key)
         return thread_page(request, fresh, access, key, errors={"close": "ticket-changed"}, status_code=409)
-    return _after_change(request, ticket, access, key)
+    return _after_change(request, ticket, access, key, "closed")
+
+
+async def back_to_ticket(request: Request) -> Response:
+    """An action's address opened as a page (a login's return after a form refused without
+    JavaScript, "Reload this page"): the ticket it acts on, not a dead end."""
+    ticket_id = request.path_params["id"]
+    if not is_ticket_id(ticket_id):
+        raise HTTPException(404)
+    return go_to(request, url(request, "ticket", id=ticket_id, key=request.query_params.get("key")))
 
 
 async def confirm(request: Request) -> Response:
@@ -155,7 +197,7 @@ async def confirm(request: Request) -> Response:
             ticket = confirm_ticket(resources.table(), ticket)
         except TicketChanged:  # confirmed meanwhile (a second click): that one sends the mail
             ticket, access = _ticket_for(request, ticket.id, key)
-    return _after_change(request, ticket, access, key)
+    return _after_change(request, ticket, access, key, "confirmed")
 
 
 async def download(request: Request) -> Response:
@@ -180,10 +222,10 @@ async def earlier(request: Request) -> Response:
     if head is None or access not in CUSTOMER:
         raise HTTPException(404)
     try:
-        messages, cursor = earlier_messages(resources.table(), ticket_id, request.query_params.get("cursor", ""))
+        messages, events, cursor = earlier_thread(resources.table(), ticket_id, request.query_params.get("cursor", ""))
     except BadCursor:
         raise HTTPException(400, "bad-cursor") from None
-    shown = replace(head, messages=messages, earlier=cursor).customer_view()
+    shown = replace(head, messages=messages, events=events, earlier=cursor).customer_view()
     return render(request, "thread_earlier.html", {
         "ticket": shown, "key": key if access is Access.GUEST else None,
         "routes": {"attachment": "attachment", "original": "original_mail", "earlier": "earlier"}})

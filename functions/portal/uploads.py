@@ -51,6 +51,12 @@ def refusal_text(request: Request, error: AttachmentRefused) -> str:
         ", ".join(sorted(policy.extensions)))).strip()
 
 
+def refusal(request: Request, error: AttachmentRefused) -> Response:
+    """400 with the reason in the user's words, and its code, for which the page may have a
+    shorter text to show in the file's row (its rules were already listed once)."""
+    return JSONResponse({"error": refusal_text(request, error), "reason": error.reason}, status_code=400)
+
+
 # Each slot lets a browser put up to the size limit into S3: a bounded number per hour, per
 # account, or per client (its address) for guests.
 UPLOAD_SLOTS_PER_ACCOUNT = 200
@@ -86,7 +92,7 @@ async def new_upload(request: Request) -> Response:
             content_type=str(form.get("content_type", "")),
         )
     except AttachmentRefused as error:
-        return JSONResponse({"error": refusal_text(request, error)}, status_code=400)
+        return refusal(request, error)
     return JSONResponse(upload, headers={"Cache-Control": "no-store"})
 
 
@@ -101,7 +107,7 @@ async def uploaded(request: Request) -> Response:
         upload = check_upload(resources.s3(), resources.settings().attachments_bucket,
                               resources.attachment_policy(), owner=owner, key=str(form.get("key", "")))
     except AttachmentRefused as error:
-        return JSONResponse({"error": refusal_text(request, error)}, status_code=400)
+        return refusal(request, error)
     resources.table().put(upload_item(upload, owner, time.time()))
     return JSONResponse({"token": upload.token, "filename": upload.filename},
                         headers={"Cache-Control": "no-store"})
@@ -126,7 +132,8 @@ def pending_uploads(form: FormData) -> list[dict[str, Any]]:
     pending = []
     for token in upload_tokens(form):
         try:
-            pending.append({"token": token, "filename": Upload.from_token(token).filename})
+            upload = Upload.from_token(token)
+            pending.append({"token": token, "filename": upload.filename, "size": upload.size})
         except AttachmentRefused:
             continue
     return pending

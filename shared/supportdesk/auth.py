@@ -22,6 +22,10 @@ class InvalidCredentials(AuthError):
     reason = "invalid-credentials"
 
 
+class MissingCredentials(AuthError):
+    reason = "missing-credentials"
+
+
 class TooManyAttempts(AuthError):
     reason = "too-many-attempts"
 
@@ -81,7 +85,7 @@ def _tokens(result: dict[str, Any], refresh_token: str | None = None) -> Tokens:
 
 def log_in(cognito: Any, client_id: str, email: str, password: str) -> Tokens:
     if not email.strip() or not password:
-        raise InvalidCredentials()
+        raise MissingCredentials()
     try:
         result = cognito.initiate_auth(
             ClientId=client_id,

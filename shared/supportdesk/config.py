@@ -40,6 +40,10 @@ class Settings:
     queue_target_hours: tuple[tuple[str, float], ...] = (("high", 4.0), ("normal", 24.0), ("low", 72.0))
     # Whether the assigned agent gets a mail when the customer answers (NotifyAssignee).
     notify_assignee: bool = False
+    # Whose client area this is (ProviderName, ProviderLogoUrl): the portal's header, footer
+    # and page titles show it. The logo is a path of the site (the CSP loads images from it).
+    provider_name: str = "Demo Hosting"
+    provider_logo_url: str = "/static/logo.svg"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +69,8 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             queue_target_hours=_targets(env.get("QUEUE_TARGET_HOURS", "")) or cls.queue_target_hours,
             notify_assignee=env.get("NOTIFY_ASSIGNEE", "false").lower() == "true",
+            provider_name=env.get("PROVIDER_NAME", "").strip() or cls.provider_name,
+            provider_logo_url=env.get("PROVIDER_LOGO_URL", "").strip() or cls.provider_logo_url,
         )
 
     def target_minutes(self, priority: str) -> int:

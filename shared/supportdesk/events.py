@@ -8,6 +8,10 @@ was stored. The table's stream hands each new event item to the notifier functio
 what fails; no web request and no mail intake waits for a mail or fails with one.
 
 An internal note makes no event: nothing about it can ever reach a channel.
+
+The outbox is for delivery and expires; what the thread shows of a change of status ("Closed
+by … on …") is a StatusChange, an item of the ticket's own partition written in the very
+same transaction (supportdesk.tickets._commit), kept as long as the ticket.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.store import Item
 
 if TYPE_CHECKING:
-    from supportdesk.tickets import Ticket
+    from supportdesk.tickets import Status, Ticket
 
 # Event items are kept for two weeks (the stream itself keeps records for 24 hours).
 EVENT_DAYS = 14
@@ -52,6 +56,32 @@ class TicketEvent:
     @property
     def by_agent(self) -> bool:
         return self.agent is not None
+
+
+class StatusMark(str, Enum):
+    """What a change of status is, in the thread."""
+
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    CHANGED = "changed"  # an agent set another status, neither closing nor reopening
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A change of status as the thread shows it, in time order between its messages."""
+
+    ticket_id: str
+    created_at: str
+    mark: StatusMark
+    status: Status  # the status it changed to
+    by: str  # the name of who changed it: an agent's, or the requester's
+    by_agent: bool = False
+
+    @property
+    def key(self) -> str:
+        """Its sort key in the ticket's partition: among the messages, by time; before a
+        message of the same moment (a reply that reopens: "Reopened", then the reply)."""
+        return f"MESSAGE#{self.created_at}#-{self.mark.value}"
 
 
 def event_item(event: TicketEvent, now: str, expires_at: int) -> Item:

@@ -46,7 +46,8 @@ from supportdesk.attachments import (
     safe_filename,
 )
 from supportdesk.departments import Department
-from supportdesk.i18n import DEFAULT_LANGUAGE, supported
+from supportdesk.i18n import supported
+from supportdesk.language import detect_language
 from supportdesk.limits import MESSAGE_BYTES, SUBJECT_CHARS
 from supportdesk.mail.parsing import MailHeaders, MailPart, ParsedMail, parse_headers, parse_mail
 from supportdesk.opening import one_line
@@ -144,7 +145,10 @@ def _receive(room: Mailroom, raw: bytes, envelope: _Envelope, held: Item | None,
     headers = parse_headers(raw)
     screened = _screen(room, headers, list(envelope.recipients), envelope.verdicts, envelope.envelope_sender, now)
     if isinstance(screened, _OverLimit):
-        return _hold(room, headers, screened, envelope, held, now)
+        return _hold(room, headers, raw, screened, envelope, held, now)
+    if isinstance(screened, _Stranger):
+        _notify_rejection(room, headers, raw, screened)
+        screened = Outcome("rejected", "unknown-sender")
     if isinstance(screened, Outcome):
         outcome = screened
     else:
@@ -212,6 +216,14 @@ class _Accepted:
 
 
 @dataclass(frozen=True)
+class _Stranger:
+    """An authenticated sender the department takes no mail from: told why, nothing opened."""
+
+    sender: str
+    department: Department
+
+
+@dataclass(frozen=True)
 class _OverLimit:
     """An authenticated sender's mail over the hourly allowance: to be held, not dropped."""
 
@@ -220,7 +232,7 @@ class _OverLimit:
 
 
 def _screen(room: Mailroom, headers: MailHeaders, recipients: list[str], verdicts: Verdicts,
-            envelope_sender: str, now: float) -> Outcome | _Accepted | _OverLimit:
+            envelope_sender: str, now: float) -> Outcome | _Accepted | _OverLimit | _Stranger:
     """Everything decided from the verdicts and the headers, before the body is read."""
     unwanted = _unwanted(headers, verdicts)
     if unwanted is not None:
@@ -256,7 +268,7 @@ def _authenticated_sender(headers: MailHeaders, verdicts: Verdicts, envelope_sen
 
 
 def _admit(room: Mailroom, headers: MailHeaders, sender: str, department: Department,
-           now: float) -> Outcome | _Accepted | _OverLimit:
+           now: float) -> _Accepted | _OverLimit | _Stranger:
     """An authenticated sender's mail, within the sender's allowance (or else held), from
     someone the department takes mail from."""
     if not ratelimit.allow(room.table, "mail", sender, limit=MAILS_PER_SENDER_PER_HOUR,
@@ -264,8 +276,7 @@ def _admit(room: Mailroom, headers: MailHeaders, sender: str, department: Depart
         return _OverLimit(sender, department)
     account = find_account_by_email(room.table, sender)
     if not department.admits(account):
-        _notify_rejection(room, headers, sender, department)
-        return Outcome("rejected", "unknown-sender")
+        return _Stranger(sender, department)
     return _Accepted(sender, account, department)
 
 
@@ -320,7 +331,8 @@ def _open(room: Mailroom, mail: ParsedMail, accepted: _Accepted, filed: _Filed) 
     if account is not None:
         requester = Requester.of(account)
     else:
-        language = supported(mail.language_hint) or DEFAULT_LANGUAGE
+        # A guest has no profile language: the mail's own header says it, or its words do.
+        language = supported(mail.language_hint) or detect_language(f"{mail.subject}\n{filed.body}")
         requester = Requester(mail.from_name or sender, sender, None, language)
     try:
         ticket = create_ticket(
@@ -388,20 +400,25 @@ def _refusal_words(refusal: AttachmentRefused, policy: AttachmentPolicy) -> str:
     return "type not allowed"
 
 
-def _notify_rejection(room: Mailroom, headers: MailHeaders, sender: str, department: Department) -> None:
+def _mail_language(headers: MailHeaders, raw: bytes) -> str:
+    """The language of a mail from someone without a profile: its header says, or its words
+    do (read only when a notice is to be written: most mail needs no notice)."""
+    return supported(headers.language_hint) or detect_language(f"{headers.subject}\n{parse_mail(raw).text}")
+
+
+def _notify_rejection(room: Mailroom, headers: MailHeaders, raw: bytes, stranger: _Stranger) -> None:
     """Tell an authenticated sender why nothing was opened (never an unauthenticated one)."""
-    if not ratelimit.allow(room.table, "notice", sender, limit=NOTICES_PER_SENDER_PER_DAY,
+    if not ratelimit.allow(room.table, "notice", stranger.sender, limit=NOTICES_PER_SENDER_PER_DAY,
                            window_seconds=86400):
         return
-    language = supported(headers.language_hint) or "es"
-    message = notifications.rejection(sender, headers.subject, headers.message_id, department,
-                                      language=language)
+    message = notifications.rejection(stranger.sender, headers.subject, headers.message_id, stranger.department,
+                                      language=_mail_language(headers, raw))
     notifications.send(room.ses, message)
 
 
 # -- held mail -------------------------------------------------------------------------------
 
-def _hold(room: Mailroom, headers: MailHeaders, over: _OverLimit, envelope: _Envelope, held: Item | None,
+def _hold(room: Mailroom, headers: MailHeaders, raw: bytes, over: _OverLimit, envelope: _Envelope, held: Item | None,
           now: float) -> Outcome:
     """Keep a mail over its sender's allowance, to be let in when the hour is over.
 
@@ -419,7 +436,7 @@ def _hold(room: Mailroom, headers: MailHeaders, over: _OverLimit, envelope: _Env
         # and this mail still is the hour's one to tell (at worst, told twice; never not).
         if ratelimit.claim(room.table, "held-notice", over.sender, envelope.ses_message_id,
                            window_seconds=HOUR, now=now):
-            _notify_hold(room, headers, over, release)
+            _notify_hold(room, headers, raw, over, release)
         actions = [*_record(room.table, envelope, Outcome("held", "rate-limited"), None),
                    room.table.put_action(item, "attribute_not_exists(PK)")]
     try:
@@ -444,9 +461,9 @@ def _moment(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _notify_hold(room: Mailroom, headers: MailHeaders, over: _OverLimit, release: float) -> None:
+def _notify_hold(room: Mailroom, headers: MailHeaders, raw: bytes, over: _OverLimit, release: float) -> None:
     account = find_account_by_email(room.table, over.sender)
-    language = account.language if account else supported(headers.language_hint) or DEFAULT_LANGUAGE
+    language = account.language if account else _mail_language(headers, raw)
     notifications.send(room.ses, notifications.held_notice(
         over.sender, headers.subject, headers.message_id, over.department, limit=MAILS_PER_SENDER_PER_HOUR,
         release=datetime.fromtimestamp(release, timezone.utc), language=language))

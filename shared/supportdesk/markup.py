@@ -1,4 +1,4 @@
-"""Messages are Markdown, rendered to safe HTML.
+r"""Messages are Markdown, rendered to safe HTML.
 
 Customers and agents write Markdown; everyone who opens the ticket sees the HTML. The text
 is untrusted, so the rendering is built to stay safe even if one layer fails, to take
@@ -37,6 +37,20 @@ time in proportion to the text whatever it holds, and never to lose a word of it
   empty header cells; only a table so ragged that widening would mostly add empty cells
   keeps a row's extra cells in its last one instead. (A link's address is its target, not text; an image inside a link or
   inside another image's description keeps only its description.)
+* Hosting text stays as typed (globs, cron lines, products, snake_case, dunder names, shell
+  comments). Emphasis: a run of `*` or `_` opens only between a space or punctuation
+  outside (not punctuation joining words, as in "/tmp/" or ".py") and a letter, digit or
+  opening punctuation inside, and closes the same way mirrored; so never inside a word
+  ("mi_variable", "2*3", "{{ 7*7 }}") nor from a glob ("*.php", "*/5 * * * *"), and
+  "__init__" is never bold. Headings: a "#" line is a heading only if its text starts with
+  a capital letter or a digit (maybe after "¿", "¡", quotes or "("), is at most
+  MAX_TITLE_CHARS long, is followed by a blank line, the end, a list, a quote or a fence,
+  and does not come right under a line of text; otherwise it is a line of text as typed
+  ("# comentario", "#!/bin/bash", "# Forzar HTTPS" over a config line, "# A\n# B").
+  Setext headings ("Title\n=====") are unchanged. A backslash is text, shown as typed: hosting
+  text is full of them (C:\inetpub\logs\*.log, \\server\share, RewriteRule ^index\.php$,
+  grep 'jpg\|png'), and nobody writing to a help desk means one as Markdown's escape; only
+  "\|" in a table's row is a pipe in its cell (GFM's way to write one; the table rule reads it).
 * Control characters other than whitespace are removed first: HTML cannot carry NUL, and
   none of them is visible.
 * Text longer than any message can be (MAX_MARKDOWN_CHARS: only the preview receives
@@ -61,6 +75,7 @@ if TYPE_CHECKING:
     import nh3
     from markdown_it import MarkdownIt
     from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_inline import StateInline
     from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset({
@@ -93,6 +108,19 @@ _BLANK_LINES = re.compile(r"\n(?:[ \t\f\v]*\n)+")
 # A fence's info string in braces ("{.python #id}", as Pandoc writes it): its first class.
 _BRACED_LANGUAGE = re.compile(r"\{\s*\.([^\s.#}]+)")
 _ELLIPSIS = "…"
+# Emphasis: what may follow an opening run and precede a closing one, besides letters and
+# digits ("*(opcional)*", "**[enlace](…)**", "**¡Hecho!**", "*`código`*").
+_OPENS_INSIDE = frozenset("([\"'`¿¡«")
+_CLOSES_INSIDE = frozenset(")]\"'`.!?:»…")
+# "__init__", "__name__": a Python name, never bold.
+_DUNDER = re.compile(r"__[^\W_](?:\w*[^\W_])?__(?![\w*])")
+# A "#" line: its markers and the text after them.
+_ATX_TITLE = re.compile(r"#{1,6}(?:[ \t]+(.*))?")
+# Opening punctuation a heading's text may start with, before its capital letter or digit.
+_TITLE_OPENING = "¿¡\"'«("
+MAX_TITLE_CHARS = 80
+# What a heading may have right under it (else it needs a blank line): a list, a quote, code.
+_AFTER_A_TITLE = re.compile(r"$|[-+*>][ \t]|[-+*>]$|\d{1,9}[.)](?:[ \t]|$)|```|~~~")
 # Elements inside a line of text; any other one separates words in an excerpt.
 _INLINE_TAGS = frozenset({"a", "b", "code", "em", "i", "strong"})
 
@@ -171,7 +199,9 @@ def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
     from markdown_it.common.utils import escapeHtml, mdTrim, unescapeAll
     from markdown_it.renderer import RendererHTML
+    from markdown_it.rules_block.heading import heading
     from markdown_it.rules_block.table import escapedSplit, getLine, table
+    from markdown_it.rules_inline.state_inline import Delimiter
     from markdown_it.token import Token
 
     class Markdown(MarkdownIt):
@@ -262,6 +292,27 @@ def _markdown() -> MarkdownIt:
         env["open_links"] = env.get("open_links", 0) - 1
         return renderer.renderToken(tokens, idx, options, env)
 
+    def emphasis(state: StateInline, silent: bool) -> bool:
+        # markdown-it's emphasis rule with _hosting_delimiters deciding what a run can do.
+        marker = state.src[state.pos]
+        if silent or marker not in "*_":
+            return False
+        length, can_open, can_close = _hosting_delimiters(state.src, state.pos, state.posMax)
+        for _ in range(length):
+            token = state.push("text", "", 0)
+            token.content = marker
+            state.delimiters.append(Delimiter(
+                marker=ord(marker), length=length, token=len(state.tokens) - 1, end=-1,
+                open=can_open, close=can_close,
+            ))
+        state.pos += length
+        return True
+
+    def heading_like_a_title(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+        if not _is_title(state, start, end):
+            return False
+        return heading(state, start, end, silent)
+
     markdown = Markdown("commonmark", {
         "html": False,
         "breaks": True,
@@ -271,10 +322,76 @@ def _markdown() -> MarkdownIt:
         "maxNesting": MAX_NESTING,
     }).enable("table")
     markdown.block.ruler.at("table", table_keeping_every_cell, {"alt": ["paragraph", "reference"]})
+    # Not "paragraph": a "#" line right under a line of text is that text's next line (a
+    # comment in pasted config), as it is on every other line of a paragraph.
+    markdown.block.ruler.at("heading", heading_like_a_title, {"alt": ["reference", "blockquote"]})
+    markdown.inline.ruler.at("emphasis", emphasis)
+    markdown.disable("escape")  # a backslash is text (see the module docstring)
     for name, rule in (("fence", fence), ("image", image), ("link_open", link_open),
                        ("link_close", link_close)):
         markdown.add_render_rule(name, rule)
     return markdown
+
+
+def _hosting_delimiters(src: str, start: int, end: int) -> tuple[int, bool, bool]:
+    """The length of the run of `*` or `_` at `start`, and whether it can open and close.
+
+    Emphasis as a person writing prose means it, not as hosting text uses these characters
+    (see "Emphasis" in the module's docstring). Looks at most two characters either side,
+    and a dunder name's length ahead, so parsing stays linear.
+    """
+    marker = src[start]
+    pos = start
+    while pos < end and src[pos] == marker:
+        pos += 1
+    length = pos - start
+    before = src[start - 1] if start > 0 else " "
+    before_that = src[start - 2] if start > 1 else " "
+    after = src[pos] if pos < end else " "
+    after_that = src[pos + 1] if pos + 1 < end else " "
+    dunder = marker == "_" and length == 2
+    can_open = (
+        _outside_a_word(before, before_that)
+        and (after.isalnum() or after in _OPENS_INSIDE)
+        and not (dunder and _DUNDER.match(src, start, end))
+    )
+    can_close = (
+        _outside_a_word(after, after_that)
+        and (before.isalnum() or before in _CLOSES_INSIDE)
+        and not (dunder and _ends_a_dunder(src, start, pos))
+    )
+    return length, can_open, can_close
+
+
+def _ends_a_dunder(src: str, start: int, pos: int) -> bool:
+    # Whether the "__" at start..pos closes a name like "__DIR__": back over its word only.
+    first = start
+    while first > 0 and (src[first - 1].isalnum() or src[first - 1] == "_"):
+        first -= 1
+    return _DUNDER.fullmatch(src, first, pos) is not None
+
+
+def _outside_a_word(char: str, next_char: str) -> bool:
+    # Space, or punctuation not joining two words ("(nota", "fin." but not "/tmp/", ".py").
+    return char.isspace() or (not char.isalnum() and not next_char.isalnum())
+
+
+def _is_title(state: StateBlock, start: int, end: int) -> bool:
+    """Whether the "#" line at `start` is a heading: see "Headings" in the docstring."""
+    line = state.src[state.bMarks[start] + state.tShift[start]:state.eMarks[start]]
+    title = _ATX_TITLE.fullmatch(line)
+    if title is None:
+        return True  # not a "#" line: markdown-it's rule says no
+    text = title.group(1).rstrip(" \t#").strip() if title.group(1) else ""
+    first = text.lstrip(_TITLE_OPENING)[:1]
+    if not (first.isupper() or first.isdigit()) or len(text) > MAX_TITLE_CHARS:
+        return False
+    following = start + 1
+    if following < end and state.sCount[following] - state.blkIndent < 4:
+        next_line = state.src[state.bMarks[following] + state.tShift[following]:state.eMarks[following]]
+        if not _AFTER_A_TITLE.match(next_line):
+            return False  # a comment over its config line, or one of a block of comments
+    return True
 
 
 def _language_of(info: str) -> str:

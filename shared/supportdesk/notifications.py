@@ -14,7 +14,7 @@ subject), and only then the acknowledgement.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlencode
 
 from supportdesk.accounts import get_account
@@ -22,7 +22,7 @@ from supportdesk.departments import Department
 from supportdesk.events import EventKind, TicketEvent
 from supportdesk.i18n import N_, translations
 from supportdesk.reply_address import reply_address
-from supportdesk.tickets import Message, Ticket, get_message
+from supportdesk.tickets import Message, Requester, Ticket, get_message
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -128,6 +128,15 @@ def _mail(department: Department, *, to: str, subject: str, lines: list[str], la
     return message
 
 
+def _hello(_: Callable[[str], str], requester: Requester) -> str:
+    """"Hello Ana," by the requester's name; a plain "Hello," when all we have is the address
+    (a mail without a display name): greeting someone by their address reads as a robot's."""
+    name = requester.name.strip()
+    if not name or "@" in name:
+        return _("Hello,")
+    return _("Hello %(name)s,") % {"name": name}
+
+
 def acknowledgement(ticket: Ticket, department: Department, *, link: str, guest: bool = False,
                     in_reply_to: str | None = None, reply_to: str | None = None) -> EmailMessage:
     """The mail that confirms a new ticket, in the requester's language."""
@@ -136,7 +145,7 @@ def acknowledgement(ticket: Ticket, department: Department, *, link: str, guest:
     language = ticket.requester.language
     _ = translations(language).gettext
     lines = [
-        _("Hello %(name)s,") % {"name": ticket.requester.name},
+        _hello(_, ticket.requester),
         "",
         _("We received your ticket %(id)s, \u201c%(subject)s\u201d, for %(department)s.")
         % {"id": ticket.id, "subject": ticket.subject, "department": department.name(language)},
@@ -180,8 +189,8 @@ def agent_reply(ticket: Ticket, department: Department, reply: Message, *, link:
     ]
     if files:
         footer.insert(2, _("Attachments (on our website): %(names)s") % {"names": ", ".join(files)})
-    lines = [_(REPLY_MARKER), "", _("Hello %(name)s,") % {"name": ticket.requester.name}, "", reply.body, *footer]
-    html = _reply_html(reply, lines_before=[_(REPLY_MARKER), _("Hello %(name)s,") % {"name": ticket.requester.name}],
+    lines = [_(REPLY_MARKER), "", _hello(_, ticket.requester), "", reply.body, *footer]
+    html = _reply_html(reply, lines_before=[_(REPLY_MARKER), _hello(_, ticket.requester)],
                        lines_after=footer, link=link, language=language)
     return _mail(
         department, to=formataddr((ticket.requester.name, ticket.requester.email)),
@@ -217,7 +226,7 @@ def closed_notice(ticket: Ticket, department: Department, *, agent: str, link: s
     _ = translations(language).gettext
     domain = department.email.split("@", 1)[1]
     lines = [
-        _("Hello %(name)s,") % {"name": ticket.requester.name},
+        _hello(_, ticket.requester),
         "",
         _("Your ticket %(id)s, \u201c%(subject)s\u201d, was closed by %(agent)s.")
         % {"id": ticket.id, "subject": ticket.subject, "agent": agent},

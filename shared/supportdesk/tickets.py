@@ -33,7 +33,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supportdesk.attachments import Attachment
-from supportdesk.events import EVENT_DAYS, EventKind, TicketEvent, event_item
+from supportdesk.events import EVENT_DAYS, EventKind, StatusChange, StatusMark, TicketEvent, event_item
 from supportdesk.i18n import N_
 from supportdesk.limits import message_problem
 from supportdesk.markup import excerpt_of_html, render_markdown
@@ -268,6 +268,8 @@ class Ticket:
     viewers: tuple[Viewer, ...] = ()
     # Where the older messages go on, when `messages` holds only the latest page of them.
     earlier: str | None = None
+    # The changes of status among those messages (closed, reopened, an agent's), for the thread.
+    events: tuple[StatusChange, ...] = ()
 
     @property
     def is_closed(self) -> bool:
@@ -277,6 +279,11 @@ class Ticket:
     def in_queue(self) -> bool:
         return self.status in AWAITING_AGENT and self.confirmed and self.waiting_since is not None
 
+    @property
+    def thread(self) -> tuple[Message | StatusChange, ...]:
+        """Its messages and changes of status, in time order."""
+        return in_time_order(self.messages, self.events)
+
     def customer_view(self) -> Ticket:
         """The ticket as its customer may see it: no agents' notes, no agents' presence."""
         return replace(self, messages=tuple(m for m in self.messages if not m.internal), viewers=())
@@ -284,6 +291,13 @@ class Ticket:
     def viewers_besides(self, agent_id: str, now: float | None = None) -> tuple[Viewer, ...]:
         moment = time.time() if now is None else now
         return tuple(v for v in self.viewers if v.agent_id != agent_id and v.until > moment)
+
+
+def in_time_order(messages: Sequence[Message],
+                  events: Sequence[StatusChange]) -> tuple[Message | StatusChange, ...]:
+    """Messages and changes of status as the thread shows them: by their sort keys (time)."""
+    items: list[Message | StatusChange] = [*messages, *events]
+    return tuple(sorted(items, key=lambda item: item.key))
 
 
 def owner_key(account_id: str | None, email: str) -> str:
@@ -391,6 +405,55 @@ def message_from_item(item: Item) -> Message:
     )
 
 
+def _status_change_item(change: StatusChange) -> Item:
+    return {
+        "PK": f"TICKET#{change.ticket_id}",
+        "SK": change.key,
+        "type": "StatusChange",
+        "ticket_id": change.ticket_id,
+        "created_at": change.created_at,
+        "mark": change.mark.value,
+        "status": change.status.value,
+        "by": change.by,
+        "by_agent": change.by_agent,
+    }
+
+
+def status_change_from_item(item: Item) -> StatusChange:
+    return StatusChange(
+        ticket_id=item["ticket_id"],
+        created_at=item["created_at"],
+        mark=StatusMark(item["mark"]),
+        status=Status(item["status"]),
+        by=item["by"],
+        by_agent=bool(item.get("by_agent", False)),
+    )
+
+
+def _thread_items(items: Sequence[Item]) -> tuple[tuple[Message, ...], tuple[StatusChange, ...]]:
+    """The messages and the changes of status among a partition's items, in their order."""
+    thread = [i for i in items if str(i["SK"]).startswith("MESSAGE#")]
+    return (tuple(message_from_item(i) for i in thread if i.get("type") != "StatusChange"),
+            tuple(status_change_from_item(i) for i in thread if i.get("type") == "StatusChange"))
+
+
+def _status_change(before: Ticket, after: Ticket, event: TicketEvent | None) -> StatusChange | None:
+    """What the thread shows of a change: a ticket closed, reopened (by a reply, or by an
+    agent), or given another status by an agent; nothing for the status a reply brings."""
+    if event is None or before.status is after.status:
+        return None
+    if after.is_closed:
+        mark = StatusMark.CLOSED
+    elif before.is_closed:
+        mark = StatusMark.REOPENED
+    elif event.kind is EventKind.CHANGED:
+        mark = StatusMark.CHANGED
+    else:
+        return None
+    return StatusChange(after.id, after.updated_at, mark, after.status, by=event.agent or after.requester.name,
+                        by_agent=event.agent is not None)
+
+
 def find_attachment(ticket: Ticket, attachment_id: str) -> Attachment | None:
     return next((a for m in ticket.messages for a in m.attachments if a.id == attachment_id), None)
 
@@ -452,8 +515,8 @@ def _queue_moves(table: Table, before: Ticket | None, after: Ticket) -> list[dic
 def _commit(table: Table, before: Ticket, after: Ticket, *, event: TicketEvent | None,
             message: Message | None = None, also: Sequence[dict[str, Any]] = ()) -> Ticket:
     """Write `after` over `before` (the version it was computed from) with its message, queue
-    counts and event, or nothing: TicketChanged if the ticket changed meanwhile, AlsoRefused
-    if a condition of `also` failed."""
+    counts, event and change of status for the thread, or nothing: TicketChanged if the ticket
+    changed meanwhile, AlsoRefused if a condition of `also` failed."""
     after = replace(after, version=before.version + 1, viewers=())
     if before.version:
         condition, values = "version = :seen", {":seen": before.version}
@@ -465,6 +528,9 @@ def _commit(table: Table, before: Ticket, after: Ticket, *, event: TicketEvent |
     actions += _queue_moves(table, before, after)
     if event is not None:
         actions.append(table.put_action(_event_item(replace(event, ticket=after))))
+    status_change = _status_change(before, after, event)
+    if status_change is not None:
+        actions.append(table.put_action(_status_change_item(status_change)))
     try:
         table.transact([*actions, *also])
     except ConditionFailed as failure:
@@ -473,7 +539,7 @@ def _commit(table: Table, before: Ticket, after: Ticket, *, event: TicketEvent |
         if "ConditionalCheckFailed" in failure.reasons[:len(actions)]:
             raise TicketChanged(after.id) from failure
         raise
-    return after
+    return replace(after, events=(*after.events, status_change)) if status_change else after
 
 
 def _event_item(event: TicketEvent) -> Item:
@@ -495,7 +561,7 @@ def _with_message(table: Table, ticket: Ticket,
             fresh = get_ticket_head(table, ticket.id)
             if fresh is None:
                 raise
-            ticket = replace(fresh, messages=ticket.messages)
+            ticket = replace(fresh, messages=ticket.messages, events=ticket.events)
             continue
         return replace(stored, messages=(*ticket.messages, message)), message
     raise TicketChanged(ticket.id)
@@ -582,16 +648,19 @@ def get_ticket(table: Table, ticket_id: str, *, whole: bool = False) -> Ticket |
     head = next((i for i in items if i["SK"] == "TICKET"), None)
     if head is None:
         return None
-    messages = tuple(message_from_item(i) for i in items if i["SK"].startswith("MESSAGE#"))
-    return replace(ticket_from_item(head, messages), earlier=cursor)
+    messages, events = _thread_items(items)
+    return replace(ticket_from_item(head, messages), earlier=cursor, events=events)
 
 
-def earlier_messages(table: Table, ticket_id: str, cursor: str) -> tuple[tuple[Message, ...], str | None]:
-    """The page of messages before `cursor` (oldest first), and where the ones before go on
-    (BadCursor for a cursor of another list)."""
+def earlier_thread(table: Table, ticket_id: str,
+                   cursor: str) -> tuple[tuple[Message, ...], tuple[StatusChange, ...], str | None]:
+    """The page of the thread before `cursor`: its messages and changes of status (oldest
+    first), and where the ones before go on (BadCursor for a cursor of another list)."""
     page = table.page("PK", f"TICKET#{ticket_id}", index=None, sort_key="SK", cursor=cursor, size=THREAD_PAGE,
                       newest_first=True)
-    return tuple(reversed([message_from_item(i) for i in page.items if str(i["SK"]).startswith("MESSAGE#")])), page.cursor
+    messages, events = _thread_items(list(reversed(page.items)))
+    return messages, events, page.cursor
+
 
 
 def get_ticket_head(table: Table, ticket_id: str) -> Ticket | None:

@@ -278,8 +278,10 @@ def create_user_pool(cognito: Any, logical_id: str, props: dict[str, Any]) -> st
     _check("AWS::Cognito::UserPool", logical_id, props, {
         "UserPoolName", "DeletionProtection", "AdminCreateUserConfig", "UsernameConfiguration",
         "AutoVerifiedAttributes", "AccountRecoverySetting", "Policies", "Schema",
-        "UsernameAttributes", "AliasAttributes", "MfaConfiguration",
+        "UsernameAttributes", "AliasAttributes", "MfaConfiguration", "LambdaConfig",
     })
+    # Functions do not run in moto: locally Cognito's mails are its own (the dev outbox).
+    props = {k: v for k, v in props.items() if k != "LambdaConfig"}
     name = props["UserPoolName"]
     for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
         if pool["Name"] == name:

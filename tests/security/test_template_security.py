@@ -23,7 +23,7 @@ from supportdesk_dev.provision import TEMPLATE_PATH, load_template, provision
 from supportdesk_dev.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("WebFunction", "InboundFunction", "NotifierFunction")
+FUNCTIONS = ("WebFunction", "InboundFunction", "NotifierFunction", "CognitoMessagesFunction")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self' https://*.amazonaws.com; form-action 'self'; frame-ancestors 'none'; "
@@ -53,7 +53,7 @@ def properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
     found = []
-    for policy in properties(template, function)["Policies"]:
+    for policy in properties(template, function).get("Policies", []):
         found += policy["Statement"]
     return found
 
@@ -81,7 +81,7 @@ def behaviours(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_functions_have_explicit_statements_only_and_no_star_resource(template: dict[str, Any]) -> None:
     for function in FUNCTIONS:
-        for policy in properties(template, function)["Policies"]:
+        for policy in properties(template, function).get("Policies", []):
             # No SAM policy templates (DynamoDBCrudPolicy, S3CrudPolicy...) and no managed
             # policies (AmazonS3FullAccess...): only statements written out here.
             assert isinstance(policy, dict) and set(policy) == {"Statement"}, policy
@@ -143,6 +143,24 @@ def test_the_intake_function_may_do_exactly_what_the_intake_does(template: dict[
         (["ses:SendRawEmail"], [MAIL_IDENTITY]),
         (["secretsmanager:GetSecretValue"], [{"Ref": "SigningSecret"}]),
     ]
+
+
+def test_cognitos_message_trigger_may_do_nothing_but_log(template: dict[str, Any]) -> None:
+    # It words Cognito's mails from the event alone (the user's locale attribute): no table,
+    # no secret, no mail of its own. Its role is SAM's basic one: logs and traces only.
+    assert grants(template, "CognitoMessagesFunction") == []
+    translated = sam_translate(copy.deepcopy(template))
+    role = translated["Resources"]["CognitoMessagesFunctionRole"]["Properties"]
+    assert "Policies" not in role or role["Policies"] == []
+    managed = json.dumps(role["ManagedPolicyArns"])
+    assert "AWSLambdaBasicExecutionRole" in managed and "AWSXrayWriteOnlyAccess" in managed
+    assert len(role["ManagedPolicyArns"]) == 2
+    # Cognito, and only this pool, may invoke it; the pool names it by its fixed name.
+    permission = properties(template, "CognitoMessagesPermission")
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    trigger = properties(template, "UserPool")["LambdaConfig"]["CustomMessage"]["Fn::Sub"]
+    assert trigger.endswith(":function:" + properties(template, "CognitoMessagesFunction")["FunctionName"]["Fn::Sub"])
 
 
 def test_no_function_may_scan_delete_or_batch_write(template: dict[str, Any]) -> None:

@@ -248,7 +248,7 @@ def test_after_a_password_reset_every_other_browser_is_out_at_once(
 
     written = as_before("POST", f"/api/tickets/{ticket_id}/replies", message="Escrito después del cambio.")
     assert written.status_code == 303 and written.headers["location"] == "/api/login"
-    closed = as_before("POST", f"/api/tickets/{ticket_id}/close")
+    closed = as_before("POST", f"/api/tickets/{ticket_id}/close", sure="yes")
     assert closed.status_code == 303 and closed.headers["location"] == "/api/login"
     stored = get_ticket(table, ticket_id)
     assert stored is not None and stored.message_count == 1 and not stored.is_closed

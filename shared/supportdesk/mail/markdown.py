@@ -25,8 +25,6 @@ from functools import cache
 from typing import Any
 
 _LINE_WITH_CONTENT = re.compile(r"^(.*)", re.MULTILINE)  # markdownify's, for its list items
-# A backslash that Markdown would read as escaping the ASCII punctuation after it.
-_ESCAPING_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
 def html_to_markdown(html: str) -> str:
@@ -42,7 +40,10 @@ def html_to_markdown(html: str) -> str:
     for tag in soup.find_all(["head", "script", "style"]):
         if not tag.decomposed:
             tag.decompose()
-    converter = _converter_class()(_prepare(soup), heading_style=_ATX, bullets="-")
+    # Nothing escaped: the portal's Markdown reads a backslash as text and keeps hosting text
+    # ("*.log", "mi_variable") as typed, so a mail's words need no escape to read as written.
+    converter = _converter_class()(_prepare(soup), heading_style=_ATX, bullets="-",
+                                   escape_asterisks=False, escape_underscores=False, escape_misc=False)
     return str(converter.convert_soup(soup)).strip("\n")
 
 
@@ -278,7 +279,7 @@ def _converter_class() -> Any:
 
     class Converter(base):
         """markdownify's, with images as their alt text, list items numbered in linear time
-        (it counts every item's previous siblings: 8 s for 15,000 items), backslashes kept,
+        (it counts every item's previous siblings: 8 s for 15,000 items),
         and data tables laid out whole (_table_markdown)."""
 
         def __init__(self, tables: _Tables, **options: Any) -> None:
@@ -287,10 +288,6 @@ def _converter_class() -> Any:
             self.tables = tables
             self.texts: dict[int, str] = {}  # id(cell or caption) -> its Markdown
 
-        def escape(self, text: str, parent_tags: Any) -> str:
-            # A backslash before punctuation escapes it in Markdown, and would vanish: C:\*.log,
-            # or a\|b in a cell, must read as written.
-            return str(super().escape(_ESCAPING_BACKSLASH.sub(r"\\\\", text), parent_tags))
 
         def convert_a(self, el: Any, text: str, parent_tags: Any) -> str:
             # A link's words are one line: blocks inside it (a marketing mail's button, or a

@@ -280,3 +280,22 @@ def test_the_template_gives_the_provider_to_the_functions() -> None:
     assert pattern.match("/static/acme.png") and not pattern.match("//evil.example/logo.svg")
     assert not pattern.match("https://evil.example/logo.svg")
 
+
+
+def test_an_address_the_site_does_not_have_gets_its_not_found_page_at_the_edge() -> None:
+    import json
+
+    template = load_template()
+    function = template["Resources"]["SitePagesFunction"]["Properties"]
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and function["AutoPublish"] is True
+    code = function["FunctionCode"]
+    pages = json.loads(re.search(r"var PAGES = (\[.*?\]);", code, re.S).group(1))  # type: ignore[union-attr]
+    site = REPO / "site"
+    assert sorted(pages) == sorted(["/", *("/" + p.relative_to(site).as_posix() for p in site.rglob("*.html"))])
+    assert '"/404.html"' in code and "/static/" in code
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    (association,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert association == {"EventType": "viewer-request",
+                           "FunctionARN": {"Fn::GetAtt": ["SitePagesFunction", "FunctionMetadata.FunctionARN"]}}
+    assert all("FunctionAssociations" not in behaviour for behaviour in config["CacheBehaviors"])  # not the API's
+    assert "CustomErrorResponses" not in config

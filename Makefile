@@ -77,7 +77,7 @@ LAYER_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-
 # speak (supportdesk.i18n.LANGUAGES) and root, which both inherit from.
 LAYER_LOCALES := root es en
 
-.PHONY: build-python lock build-SharedLayer build-WebFunction build-InboundFunction build-NotifierFunction build-DepartmentsFunction
+.PHONY: build-python lock build-SharedLayer build-WebFunction build-InboundFunction build-NotifierFunction build-DepartmentsFunction build-CognitoMessagesFunction
 
 # BUILD_PYTHON runs (a pyenv shim of a version not selected does not) and is the runtime's version.
 build-python:
@@ -133,9 +133,8 @@ build-DepartmentsFunction: build-python
 	$(call build-function,departments)
 
 # Cognito's custom-message trigger: its package only.
-build-CognitoMessagesFunction:
-	cp -r functions/cognito_messages "$(ARTIFACTS_DIR)/cognito_messages"
-	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+build-CognitoMessagesFunction: build-python
+	$(call build-function,cognito_messages)
 
 # The layer: the supportdesk package (the domain only; the local stack and the CLI are
 # supportdesk_dev, which stays out) and the locked dependencies (shared/requirements.txt,

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from browser_words import TEXTS
 from conftest import Person
 from playwright.sync_api import expect
 from test_browser_attachments import drop_files
@@ -15,26 +16,6 @@ from test_browser_attachments import drop_files
 from supportdesk.limits import LIMITS
 
 pytestmark = pytest.mark.browser
-
-WORDS = {
-    "locale": ("es-ES", "en-GB"),
-    "email": ("Correo electrónico", "E-mail"),
-    "password": ("Contraseña", "Password"),
-    "login": ("Ingresar", "Log in"),
-    "subject": ("Asunto", "Subject"),
-    "message": ("Mensaje", "Message"),
-    "preview": ("Previsualizar", "Preview"),
-    "submit": ("Enviar", "Submit"),
-    "support": ("Soporte", "Support"),
-    "skip": ("Saltar al contenido", "Skip to content"),
-    "reply": ("Enviar respuesta", "Send reply"),
-    "close": ("Cerrar ticket", "Close ticket"),
-    "sure": ("Sí, cerrar el ticket", "Yes, close the ticket"),
-    "missing login": ("Escriba su correo electrónico y su contraseña.", "Write your e-mail and your password."),
-    "missing subject": ("Escriba un asunto: una breve descripción de su consulta o problema.",
-                        "Write a subject: a short description of your question or problem."),
-}
-TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 
 
 def violations(page: Any) -> list[str]:

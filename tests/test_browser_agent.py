@@ -16,6 +16,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import pytest
+from browser_words import TEXTS
 from conftest import Person, every_text, free_port, mails_to
 from playwright.sync_api import expect
 
@@ -26,30 +27,6 @@ from supportdesk_dev.stack import LocalStack
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ("es", "en")
-
-# What each step reads on the page, in Spanish and in English.
-WORDS = {
-    "locale": ("es-ES", "en-GB"),
-    "email": ("Correo electrónico", "E-mail"),
-    "password": ("Contraseña", "Password"),
-    "login": ("Ingresar", "Log in"),
-    "open": ("Abrir ticket", "Open ticket"),
-    "subject": ("Asunto", "Subject"),
-    "message": ("Mensaje", "Message"),
-    "submit": ("Enviar", "Submit"),
-    "bold": ("Negrita", "Bold"),
-    "note": ("Añadir nota interna", "Add internal note"),
-    "reply": ("Enviar respuesta al cliente", "Send reply to the customer"),
-    "ready": ("listo", "ready"),
-    "answered": ("Respondido", "Answered"),
-    "awaiting": ("Esperando su respuesta", "Awaiting your reply"),
-    "customer-reply": ("Respuesta del cliente", "Customer-Reply"),
-    "mine": ("Mis tickets", "My tickets"),
-    "search": ("Buscar por ID de ticket, asunto o texto", "Search by ticket ID, subject or text"),
-    "no-match": ("Ningún ticket coincide con su búsqueda.", "No ticket matches your search."),
-    "above": ("##- Escriba su respuesta encima de esta línea -##", "##- Please type your reply above this line -##"),
-}
-TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(LANGUAGES)}
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +154,7 @@ def test_an_agent_answers_a_web_ticket_and_the_customer_answers_back_by_mail(
     console.set_input_files("#attachment-files", files=[
         {"name": "certificado.txt", "mimeType": "text/plain", "buffer": b"Certificado renovado el 25/11.\n"}])
     expect(console.locator(".upload.done .upload-state")).to_have_text(t["ready"])
-    console.get_by_role("button", name=t["reply"]).click()
+    console.get_by_role("button", name=t["agent reply"]).click()
     console.locator(".thread > li.from-agent:not(.note) .message-body strong", has_text="Importante").wait_for()
     expect(console.locator("#ticket-status")).to_have_text(t["answered"])
 

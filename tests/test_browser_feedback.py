@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from browser_words import TEXTS
 from conftest import Person, csrf_token
 from playwright.sync_api import expect
 
@@ -18,31 +19,6 @@ from supportdesk.tickets import Agent, Changes, Status, change_ticket, get_ticke
 
 ID = re.compile(r"[A-Z]{3}-\d{6}")
 
-WORDS = {
-    "locale": ("es-ES", "en-GB"),
-    "email": ("Correo electrónico", "E-mail"),
-    "password": ("Contraseña", "Password"),
-    "login": ("Ingresar", "Log in"),
-    "subject": ("Asunto", "Subject"),
-    "message": ("Mensaje", "Message"),
-    "submit": ("Enviar", "Submit"),
-    "reply": ("Enviar respuesta", "Send reply"),
-    "reopen": ("Enviar y reabrir", "Send and reopen"),
-    "close": ("Cerrar ticket", "Close ticket"),
-    "sure": ("Sí, cerrar el ticket", "Yes, close the ticket"),
-    "keep": ("No, mantenerlo abierto", "No, keep it open"),
-    "ask": ("¿Cerrar este ticket?", "Close this ticket?"),
-    "opened": ("Su ticket fue creado", "Your ticket was created"),
-    "replied": ("Su respuesta fue enviada. Le responderemos aquí", "Your reply was sent. We will answer you here"),
-    "reopened": ("Su respuesta fue enviada y el ticket está abierto de nuevo.",
-                 "Your reply was sent and the ticket is open again."),
-    "closed": ("El ticket está cerrado.", "The ticket is closed."),
-    "closed by": ("Cerrado por Ana Pérez el", "Closed by Ana Pérez on"),
-    "reopened by": ("Reabierto por Ana Pérez el", "Reopened by Ana Pérez on"),
-    "status": ("Pendiente de nuestro equipo", "Waiting for our team"),
-    "closed status": ("Cerrado", "Closed"),
-}
-TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 WIDE, NARROW = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
@@ -199,7 +175,7 @@ def test_each_action_is_announced_where_the_focus_goes(
     page.get_by_label(t["subject"]).fill("El correo de ana.es rebota")
     page.get_by_label(t["message"]).fill("Desde las 10:00 todo el correo a info@ana.es rebota con 550.")
     page.get_by_role("button", name=t["submit"], exact=True).click()
-    expect_banner(page, "opened", t["opened"])
+    expect_banner(page, "opened", t["opened banner"])
 
     page.get_by_label(t["message"]).fill("También rebota el correo a ventas@ana.es.")
     page.get_by_role("button", name=t["reply"]).click()
@@ -217,12 +193,12 @@ def test_each_action_is_announced_where_the_focus_goes(
 
     page.get_by_role("button", name=t["close"]).click()
     page.get_by_role("button", name=t["sure"]).click()
-    expect_banner(page, "closed", t["closed"])
+    expect_banner(page, "closed", t["closed banner"])
     expect(page.locator("#ticket-status")).to_have_text(t["closed status"])
 
     page.get_by_label(t["message"]).fill("Vuelve a rebotar desde las 18:00.")
     page.get_by_role("button", name=t["reopen"]).click()
-    expect_banner(page, "reopened", t["reopened"])
+    expect_banner(page, "reopened", t["reopened banner"])
     expect(page.locator("#ticket-status")).to_have_text(t["status"])
     # The thread tells the story in time order, each change between the messages around it.
     kinds = page.locator(".thread > li").evaluate_all(
@@ -381,7 +357,7 @@ def test_without_javascript_the_banner_and_the_confirmation_take_the_focus(
         page.get_by_label(t["subject"]).fill("Mail bounces")
         page.get_by_label(t["message"]).fill("Since 10:00 every mail to info@ana.es bounces with 550.")
         page.get_by_role("button", name=t["submit"], exact=True).click()
-        expect_banner(page, "opened", t["opened"])
+        expect_banner(page, "opened", t["opened banner"])
 
         page.get_by_label(t["message"]).fill("It bounces for sales@ana.es too.")
         page.get_by_role("button", name=t["reply"]).click()
@@ -395,7 +371,7 @@ def test_without_javascript_the_banner_and_the_confirmation_take_the_focus(
         page.get_by_role("button", name=t["close"]).click()
         page.get_by_role("button", name=t["sure"]).click()
         page.wait_for_url("**done=closed")
-        expect_banner(page, "closed", t["closed"])
+        expect_banner(page, "closed", t["closed banner"])
         expect(page.locator(".thread [data-mark=closed]")).to_contain_text("Closed by Ana Pérez on")
     finally:
         context.close()

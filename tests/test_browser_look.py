@@ -13,6 +13,7 @@ from datetime import timezone
 from typing import Any
 
 import pytest
+from browser_words import TEXTS
 from conftest import Person, browser_client, datastore_calls
 
 from supportdesk.store import Table
@@ -22,28 +23,6 @@ LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 SIZES = {"laptop": LAPTOP, "phone": PHONE}
 
-WORDS = {
-    "locale": ("es-ES", "en-GB"),
-    "email": ("Correo electrónico", "E-mail"),
-    "password": ("Contraseña", "Password"),
-    "login": ("Ingresar", "Log in"),
-    "menu": ("Menú", "Menu"),
-    "support": ("Soporte", "Support"),
-    "open": ("Abrir Ticket", "Open Ticket"),
-    "mine": ("Mis tickets", "My tickets"),
-    "back": ("← Mis tickets", "← My tickets"),
-    "subject": ("Asunto", "Subject"),
-    "sales": ("Ventas", "Sales"),
-    "billing": ("Facturación", "Billing"),
-    "locked": ("requiere iniciar sesión", "requires login"),
-    "department": ("Departamento", "Department"),
-    "priority": ("Prioridad", "Priority"),
-    "high": ("Alta", "High"),
-    "opened": ("Abierto", "Opened"),
-    "updated": ("Última actualización", "Last updated"),
-    "no-open": ("No tiene tickets abiertos.", "You have no open tickets."),
-}
-TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 
 # Every screen a customer or a guest meets, by its static page, and what shows it is loaded.
 GUEST_PAGES = {"/": "#email", "/departments.html": ".departments", "/password.html": "#email",
@@ -171,13 +150,13 @@ def test_support_open_ticket_opens_from_the_keyboard_and_reaches_the_form(
     sign_in(page, live_server, make_customer(language=language), t)
     support = page.locator(".bar .submenu > summary")
     assert support.inner_text().strip() == t["support"]
-    open_ticket = page.get_by_role("link", name=t["open"], exact=True)
+    open_ticket = page.get_by_role("link", name=t["open ticket"], exact=True)
     assert not open_ticket.is_visible()  # closed until asked for
     support.focus()
     page.keyboard.press("Enter")
     assert open_ticket.is_visible() and page.get_by_role("link", name=t["mine"], exact=True).first.is_visible()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent.trim()") == t["open"]
+    assert page.evaluate("document.activeElement.textContent.trim()") == t["open ticket"]
     page.keyboard.press("Escape")  # closes the menu, the focus back on its toggle
     assert not open_ticket.is_visible()
     assert page.evaluate("document.activeElement.textContent.trim()") == t["support"]
@@ -202,7 +181,7 @@ def test_on_a_phone_the_menu_opens_from_the_keyboard_and_reaches_the_form(
     page.locator(".bar .menu > summary").focus()
     for key in ("Enter", "Tab", "Enter", "Tab"):  # Menu, then Support, then Open Ticket
         page.keyboard.press(key)
-    assert page.evaluate("document.activeElement.textContent.trim()") == t["open"]
+    assert page.evaluate("document.activeElement.textContent.trim()") == t["open ticket"]
     page.keyboard.press("Enter")
     page.wait_for_url("**/departments.html")
     page.locator(".departments").wait_for()

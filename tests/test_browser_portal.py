@@ -7,41 +7,13 @@ import re
 from typing import Any
 
 import pytest
+from browser_words import TEXTS
 from conftest import Person, mailed_key
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 ID = re.compile(r"^[A-Z]{3}-\d{6}$")
-
-# What each step reads on the page, in Spanish and in English.
-WORDS = {
-    "locale": ("es-ES", "en-GB"),
-    "email": ("Correo electrónico", "E-mail"),
-    "password": ("Contraseña", "Password"),
-    "login": ("Ingresar", "Log in"),
-    "open": ("Abrir ticket", "Open ticket"),
-    "support": ("Soporte", "Support"),
-    "subject": ("Asunto", "Subject"),
-    "service": ("Servicio Relacionado", "Related Service"),
-    "priority": ("Prioridad", "Priority"),
-    "low": ("Baja", "Low"),
-    "message": ("Mensaje", "Message"),
-    "bold": ("Negrita", "Bold"),
-    "code": ("Code", "Code"),
-    "preview": ("Previsualizar", "Preview"),
-    "submit": ("Enviar", "Submit"),
-    "mine": ("Mis tickets", "My tickets"),
-    "search": ("Buscar por ID de ticket, asunto o texto", "Search by ticket ID, subject or text"),
-    "reply": ("Enviar respuesta", "Send reply"),
-    "close": ("Cerrar ticket", "Close ticket"),
-    "sure": ("Sí, cerrar el ticket", "Yes, close the ticket"),
-    "closed": ("Cerrado", "Closed"),
-    "reopen": ("Enviar y reabrir", "Send and reopen"),
-    "reopened": ("Pendiente de nuestro equipo", "Waiting for our team"),
-    "fullscreen": ("Pantalla completa", "Full screen"),
-}
-TEXTS = {language: {key: pair[n] for key, pair in WORDS.items()} for n, language in enumerate(("es", "en"))}
 
 
 def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
@@ -120,7 +92,7 @@ def test_a_customer_follows_the_seed_from_login_to_a_reopened_ticket(
     page.locator("#ticket-status", has_text=t["closed"]).wait_for()
     page.get_by_label(t["message"]).fill("Vuelve a fallar desde las 18:00.")
     page.get_by_role("button", name=t["reopen"]).click()
-    page.locator("#ticket-status", has_text=t["reopened"]).wait_for()
+    page.locator("#ticket-status", has_text=t["reopened status"]).wait_for()
     assert page.locator(".thread > li.message").count() == 3
 
 

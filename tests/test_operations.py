@@ -270,7 +270,8 @@ def test_every_alarm_notifies_the_alarm_topic_which_may_mail_an_operator() -> No
 def test_logs_are_kept_for_the_retention_chosen_not_forever() -> None:
     groups = resources_of("AWS::Logs::LogGroup")
     names = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()}
-    assert {f"/aws/lambda/${{{f}}}" for f in FUNCTIONS} <= names  # the groups Lambda writes to
+    functions = resources_of("AWS::Serverless::Function")
+    assert {f"/aws/lambda/${{{f}}}" for f in functions} <= names  # the groups Lambda writes to, every function's
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
     logs_bucket = load_template()["Resources"]["LogsBucket"]["Properties"]
     assert logs_bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == {"Ref": "LogRetentionDays"}

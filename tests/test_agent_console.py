@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import Person, browser_client, csrf_token, every_text, mails_to
 
-from supportdesk.departments import Department, _department_item
+from supportdesk.departments import Department, _department_item, set_enabled
 from supportdesk.store import Table
 from supportdesk.tickets import Requester, Status, create_ticket, get_ticket
 from supportdesk_dev.stack import LocalStack
@@ -303,3 +303,24 @@ def test_search_finds_any_ticket_by_id_email_or_words_closed_too(signed_in: Any,
     assert found(customer.email) == [ticket_id]
     assert found(word.upper()) == [ticket_id]
     assert found("AAA-000000") == []
+
+
+def test_a_ticket_cannot_be_moved_into_a_disabled_department(signed_in: Any, agent: Person, table: Table) -> None:
+    from portal import resources
+
+    closed_down = new_department(table)
+    staying = open_ticket(table, new_department(table))
+    set_enabled(table, closed_down, enabled=False)
+    resources._kept.clear()
+    desk = signed_in(agent)
+    page = desk.get(f"/api/agent/tickets/{staying}").text
+    assert f'<option value="{closed_down}"' not in page and '<option value="support"' in page
+    refused = post(desk, f"/api/agent/tickets/{staying}/changes", department=closed_down,
+                   version=version_of(desk, staying))
+    assert refused.status_code == 400 and "no admite tickets nuevos" in refused.text
+    assert get_ticket(table, staying).department != closed_down  # type: ignore[union-attr]
+    # A ticket already in it carries on: its own department stays offered, and other changes land.
+    inside = open_ticket(table, closed_down)
+    assert f'<option value="{closed_down}" selected' in desk.get(f"/api/agent/tickets/{inside}").text
+    assert post(desk, f"/api/agent/tickets/{inside}/changes", department=closed_down, priority="high",
+                version=version_of(desk, inside)).status_code == 200

@@ -138,8 +138,12 @@ def _changes(form: Any, ticket: Ticket) -> Changes:
         raise HTTPException(400, "unknown-status")
     if form_text(form, "priority") and priority is None:
         raise HTTPException(400, "unknown-priority")
-    if department and department not in resources.departments():
+    departments = resources.departments()
+    if department and department not in departments:
         raise HTTPException(400, "unknown-department")
+    # A disabled department takes no new tickets, and a ticket moved in would be one.
+    if department and department != ticket.department and not departments[department].enabled:
+        raise HTTPException(400, "department-disabled")
     agents = resources.agents()
     if assignee_id not in ("", "none") and assignee_id not in agents:
         raise HTTPException(400, "unknown-agent")

@@ -17,7 +17,7 @@ REASONS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "not-all
            413: "too-large"}
 # Reasons a handler may give (HTTPException's detail), each with its text in _messages.html.
 DETAILS = frozenset({"no-profile", "bad-cursor", "unknown-filter", "unknown-status", "unknown-agent",
-                     "unknown-department", "unknown-priority", "ticket-login"})
+                     "unknown-department", "department-disabled", "unknown-priority", "ticket-login"})
 
 
 def _ensure_state(request: Request) -> None:

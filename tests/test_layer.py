@@ -2,7 +2,7 @@
 
 `sam build` runs one Makefile target per resource, each into its own ARTIFACTS_DIR. Here
 the same targets build the layer (for this machine's Python, so it can be imported here)
-and the three functions into temporary folders (supportdesk_dev.artifacts, which
+and every function into temporary folders (supportdesk_dev.artifacts, which
 bench/coldstart.py builds with too); then a Python without site-packages imports
 each handler with nothing on its path but the layer, the function code and what the
 Lambda runtime itself brings (boto3). A module the layer lacks, or one that only the
@@ -28,12 +28,13 @@ from supportdesk_dev.artifacts import Artifacts, BuildError, bare_python, build,
 # Run in the bare interpreter: imports every handler and says where each module came from.
 PROBE = """
 import importlib.util, json, sys
-import portal.app, inbound.handler, notifier.handler
-assert callable(portal.app.handler) and callable(inbound.handler.handler) and callable(notifier.handler.handler)
+import portal.app, inbound.handler, notifier.handler, departments.handler, cognito_messages.handler
+assert all(callable(module.handler) for module in (portal.app, inbound.handler, notifier.handler,
+                                                   departments.handler, cognito_messages.handler))
 print(json.dumps({
     "files": {name: getattr(sys.modules[name], "__file__", None) or ""
-              for name in ("portal.app", "inbound.handler", "notifier.handler", "supportdesk", "starlette", "mangum",
-                           "jinja2", "boto3")},
+              for name in ("portal.app", "inbound.handler", "notifier.handler", "departments.handler",
+                           "cognito_messages.handler", "supportdesk", "starlette", "mangum", "jinja2", "boto3")},
     "dev": importlib.util.find_spec("supportdesk_dev") is not None,
     "modules": sorted(sys.modules),
     "site": "site" in sys.modules,
@@ -73,13 +74,15 @@ def test_every_handler_imports_from_the_layer_and_its_own_code_alone(artifacts: 
     assert files["portal.app"].startswith(str(artifacts.web))
     assert files["inbound.handler"].startswith(str(artifacts.inbound))
     assert files["notifier.handler"].startswith(str(artifacts.notifier))
+    assert files["departments.handler"].startswith(str(artifacts.departments))
+    assert files["cognito_messages.handler"].startswith(str(artifacts.cognito_messages))
     for name in ("supportdesk", "starlette", "mangum", "jinja2"):
         assert files[name].startswith(str(artifacts.layer / "python")), (name, files[name])
     assert files["boto3"].startswith(str(artifacts.runtime))
     assert not [m for m in seen["modules"] if m.split(".")[0] in ("supportdesk_dev", "moto", "pytest", "uvicorn")]
 
 
-HANDLERS = ("portal.app", "inbound.handler", "notifier.handler")
+HANDLERS = ("portal.app", "inbound.handler", "notifier.handler", "departments.handler", "cognito_messages.handler")
 
 
 def shipped_folders(artifacts: Artifacts) -> tuple[Path, ...]:

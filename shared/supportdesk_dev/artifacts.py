@@ -1,7 +1,8 @@
 """The artifacts `sam build` makes, built here by the same Makefile targets.
 
 `sam build` runs one Makefile target per resource (build-SharedLayer, build-WebFunction,
-build-InboundFunction, build-NotifierFunction), each into its own ARTIFACTS_DIR. The same
+build-InboundFunction, build-NotifierFunction, build-DepartmentsFunction,
+build-CognitoMessagesFunction), each into its own ARTIFACTS_DIR. The same
 targets build them here into a folder of our choosing for this machine's Python instead of
 the Lambda runtime's: the layer with its wheels, and the bytecode of both compiled by it
 (bytecode is version-specific: the Makefile refuses to compile for a runtime version that
@@ -31,10 +32,11 @@ from supportdesk_dev import REPO_ROOT
 # What the Python runtimes of Lambda bring besides the standard library.
 RUNTIME_DISTRIBUTIONS = ("boto3",)
 # The Makefile target of each artifact, and the folder it is built into.
-TARGETS = {"layer": "build-SharedLayer", "web": "build-WebFunction", "inbound": "build-InboundFunction",
-           "notifier": "build-NotifierFunction"}
 FOLDERS = {"layer": "SharedLayer", "web": "WebFunction", "inbound": "InboundFunction",
-           "notifier": "NotifierFunction"}
+           "notifier": "NotifierFunction", "departments": "DepartmentsFunction",
+           "cognito_messages": "CognitoMessagesFunction"}
+TARGETS = {name: f"build-{folder}" for name, folder in FOLDERS.items()}
+FUNCTIONS = tuple(name for name in FOLDERS if name != "layer")
 BUILD_TIMEOUT = 300  # seconds, per target
 
 
@@ -50,11 +52,13 @@ class Artifacts:
     web: Path
     inbound: Path
     notifier: Path
+    departments: Path
+    cognito_messages: Path
     runtime: Path
 
     @property
-    def functions(self) -> tuple[Path, Path, Path]:
-        return self.web, self.inbound, self.notifier
+    def functions(self) -> tuple[Path, ...]:
+        return tuple(getattr(self, name) for name in FUNCTIONS)
 
     def python_path(self) -> str:
         """PYTHONPATH as Lambda composes it: the layer's python/, the function code, the runtime's."""
@@ -154,12 +158,12 @@ def build(target: str, artifacts: Path, source: Path = REPO_ROOT, **variables: s
 
 
 def build_all(root: Path, source: Path = REPO_ROOT) -> Artifacts:
-    """Build the layer and the three functions of the repository at `source` for this
+    """Build the layer and every function of the repository at `source` for this
     machine's Python into `root`, one folder each, beside a stand-in for the runtime;
     return where they are."""
     root.mkdir(parents=True, exist_ok=True)
     built = {name: root / folder for name, folder in FOLDERS.items()}
     build(TARGETS["layer"], built["layer"], source, LAYER_PLATFORM=host_platform(), **host_settings())
-    for name in ("web", "inbound", "notifier"):
+    for name in FUNCTIONS:
         build(TARGETS[name], built[name], source, **host_settings())
     return Artifacts(**built, runtime=runtime_stand_in(root / "runtime"))

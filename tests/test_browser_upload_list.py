@@ -141,6 +141,9 @@ def test_on_a_phone_a_long_name_keeps_its_type_visible_and_nothing_overflows(
 def test_the_drop_zone_is_one_labelled_field_a_keyboard_reaches(
         live_server: str, page_in: Any, customer: Person, tmp_path: Any) -> None:
     page = new_ticket(page_in, live_server, customer, "Adjunto con el teclado.")
+    # File choosers are watched from here on: Playwright turns the watch on without waiting,
+    # and a key press sent right after could open the chooser before the watch is on.
+    page.on("filechooser", lambda _: None)
     field = page.locator("fieldset.attachments")
     expect(field.get_by_text("Adjuntos", exact=True)).to_have_count(1)
     expect(page.get_by_role("group", name="Adjuntos")).to_have_count(1)

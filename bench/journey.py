@@ -72,8 +72,8 @@ class Served:
 
     def __init__(self, state: Path, deployed: bool = False) -> None:
         from supportdesk.accounts import register_account
-        from supportdesk.departments import seed_departments
         from supportdesk.store import Table
+        from supportdesk_dev.provision import seed_departments
         from supportdesk_dev.stack import apply_environment, start_local_stack
 
         port = free_port()

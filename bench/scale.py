@@ -271,8 +271,9 @@ def main() -> None:
     import tempfile
 
     from supportdesk.accounts import register_account
-    from supportdesk.departments import Department, _department_item, seed_departments
+    from supportdesk.departments import Department, _department_item
     from supportdesk.store import Table
+    from supportdesk_dev.provision import seed_departments
     from supportdesk_dev.stack import apply_environment, start_local_stack
 
     password = "scale-password"

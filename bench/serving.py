@@ -20,8 +20,8 @@ def serve_in_child(script: str, rounds: int, *, stack_name: str, services: tuple
                    env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run `script --serve rounds` against a fresh local stack; return the JSON it prints."""
     from supportdesk.accounts import register_account
-    from supportdesk.departments import seed_departments
     from supportdesk.store import Table
+    from supportdesk_dev.provision import seed_departments
     from supportdesk_dev.stack import apply_environment, start_local_stack
 
     with tempfile.TemporaryDirectory() as state:

@@ -47,9 +47,9 @@ def start() -> tuple[Any, Any, str]:
     """The local stack and a live server on it: (stack, server, base URL)."""
     import uvicorn
 
-    from supportdesk.departments import seed_departments
     from supportdesk.store import Table
     from supportdesk_dev.devserver import load_portal, origin_secret, site_and_api
+    from supportdesk_dev.provision import seed_departments
     from supportdesk_dev.stack import start_local_stack
 
     port = free_port()

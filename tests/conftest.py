@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from supportdesk.accounts import Account, register_account
-from supportdesk.departments import seed_departments
 from supportdesk.store import Table
+from supportdesk_dev.provision import seed_departments
 from supportdesk_dev.stack import LocalStack, start_local_stack
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from supportdesk.accounts import Account
-from supportdesk.departments import default_departments
 from supportdesk.opening import TicketRequest, validate
+from supportdesk_dev.provision import declared_departments
 
-DEPARTMENTS = {d.slug: d for d in default_departments("example.com")}
+DEPARTMENTS = {d.slug: d for d in declared_departments("example.com")}
 ANA = Account(id="acc-ana", email="ana@example.org", name="Ana", services=("Hosting Pro — ana.es",))
 
 

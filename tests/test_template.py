@@ -225,13 +225,10 @@ def test_the_departments_resource_is_answered_by_its_function_with_department_it
 
 
 def test_every_declared_department_is_valid_and_has_a_receipt_rule() -> None:
-    from supportdesk.departments import default_departments
     from supportdesk_dev.provision import declared_departments
 
     declared = declared_departments("example.com")
     assert [d.slug for d in declared] == ["support", "billing", "sales"]
-    # What the tests and benchmarks seed without deploying is what a deploy writes.
-    assert declared == default_departments("example.com")
     recipients = {str(r).replace("${MailDomain}", "example.com")
                   for rule in resources_of("AWS::SES::ReceiptRule").values()
                   for r in (x["Fn::Sub"] if isinstance(x, dict) else x for x in rule["Properties"]["Rule"]["Recipients"])}

@@ -75,26 +75,6 @@ class Department:
         return account is not None or self.open_to_guests
 
 
-def default_departments(mail_domain: str) -> list[Department]:
-    """The three departments of the seed article: Support needs login; Billing and Sales
-    take guests. They are what template.yaml declares (tests/test_template.py holds the
-    two together); tests and benchmarks seed them without deploying."""
-    return [
-        Department("support", "Soporte", "Support", f"support@{mail_domain}",
-                   login_required=True, guests_allowed=False, position=1,
-                   description_es="Problemas técnicos con sus servicios: hosting, dominios, correo, servidores.",
-                   description_en="Technical problems with your services: hosting, domains, mail, servers."),
-        Department("billing", "Facturación", "Billing", f"billing@{mail_domain}",
-                   login_required=False, guests_allowed=True, position=2,
-                   description_es="Facturas, pagos, renovaciones y datos fiscales.",
-                   description_en="Invoices, payments, renewals and tax details."),
-        Department("sales", "Ventas", "Sales", f"sales@{mail_domain}",
-                   login_required=False, guests_allowed=True, position=3,
-                   description_es="Preguntas antes de contratar: planes, precios, migraciones.",
-                   description_en="Questions before you buy: plans, prices, migrations."),
-    ]
-
-
 def _department_item(department: Department) -> Item:
     return {"PK": PARTITION, "SK": f"DEPARTMENT#{department.slug}", "type": "Department",
             **asdict(department)}
@@ -110,18 +90,6 @@ def list_departments(table: Table) -> list[Department]:
     """Every department, disabled ones included (their tickets still name them)."""
     departments = [_department_from_item(i) for i in table.query("PK", PARTITION)]
     return sorted(departments, key=lambda d: (d.position, d.slug))
-
-
-def seed_departments(table: Table, mail_domain: str) -> list[Department]:
-    """Store the default departments that are missing; an operator's edits are kept."""
-    added = []
-    for department in default_departments(mail_domain):
-        try:
-            add_department(table, department)
-            added.append(department)
-        except DepartmentExists:
-            pass
-    return added
 
 
 # --- declared in configuration ----------------------------------------------------------

@@ -12,9 +12,8 @@ from typing import Any
 
 from supportdesk.accounts import AccountExists, find_account_by_email, register_account
 from supportdesk.agents import record_agent
-from supportdesk.departments import DepartmentExists, add_department
 from supportdesk.store import Table
-from supportdesk_dev.provision import declared_departments
+from supportdesk_dev.provision import seed_departments
 
 DEMO_CUSTOMER = {
     "email": "cliente@example.com",
@@ -31,11 +30,7 @@ DEMO_AGENT = {
 
 def seed_demo(cognito: Any, table: Table, user_pool_id: str, mail_domain: str) -> None:
     """Add what is missing; what a developer changed since is left alone."""
-    for department in declared_departments(mail_domain):
-        try:
-            add_department(table, department)
-        except DepartmentExists:
-            pass
+    seed_departments(table, mail_domain)
     for data, agent in ((DEMO_CUSTOMER, False), (DEMO_AGENT, True)):
         try:
             register_account(cognito, table, user_pool_id, agent=agent, **data)

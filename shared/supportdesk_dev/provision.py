@@ -466,3 +466,18 @@ def declared_departments(mail_domain: str, template: dict[str, Any] | None = Non
 
     return declared(custom_resource_properties("Departments", parameters={"MailDomain": mail_domain},
                                                template=template))
+
+
+def seed_departments(table: Any, mail_domain: str) -> list[Any]:
+    """Store the declared departments that are missing, as a deploy would (tests, benchmarks
+    and the demo seed them without deploying); an operator's edits are kept."""
+    from supportdesk.departments import DepartmentExists, add_department
+
+    added = []
+    for department in declared_departments(mail_domain):
+        try:
+            add_department(table, department)
+            added.append(department)
+        except DepartmentExists:
+            pass
+    return added

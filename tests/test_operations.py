@@ -269,9 +269,12 @@ def test_every_alarm_notifies_the_alarm_topic_which_may_mail_an_operator() -> No
 
 def test_logs_are_kept_for_the_retention_chosen_not_forever() -> None:
     groups = resources_of("AWS::Logs::LogGroup")
-    names = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()}
     functions = resources_of("AWS::Serverless::Function")
-    assert {f"/aws/lambda/${{{f}}}" for f in functions} <= names  # the groups Lambda writes to, every function's
+    for name, function in functions.items():
+        # Every function writes to a group of the stack's, made before it (it names the group),
+        # named where no group Lambda made by itself can be (a function's name has no slash).
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group]["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}/{name}"}
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
     logs_bucket = load_template()["Resources"]["LogsBucket"]["Properties"]
     assert logs_bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == {"Ref": "LogRetentionDays"}

@@ -1,5 +1,6 @@
-"""Write the static pages of site/ from one shell, and the minified assets every page loads:
-`make site` (a test checks they are current).
+"""Write the static pages of site/ from one shell, the minified assets every page loads, and
+the edge's list of the site's files with its not-found page (template.yaml's
+SitePagesFunction): `make site` (a test checks they are current).
 
 Each page is the same shell that loads its screen's fragment from the API with htmx; the
 <head> is templates/_head.html, shared with the whole pages the API renders. The pages load
@@ -10,6 +11,7 @@ customer downloads.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -61,6 +63,22 @@ def assets() -> dict[str, str]:
     }
 
 
+def edge_function(template: str, files: dict[str, str]) -> str:
+    """template.yaml with its CloudFront Function (SitePagesFunction) current: the addresses
+    the site has (`files`, every file of site/, and "/") and the not-found page it answers
+    every other address with, status 404 (a function cannot fetch it from the bucket)."""
+    served = sorted({"/", *("/" + name for name in files)})
+    lines = {"var FILES = ": json.dumps(served), "var NOT_FOUND = ": json.dumps(files["404.html"])}
+    out = []
+    for line in template.splitlines(keepends=True):
+        start = line.lstrip()
+        for prefix, value in lines.items():
+            if start.startswith(prefix):
+                line = line[: len(line) - len(start)] + prefix + value + ";\n"
+        out.append(line)
+    return "".join(out)
+
+
 def fragment(route: str) -> str:
     """The route's path, with each path parameter as {name}: app.js fills it in from the
     static page's query (ticket.html?id=… loads /api/tickets/{id})."""
@@ -71,15 +89,20 @@ def fragment(route: str) -> str:
 def main() -> int:
     check = "--check" in sys.argv
     stale = []
-    for file, text in {**pages(), **assets()}.items():
-        path = REPO / "site" / file
+    site = {**pages(), **assets()}
+    others = {path.relative_to(REPO / "site").as_posix(): "" for path in (REPO / "site").rglob("*")
+              if path.is_file() and path.relative_to(REPO / "site").as_posix() not in site}
+    template = REPO / "template.yaml"
+    written = {**{REPO / "site" / file: text for file, text in site.items()},
+               template: edge_function(template.read_text(), {**others, **site})}
+    for path, text in written.items():
         if not path.exists() or path.read_text() != text:
-            stale.append(file)
+            stale.append(path.relative_to(REPO).as_posix())
             if not check:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
     if check and stale:
-        print(f"site/ is out of date ({', '.join(stale)}): run `make site`", file=sys.stderr)
+        print(f"out of date ({', '.join(stale)}): run `make site`", file=sys.stderr)
         return 1
     return 0
 

@@ -286,10 +286,14 @@ def test_an_address_the_site_does_not_have_gets_its_not_found_page_at_the_edge()
     function = template["Resources"]["SitePagesFunction"]["Properties"]
     assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and function["AutoPublish"] is True
     code = function["FunctionCode"]
-    pages = json.loads(re.search(r"var PAGES = (\[.*?\]);", code, re.S).group(1))  # type: ignore[union-attr]
+    # What it answers is tried in Chromium (tests/test_browser_edge.py); here, that it knows
+    # every file of the site and serves site/404.html as it is (`make site` writes both).
+    files = json.loads(re.search(r"var FILES = (\[.*?\]);", code).group(1))  # type: ignore[union-attr]
     site = REPO / "site"
-    assert sorted(pages) == sorted(["/", *("/" + p.relative_to(site).as_posix() for p in site.rglob("*.html"))])
-    assert '"/404.html"' in code and "/static/" in code
+    assert sorted(files) == sorted(["/", *("/" + p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())])
+    page = json.loads(re.search(r"var NOT_FOUND = (.*);", code).group(1))  # type: ignore[union-attr]
+    assert page == (site / "404.html").read_text()
+    assert len(code.encode()) < 10 * 1024  # CloudFront Functions' size limit
     config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
     (association,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
     assert association == {"EventType": "viewer-request",

@@ -162,3 +162,14 @@ def test_the_local_stream_keeps_what_the_templates_filter_keeps() -> None:
     assert keeps({**record("REMOVE", "UPLOAD#uploads/acct-1/f/a.txt"), "userIdentity": ttl})
     assert not keeps(record("REMOVE", "UPLOAD#uploads/acct-1/f/a.txt"))  # a message's claim
     assert not keeps({**record("REMOVE", "TICKET#ABC-123456"), "userIdentity": ttl})
+
+
+def test_without_the_portals_address_no_mail_goes_out_with_broken_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    from notifier import handler
+
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("USER_POOL_ID", "p")
+    monkeypatch.setenv("USER_POOL_CLIENT_ID", "c")
+    monkeypatch.setenv("PUBLIC_URL", "")
+    with pytest.raises(RuntimeError, match="PUBLIC_URL is not set"):
+        handler._outlet()

@@ -39,6 +39,10 @@ def _outlet() -> Outlet:
     import boto3
 
     settings = Settings.from_environ()
+    if not settings.public_url:
+        # Every mail links to the portal: without its address the events wait (retried, then
+        # the dead-letter queue) rather than go out with links that lead nowhere.
+        raise RuntimeError("PUBLIC_URL is not set (template.yaml sets it from PublicUrl, PortalDomain or CloudFront)")
 
     def client(service: str) -> Any:
         return boto3.client(service, region_name=settings.region, endpoint_url=settings.endpoint_url)

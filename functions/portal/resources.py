@@ -97,14 +97,6 @@ def session_key() -> bytes:
     return derive_key(signing_secret(), "session")
 
 
-def public_url() -> str:
-    """Where customers reach the portal, for links in mails: configured, never from a request."""
-    configured = settings().public_url
-    if not configured:
-        raise RuntimeError("PUBLIC_URL is not set (template.yaml sets it from PublicUrl or CloudFront)")
-    return configured
-
-
 def guest_keys() -> GuestKeys:
     """The keys of guests' private links (derived from the signing secret)."""
     return GuestKeys(signing_secret())

@@ -227,11 +227,11 @@ def test_links_in_mail_never_come_from_a_request(template: dict[str, Any]) -> No
     assert template["Conditions"]["HasPublicUrl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicUrl"}, ""]}]}
     text = TEMPLATE_PATH.read_text().lower()
     assert "x-forwarded-host" not in text
-    # No edge function passes the viewer's Host on (the one there is only rewrites unknown
-    # page addresses to the not-found page).
+    # No edge function reads the viewer's headers or passes its Host on (the one there only
+    # answers unknown addresses with the not-found page).
     for function in (r for r in resources(template).values() if r["Type"] == "AWS::CloudFront::Function"):
         code = function["Properties"]["FunctionCode"].lower()
-        assert "headers" not in code and "host" not in code
+        assert "request.headers" not in code and "host" not in code
 
 
 def test_the_http_api_is_plain_api_gateway_resources(template: dict[str, Any]) -> None:

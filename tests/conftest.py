@@ -229,6 +229,9 @@ def sam_translate(template: dict[str, Any]) -> dict[str, Any]:
     return dict(translator.translate(template, parameter_values={}))
 
 
+_outbox_read: dict[Path, Any] = {}
+
+
 def mails_to(stack: LocalStack, address: str) -> list[Any]:
     """The mails the system sent to `address` (in the outbox), oldest first, once the
     notifier has delivered every event stored so far."""
@@ -239,7 +242,11 @@ def mails_to(stack: LocalStack, address: str) -> list[Any]:
     stack.deliver_events()
     found = []
     for path in sorted(stack.outbox.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        # Each file is written once under a name of its own: read once in a session (the
+        # outbox holds every mail the session's tests made the system send).
+        if path not in _outbox_read:
+            _outbox_read[path] = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        message = _outbox_read[path]
         if address.lower() in str(message["To"]).lower():
             found.append(message)
     return found

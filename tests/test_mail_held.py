@@ -143,6 +143,7 @@ def test_a_notice_in_english_for_an_english_speaker(room: Mailroom, make_custome
     receive(room, mail(sender.email, "More logs"), hour + 60)
     (notice,) = notices(stack, sender.email)
     assert str(notice["Subject"]) == "Your mail is waiting: More logs"
+    assert notice["From"].addresses[0].display_name == "Support \u00b7 Demo Hosting"  # the intake's own mail too
     assert "It is not lost." in notice.get_content() and "You do not need to send them again." in notice.get_content()
 
 

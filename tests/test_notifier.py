@@ -134,6 +134,10 @@ def test_mail_speaks_the_customers_language(table: Table, stack: LocalStack, mak
     text = reply.get_body(("plain",)).get_content()
     assert text.startswith("##- Please type your reply above this line -##")
     assert "Awaiting your reply" in text
+    # From the department of the provider's help desk (ProviderName, the demo's by default).
+    assert ack["From"].addresses[0].display_name == "Support \u00b7 Demo Hosting"
+    assert ack.get_content().rstrip().endswith("\u2014 Support \u00b7 Demo Hosting")
+    assert "\u2014 Eva Agent, Support \u00b7 Demo Hosting" in text
 
 
 def test_the_local_stream_keeps_what_the_templates_filter_keeps() -> None:

@@ -57,6 +57,7 @@ def mailroom() -> tuple[Mailroom, Any, Settings]:
         departments={},  # read by current_mailroom(), and again once they are a minute old
         reply_secret=read_secrets(client("secretsmanager"), [settings.signing_secret_arn])[
             settings.signing_secret_arn],
+        provider_name=settings.provider_name,
     )
     return room, s3, settings
 

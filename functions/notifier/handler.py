@@ -51,7 +51,8 @@ def _outlet() -> Outlet:
     secret = read_secrets(client("secretsmanager"), [settings.signing_secret_arn])[settings.signing_secret_arn]
     return Outlet(ses=client("ses"), table=table, public_url=settings.public_url, reply_secret=secret,
                   departments={d.slug: d for d in list_departments(table)},
-                  notify_assignee=settings.notify_assignee, refresh=_refreshed)
+                  notify_assignee=settings.notify_assignee, provider_name=settings.provider_name,
+                  refresh=_refreshed)
 
 
 @cache

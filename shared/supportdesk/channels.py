@@ -31,6 +31,8 @@ class Outlet:
     departments: Mapping[str, Department]
     # Whether the assigned agent hears of a customer's answer by mail (template: NotifyAssignee).
     notify_assignee: bool = False
+    # Whose help desk this is (ProviderName): beside the department in From: and signatures.
+    provider_name: str = ""
     # A fresh outlet (the departments read again), for an event of a department not known yet.
     refresh: Callable[[], Outlet] | None = None
 

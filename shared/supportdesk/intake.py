@@ -102,6 +102,8 @@ class Mailroom:
     policy: AttachmentPolicy
     departments: Mapping[str, Department]
     reply_secret: str = ""
+    # Whose help desk this is (ProviderName), for the notices the intake sends itself.
+    provider_name: str = ""
 
     @property
     def guest_keys(self) -> GuestKeys:
@@ -412,7 +414,7 @@ def _notify_rejection(room: Mailroom, headers: MailHeaders, raw: bytes, stranger
                            window_seconds=86400):
         return
     message = notifications.rejection(stranger.sender, headers.subject, headers.message_id, stranger.department,
-                                      language=_mail_language(headers, raw))
+                                      language=_mail_language(headers, raw), provider=room.provider_name)
     notifications.send(room.ses, message)
 
 
@@ -466,7 +468,7 @@ def _notify_hold(room: Mailroom, headers: MailHeaders, raw: bytes, over: _OverLi
     language = account.language if account else _mail_language(headers, raw)
     notifications.send(room.ses, notifications.held_notice(
         over.sender, headers.subject, headers.message_id, over.department, limit=MAILS_PER_SENDER_PER_HOUR,
-        release=datetime.fromtimestamp(release, timezone.utc), language=language))
+        release=datetime.fromtimestamp(release, timezone.utc), language=language, provider=room.provider_name))
 
 
 def held_mail_due(room: Mailroom, *, now: float | None = None, limit: int = 100) -> list[Item]:

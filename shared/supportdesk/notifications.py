@@ -67,29 +67,37 @@ def on_ticket_event(event: TicketEvent, outlet: Outlet) -> None:
     guest_key = None if ticket.requester.account_id else outlet.guest_keys.of(ticket.id)
     link = ticket_link(outlet.public_url, ticket.id, guest_key)
     reply_to = reply_address(department.email, ticket.id, outlet.reply_secret)
+    provider = outlet.provider_name
     message: EmailMessage | None = None
     if event.kind in (EventKind.OPENED, EventKind.CONFIRMED):
         if not ticket.confirmed:
-            message = address_confirmation(ticket, department, link=link)
+            message = address_confirmation(ticket, department, link=link, provider=provider)
         else:
             message = acknowledgement(ticket, department, link=link, guest=guest_key is not None,
-                                      in_reply_to=event.in_reply_to, reply_to=reply_to)
+                                      in_reply_to=event.in_reply_to, reply_to=reply_to, provider=provider)
     elif event.kind is EventKind.ANSWERED and ticket.confirmed and event.message_key:
         reply = get_message(outlet.table, ticket.id, event.message_key)
         if reply is not None:
-            message = agent_reply(ticket, department, reply, link=link, reply_to=reply_to)
+            message = agent_reply(ticket, department, reply, link=link, reply_to=reply_to, provider=provider)
     elif event.kind is EventKind.CLOSED and event.by_agent and ticket.confirmed:
-        message = closed_notice(ticket, department, agent=event.agent or "", link=link, reply_to=reply_to)
+        message = closed_notice(ticket, department, agent=event.agent or "", link=link, reply_to=reply_to,
+                                provider=provider)
     elif event.kind is EventKind.REPLIED and ticket.assignee and outlet.notify_assignee:
         agent = get_account(outlet.table, ticket.assignee.id)
         if agent is not None:
             message = assignee_notice(ticket, department, agent.email, agent.language,
-                                      link=f"{outlet.public_url}/agent/ticket.html?id={ticket.id}")
+                                      link=f"{outlet.public_url}/agent/ticket.html?id={ticket.id}", provider=provider)
     if message is not None:
         send(outlet.ses, message)
 
 
-def _mail(department: Department, *, to: str, subject: str, lines: list[str], language: str,
+def sender_name(department: Department, language: str, provider: str = "") -> str:
+    """Who our mail is from: the department, and whose help desk it is (ProviderName)."""
+    name = department.name(language)
+    return f"{name} \u00b7 {provider}" if provider else name
+
+
+def _mail(department: Department, *, provider: str = "", to: str, subject: str, lines: list[str], language: str,
           kind: str, auto_submitted: str | None = "auto-generated", in_reply_to: str | None = None,
           reply_to: str | None = None, ticket_id: str | None = None, html: str | None = None,
           message_id: str | None = None, references: tuple[str, ...] = (), signed: bool = True) -> EmailMessage:
@@ -102,7 +110,7 @@ def _mail(department: Department, *, to: str, subject: str, lines: list[str], la
     from email.message import EmailMessage
     from email.utils import formataddr, formatdate, make_msgid
 
-    department_name = department.name(language)
+    department_name = sender_name(department, language, provider)
     domain = department.email.split("@", 1)[1]
     message = EmailMessage()
     message["From"] = formataddr((department_name, department.email))
@@ -138,7 +146,8 @@ def _hello(_: Callable[[str], str], requester: Requester) -> str:
 
 
 def acknowledgement(ticket: Ticket, department: Department, *, link: str, guest: bool = False,
-                    in_reply_to: str | None = None, reply_to: str | None = None) -> EmailMessage:
+                    in_reply_to: str | None = None, reply_to: str | None = None,
+                    provider: str = "") -> EmailMessage:
     """The mail that confirms a new ticket, in the requester's language."""
     from email.utils import formataddr
 
@@ -160,14 +169,14 @@ def acknowledgement(ticket: Ticket, department: Department, *, link: str, guest:
     lines.append(_("Keep the ticket ID %(id)s for any question about this case.") % {"id": ticket.id})
     # Our Message-IDs carry the ticket ID (intake.MESSAGE_ID_REFERENCE).
     return _mail(
-        department, to=formataddr((ticket.requester.name, ticket.requester.email)),
+        department, provider=provider, to=formataddr((ticket.requester.name, ticket.requester.email)),
         subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
         kind=f"{ticket.id}.ack", in_reply_to=in_reply_to, reply_to=reply_to or department.email,
         ticket_id=ticket.id, message_id=thread_id(ticket.id, department.email.split("@", 1)[1]))
 
 
 def agent_reply(ticket: Ticket, department: Department, reply: Message, *, link: str,
-                reply_to: str) -> EmailMessage:
+                reply_to: str, provider: str = "") -> EmailMessage:
     """An agent's answer, to the customer: their words (text and HTML), the marker above
     which the customer answers, [#ID] in the subject, the signed reply address, and the
     conversation's threading headers. A person wrote it: no Auto-Submitted."""
@@ -175,13 +184,12 @@ def agent_reply(ticket: Ticket, department: Department, reply: Message, *, link:
 
     language = ticket.requester.language
     _ = translations(language).gettext
-    department_name = department.name(language)
     domain = department.email.split("@", 1)[1]
     status = _(ticket.status.customer_label)
     files = [a.filename for a in reply.attachments]
     footer = [
         "",
-        f"— {reply.author_name}, {department_name}",
+        f"— {reply.author_name}, {sender_name(department, language, provider)}",
         "",
         _("Ticket %(id)s: \u201c%(subject)s\u201d") % {"id": ticket.id, "subject": ticket.subject},
         _("Status: %(status)s") % {"status": status},
@@ -193,7 +201,7 @@ def agent_reply(ticket: Ticket, department: Department, reply: Message, *, link:
     html = _reply_html(reply, lines_before=[_(REPLY_MARKER), _hello(_, ticket.requester)],
                        lines_after=footer, link=link, language=language)
     return _mail(
-        department, to=formataddr((ticket.requester.name, ticket.requester.email)),
+        department, provider=provider, to=formataddr((ticket.requester.name, ticket.requester.email)),
         subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
         kind=f"{ticket.id}.reply", auto_submitted=None, reply_to=reply_to, ticket_id=ticket.id, html=html, signed=False,
         message_id=f"{ticket.id}.reply.{_digits(reply.created_at)}@{domain}",
@@ -218,7 +226,8 @@ def _reply_html(reply: Message, *, lines_before: list[str], lines_after: list[st
             f'<p><a href="{escape(link)}">{escape(link)}</a></p></body></html>')
 
 
-def closed_notice(ticket: Ticket, department: Department, *, agent: str, link: str, reply_to: str) -> EmailMessage:
+def closed_notice(ticket: Ticket, department: Department, *, agent: str, link: str, reply_to: str,
+                  provider: str = "") -> EmailMessage:
     """An agent closed the customer's ticket: they hear so, and how to reopen it."""
     from email.utils import formataddr
 
@@ -234,14 +243,14 @@ def closed_notice(ticket: Ticket, department: Department, *, agent: str, link: s
         link,
     ]
     return _mail(
-        department, to=formataddr((ticket.requester.name, ticket.requester.email)),
+        department, provider=provider, to=formataddr((ticket.requester.name, ticket.requester.email)),
         subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines, language=language,
         kind=f"{ticket.id}.closed", reply_to=reply_to, ticket_id=ticket.id,
         references=(thread_id(ticket.id, domain),))
 
 
 def assignee_notice(ticket: Ticket, department: Department, address: str, language: str, *,
-                    link: str) -> EmailMessage:
+                    link: str, provider: str = "") -> EmailMessage:
     """The customer answered a ticket assigned to an agent: that agent hears of it. The
     customer's words stay on the agents' page (this mail leaves the help desk)."""
     _ = translations(language).gettext
@@ -250,11 +259,11 @@ def assignee_notice(ticket: Ticket, department: Department, address: str, langua
         % {"customer": ticket.requester.name, "id": ticket.id, "subject": ticket.subject},
         link,
     ]
-    return _mail(department, to=address, subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines,
+    return _mail(department, provider=provider, to=address, subject=f"{reference(ticket.id)} {ticket.subject}", lines=lines,
                  language=language, kind=f"{ticket.id}.assigned", ticket_id=ticket.id)
 
 
-def address_confirmation(ticket: Ticket, department: Department, *, link: str) -> EmailMessage:
+def address_confirmation(ticket: Ticket, department: Department, *, link: str, provider: str = "") -> EmailMessage:
     """Asks a guest's address to confirm the ticket opened with it: our words only.
 
     The visitor's name and subject stay out (a stranger may have typed them), the address
@@ -275,7 +284,7 @@ def address_confirmation(ticket: Ticket, department: Department, *, link: str) -
           "write to you again about it."),
     ]
     return _mail(
-        department, to=ticket.requester.email,
+        department, provider=provider, to=ticket.requester.email,
         subject=_("Confirm your ticket %(id)s") % {"id": ticket.id}, lines=lines, language=language,
         kind=f"{ticket.id}.confirm", ticket_id=ticket.id)
 
@@ -287,7 +296,7 @@ def send(ses: Any, message: EmailMessage) -> str:
 
 
 def rejection(address: str, subject: str, in_reply_to: str | None, department: Department, *,
-              language: str) -> EmailMessage:
+              language: str, provider: str = "") -> EmailMessage:
     """Why a mail did not open a ticket, for a sender whose address is authenticated."""
     _ = translations(language).gettext
     department_name = department.name(language)
@@ -304,13 +313,13 @@ def rejection(address: str, subject: str, in_reply_to: str | None, department: D
     ]
     # An answer to a mail, made by a robot: RFC 3834's auto-replied.
     return _mail(
-        department, to=address, subject=_("No ticket was opened: %(subject)s") % {"subject": subject or "-"},
+        department, provider=provider, to=address, subject=_("No ticket was opened: %(subject)s") % {"subject": subject or "-"},
         lines=lines, language=language, kind="rejected", auto_submitted="auto-replied",
         in_reply_to=in_reply_to)
 
 
 def held_notice(address: str, subject: str, in_reply_to: str | None, department: Department, *,
-                limit: int, release: datetime, language: str) -> EmailMessage:
+                limit: int, release: datetime, language: str, provider: str = "") -> EmailMessage:
     """A mail over its sender's hourly allowance waits, and is taken in after `release` (UTC):
     one notice an hour, to an authenticated sender."""
     _ = translations(language).gettext
@@ -325,5 +334,5 @@ def held_notice(address: str, subject: str, in_reply_to: str | None, department:
         _("Mails you send until then wait the same way. You do not need to send them again."),
     ]
     return _mail(
-        department, to=address, subject=_("Your mail is waiting: %(subject)s") % {"subject": subject or "-"},
+        department, provider=provider, to=address, subject=_("Your mail is waiting: %(subject)s") % {"subject": subject or "-"},
         lines=lines, language=language, kind="held", auto_submitted="auto-replied", in_reply_to=in_reply_to)

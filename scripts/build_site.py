@@ -26,7 +26,7 @@ SHELL = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Soporte · supportdesk</title>
+<title>Soporte</title>
 <noscript><meta http-equiv="refresh" content="0; url={fallback}"></noscript>
 {head}
 </head>

@@ -29,7 +29,7 @@
     if (language) document.documentElement.lang = language;
     var heading = event.detail.target.querySelector && event.detail.target.querySelector("h1");
     var brand = document.querySelector("[data-provider]");
-    if (heading) document.title = heading.textContent.trim() + " · " + (brand ? brand.getAttribute("data-provider") : "supportdesk");
+    if (heading) document.title = heading.textContent.trim() + (brand ? " · " + brand.getAttribute("data-provider") : "");
     // A notice (an expired session, a refused form) is shown where the reader's eyes are,
     // however far down the form they were writing; the form and its draft stay as they are.
     if (event.detail.target.id === "notice" && event.detail.target.scrollIntoView) {

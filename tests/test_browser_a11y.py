@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 import pytest
+from browser_steps import log_in
 from browser_words import TEXTS
-from conftest import Person
 from playwright.sync_api import expect
 from test_browser_attachments import drop_files
 
@@ -26,12 +26,6 @@ def violations(page: Any) -> list[str]:
     return [f"{v['id']} ({v['impact']}): {node['target']}" for v in results["violations"] for node in v["nodes"]]
 
 
-def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
-    page.goto(base + "/")
-    page.get_by_label(t["email"]).fill(person.email)
-    page.get_by_label(t["password"]).fill(person.password)
-    page.get_by_role("button", name=t["login"], exact=True).click()
-    page.locator("#greeting, .queue-page").first.wait_for()
 
 
 def open_form(page: Any, base: str, t: dict[str, str]) -> None:
@@ -97,7 +91,7 @@ def test_no_page_state_has_an_accessibility_violation(
     found["not found, whole page"] = violations(page)
 
     customer = make_customer(language=language)
-    log_in(page, base, customer, t)
+    log_in(page, base, customer, t, lands_on="#greeting, .queue-page")
     found["home"] = violations(page)
 
     page.goto(base + "/tickets.html")
@@ -181,7 +175,7 @@ def test_no_page_state_has_an_accessibility_violation(
 
     agent = make_customer(name="Agente", language=language, agent=True)
     page.context.clear_cookies()
-    log_in(page, base, agent, t)
+    log_in(page, base, agent, t, lands_on="#greeting, .queue-page")
     page.locator(".queue-page").wait_for()
     found["agent queue"] = violations(page)
 
@@ -197,7 +191,7 @@ def test_the_skip_link_comes_first_and_moves_focus_to_the_main_content(
     for language in ("es", "en"):
         t = TEXTS[language]
         page = page_in(t["locale"])
-        log_in(page, live_server, make_customer(language=language), t)
+        log_in(page, live_server, make_customer(language=language), t, lands_on="#greeting, .queue-page")
         page.keyboard.press("Tab")
         focused = page.evaluate("document.activeElement.innerText.trim()")
         assert page.evaluate("getComputedStyle(document.activeElement).visibility") == "visible"
@@ -212,7 +206,7 @@ def test_the_skip_link_comes_first_and_moves_focus_to_the_main_content(
 def test_a_form_error_is_referenced_by_its_field(live_server: str, page_in: Any, make_customer: Any) -> None:
     t = TEXTS["en"]
     page = page_in(t["locale"])
-    log_in(page, live_server, make_customer(language="en"), t)
+    log_in(page, live_server, make_customer(language="en"), t, lands_on="#greeting, .queue-page")
     open_form(page, live_server, t)
     # Required fields say so, to the browser and to assistive technology; optional ones do not.
     assert page.get_by_label(t["subject"]).get_attribute("required") is not None
@@ -241,7 +235,7 @@ def contrast(first: str, second: str) -> float:
 def test_the_focus_ring_stands_out_from_its_background(live_server: str, page_in: Any, make_customer: Any) -> None:
     t = TEXTS["en"]
     page = page_in(t["locale"])
-    log_in(page, live_server, make_customer(language="en"), t)
+    log_in(page, live_server, make_customer(language="en"), t, lands_on="#greeting, .queue-page")
     open_form(page, live_server, t)
     seen = {}
     page.keyboard.press("Tab")  # the skip link, on the page's wash

@@ -16,8 +16,9 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import pytest
+from browser_steps import log_in
 from browser_words import TEXTS
-from conftest import Person, every_text, free_port, mails_to
+from conftest import every_text, free_port, mails_to
 from playwright.sync_api import expect
 
 from supportdesk.departments import Department, _department_item
@@ -78,11 +79,6 @@ def send_mail(port: int, message: EmailMessage) -> None:
         smtp.sendmail(str(message["From"]), [str(message["To"])], message.as_bytes(policy=email.policy.SMTP))
 
 
-def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
-    page.goto(base + "/")
-    page.get_by_label(t["email"]).fill(person.email)
-    page.get_by_label(t["password"]).fill(person.password)
-    page.get_by_role("button", name=t["login"], exact=True).click()
 
 
 def queue_order(page: Any) -> list[str]:
@@ -100,7 +96,7 @@ def test_an_agent_answers_a_web_ticket_and_the_customer_answers_back_by_mail(
     # 1. The customer opens a ticket on the web form, then another one by mail.
     customer = make_customer(language=language)
     mine = page_in(t["locale"])
-    log_in(mine, live_server, customer, t)
+    log_in(mine, live_server, customer, t, lands_on=None)
     mine.locator("#greeting").wait_for()
     mine.get_by_role("link", name=t["open"], exact=True).click()
     mine.get_by_role("link", name=re.compile(desk.slug)).click()
@@ -127,7 +123,7 @@ def test_an_agent_answers_a_web_ticket_and_the_customer_answers_back_by_mail(
 
     resources._kept.clear()  # the agents' directory, as a minute later
     console = page_in(t["locale"])
-    log_in(console, live_server, agent, t)
+    log_in(console, live_server, agent, t, lands_on=None)
     console.wait_for_url(re.compile(r"/agent/queue\.html"))
     console.locator("#queue").wait_for()
     console.goto(f"{live_server}/agent/queue.html?department={desk.slug}")

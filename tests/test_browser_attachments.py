@@ -8,24 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_steps import log_in
+from browser_words import TEXTS
 from conftest import Person
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(page: Any, base: str, person: Person) -> None:
-    page.goto(base + "/")
-    page.get_by_label("Correo electrónico").fill(person.email)
-    page.get_by_label("Contraseña").fill(person.password)
-    page.get_by_role("button", name="Ingresar", exact=True).click()
-    page.locator("#greeting").wait_for()
 
 
 def new_ticket(page_in: Any, base: str, person: Person, message: str, subject: str | None = None) -> Any:
     """A signed-in customer on the form of a new Support ticket, with what they typed in it."""
     page = page_in("es-ES")
-    log_in(page, base, person)
+    log_in(page, base, person, TEXTS["es"])
     page.goto(base + "/new.html?department=support")
     if subject is not None:
         page.get_by_label("Asunto").fill(subject)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from browser_steps import log_in
 from browser_words import TEXTS
 from conftest import Person, csrf_token
 from playwright.sync_api import expect
@@ -138,12 +139,6 @@ def test_an_agents_status_changes_show_in_the_thread_on_both_sides(
 
 # --- in Chromium -------------------------------------------------------------------------------
 
-def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
-    page.goto(base + "/")
-    page.get_by_label(t["email"]).fill(person.email)
-    page.get_by_label(t["password"]).fill(person.password)
-    page.get_by_role("button", name=t["login"], exact=True).click()
-    page.locator("#greeting").wait_for()
 
 
 def focused(page: Any) -> dict[str, str]:

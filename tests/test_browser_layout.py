@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Person
+from browser_steps import log_in
+from browser_words import TEXTS
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +24,6 @@ TABLE = "| Name | Value | Note |\n|---|---|---|\n" + "\n".join(
 MESSAGE = f"A word: {WORD}\n\nA link: {URL}\n\n```\n{CODE}\n```\n\n{TABLE}\n"
 
 
-def log_in(page: Any, base: str, person: Person) -> None:
-    page.goto(base + "/")
-    page.get_by_label("E-mail").fill(person.email)
-    page.get_by_label("Password").fill(person.password)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    page.locator("#greeting").wait_for()
 
 
 def width_overflow(page: Any) -> int:
@@ -73,7 +68,7 @@ def customer_page(live_server: str, browser: Any, make_customer: Any) -> Any:
     context = browser.new_context(locale="en-GB", viewport=LAPTOP)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    log_in(page, live_server, make_customer(language="en"))
+    log_in(page, live_server, make_customer(language="en"), TEXTS["en"])
     yield page
     context.close()
 

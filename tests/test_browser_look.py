@@ -13,6 +13,7 @@ from datetime import timezone
 from typing import Any
 
 import pytest
+from browser_steps import log_in
 from browser_words import TEXTS
 from conftest import Person, browser_client, datastore_calls
 
@@ -38,12 +39,6 @@ def visitor(browser: Any, language: str, size: str) -> Any:
     return page
 
 
-def sign_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
-    page.goto(base + "/")
-    page.get_by_label(t["email"]).fill(person.email)
-    page.get_by_label(t["password"]).fill(person.password)
-    page.get_by_role("button", name=t["login"], exact=True).click()
-    page.locator("#greeting").wait_for()
 
 
 def header_rows(page: Any) -> int:
@@ -79,7 +74,7 @@ def test_the_header_footer_and_titles_show_the_configured_provider(
         live_server: str, browser: Any, make_customer: Any, provider_named: str, language: str) -> None:
     t = TEXTS[language]
     page = visitor(browser, language, "laptop")
-    sign_in(page, live_server, make_customer(language=language), t)
+    log_in(page, live_server, make_customer(language=language), t)
     assert page.locator(".bar .brand").inner_text().strip() == provider_named
     logo = page.locator(".bar .brand img")
     assert logo.get_attribute("alt") == ""  # the name beside it says it
@@ -130,7 +125,7 @@ def test_every_page_has_the_footer_and_a_one_line_header(
         page.goto(live_server + path)
         page.locator(ready).first.wait_for()
         look(f"guest {path}")
-    sign_in(page, live_server, make_customer(language=language), t)
+    log_in(page, live_server, make_customer(language=language), t)
     for path, ready in CUSTOMER_PAGES.items():
         page.goto(live_server + path)
         page.locator(ready).first.wait_for()
@@ -147,7 +142,7 @@ def test_support_open_ticket_opens_from_the_keyboard_and_reaches_the_form(
         live_server: str, browser: Any, make_customer: Any, language: str) -> None:
     t = TEXTS[language]
     page = visitor(browser, language, "laptop")
-    sign_in(page, live_server, make_customer(language=language), t)
+    log_in(page, live_server, make_customer(language=language), t)
     support = page.locator(".bar .submenu > summary")
     assert support.inner_text().strip() == t["support"]
     open_ticket = page.get_by_role("link", name=t["open ticket"], exact=True)
@@ -176,7 +171,7 @@ def test_on_a_phone_the_menu_opens_from_the_keyboard_and_reaches_the_form(
         live_server: str, browser: Any, make_customer: Any, language: str) -> None:
     t = TEXTS[language]
     page = visitor(browser, language, "phone")
-    sign_in(page, live_server, make_customer(language=language), t)
+    log_in(page, live_server, make_customer(language=language), t)
     assert not page.locator(".bar nav").is_visible()
     page.locator(".bar .menu > summary").focus()
     for key in ("Enter", "Tab", "Enter", "Tab"):  # Menu, then Support, then Open Ticket
@@ -248,7 +243,7 @@ def test_home_shows_the_open_tickets_and_the_departments_one_click_from_the_form
     open_id, closed_id = open_and_closed_tickets(table, person, subject="Mío")
     strangers_id, _ = open_and_closed_tickets(table, stranger, subject="Ajeno")
     page = visitor(browser, language, size)
-    sign_in(page, live_server, person, t)
+    log_in(page, live_server, person, t)
     for moment in ("after the login", "a visit"):
         if moment == "a visit":
             page.goto(live_server + "/home.html")
@@ -272,7 +267,7 @@ def test_home_without_open_tickets_says_so(
         live_server: str, browser: Any, make_customer: Any, language: str) -> None:
     t = TEXTS[language]
     page = visitor(browser, language, "laptop")
-    sign_in(page, live_server, make_customer(language=language), t)
+    log_in(page, live_server, make_customer(language=language), t)
     page.locator("#open-tickets", has_text=t["no-open"]).wait_for()
     page.context.close()
 
@@ -288,7 +283,7 @@ def test_the_ticket_page_shows_its_details_and_leads_back_to_my_tickets(
                            requester=Requester.of(person.account), priority=Priority.HIGH,
                            service=person.account.services[0])
     page = visitor(browser, language, size)
-    sign_in(page, live_server, person, t)
+    log_in(page, live_server, person, t)
     page.goto(f"{live_server}/ticket.html?id={ticket.id}")
     panel = page.locator(".ticket-details")
     panel.wait_for()

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from browser_steps import log_in
 from browser_words import TEXTS
 from conftest import Person, mailed_key
 from playwright.sync_api import expect
@@ -16,12 +17,6 @@ pytestmark = pytest.mark.browser
 ID = re.compile(r"^[A-Z]{3}-\d{6}$")
 
 
-def log_in(page: Any, base: str, person: Person, t: dict[str, str]) -> None:
-    page.goto(base + "/")
-    page.get_by_label(t["email"]).fill(person.email)
-    page.get_by_label(t["password"]).fill(person.password)
-    page.get_by_role("button", name=t["login"], exact=True).click()
-    page.locator("#greeting").wait_for()
 
 
 def select_in(page: Any, start: int, end: int) -> None:

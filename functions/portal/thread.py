@@ -32,9 +32,6 @@ from portal.pages import (
     url,
 )
 from portal.rendering import is_htmx, render, screen_url
-
-# What an action can say it did (templates/_feedback.html); any other `done` says nothing.
-DONE = frozenset({"replied", "reopened", "closed", "confirmed"})
 from supportdesk.access import CUSTOMER, Access, access_to
 from supportdesk.attachments import AttachmentRefused
 from supportdesk.store import BadCursor
@@ -51,6 +48,9 @@ from supportdesk.tickets import (
     reply_problem,
     ticket_from_item,
 )
+
+# What an action can say it did (templates/_feedback.html); any other `done` says nothing.
+DONE = frozenset({"replied", "reopened", "closed", "confirmed"})
 
 
 def _ticket_for(request: Request, ticket_id: str, key: str | None, *,

@@ -32,12 +32,14 @@ class Target:
     """Where the commands act: the table, the user pool, and clients for them."""
 
     def __init__(self, client: Callable[[str], Any], table_name: str, user_pool_id: str,
-                 mail_domain: str = "example.com") -> None:
+                 mail_domain: str = "example.com", outputs: dict[str, str] | None = None) -> None:
         self.client = client
         self.table = Table(client("dynamodb"), table_name)
         self.user_pool_id = user_pool_id
         # The domain of the department addresses (the stack's MailDomain).
         self.mail_domain = mail_domain
+        # A stack's outputs in AWS (queues, functions); the local stack has none of these.
+        self.outputs = outputs or {}
 
 
 def _dev_stack_file() -> Path | None:
@@ -74,7 +76,7 @@ def aws_target(stack_name: str, region: str | None) -> Target:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stacks[0].get("Parameters", [])}
     return Target(session.client, outputs["TableName"], outputs["UserPoolId"],
-                  parameters.get("MailDomain") or "example.com")
+                  parameters.get("MailDomain") or "example.com", outputs)
 
 
 def add_account(target: Target, args: argparse.Namespace, *, agent: bool) -> int:
@@ -226,14 +228,12 @@ def redrive_dead_letters(target: Target, args: argparse.Namespace) -> int:
     """Give what waits in a dead-letter queue to its function again (supportdesk_dev.deadletters)."""
     from supportdesk_dev.deadletters import lambda_invoker, redrive
 
-    if not args.stack:
+    if not target.outputs:
         print("supportdesk: the local stack has no dead-letter queues; pass --stack NAME.",
               file=sys.stderr)
         return 2
-    stacks = target.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     prefix = args.queue.capitalize()
-    queue_url, function = outputs[f"{prefix}DeadLetterQueueUrl"], outputs[f"{prefix}FunctionName"]
+    queue_url, function = target.outputs[f"{prefix}DeadLetterQueueUrl"], target.outputs[f"{prefix}FunctionName"]
     outcome = redrive(target.client("sqs"), queue_url, lambda_invoker(target.client("lambda"), function),
                       queue=args.queue, streams=target.client("dynamodbstreams"), limit=args.max)
     for why in outcome.kept:
